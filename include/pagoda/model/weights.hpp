@@ -1,0 +1,35 @@
+// The model's tensors, bound by name and checked against the hyperparameters:
+// a missing tensor, a shape that disagrees with the metadata, or a tensor type
+// pagoda cannot compute is an error naming the tensor, before any math runs.
+// Shapes follow GGUF: dims[0] is the contiguous (input) length of a row.
+#pragma once
+
+#include <vector>
+
+#include "pagoda/gguf/file.hpp"
+#include "pagoda/model/config.hpp"
+
+namespace pagoda::model {
+
+struct LayerWeights {
+  const gguf::TensorInfo* attn_norm;  // (d_model)
+  const gguf::TensorInfo* wq;         // (d_model) x q_dim rows
+  const gguf::TensorInfo* wk;         // (d_model) x kv_dim rows
+  const gguf::TensorInfo* wv;         // (d_model) x kv_dim rows
+  const gguf::TensorInfo* wo;         // (q_dim) x d_model rows
+  const gguf::TensorInfo* ffn_norm;   // (d_model)
+  const gguf::TensorInfo* w_gate;     // (d_model) x d_ffn rows
+  const gguf::TensorInfo* w_up;       // (d_model) x d_ffn rows
+  const gguf::TensorInfo* w_down;     // (d_ffn) x d_model rows
+};
+
+struct ModelWeights {
+  const gguf::TensorInfo* token_embedding;  // (d_model) x vocab rows
+  const gguf::TensorInfo* output_norm;      // (d_model)
+  const gguf::TensorInfo* output;           // (d_model) x vocab rows; token_embedding when tied
+  std::vector<LayerWeights> layers;
+};
+
+[[nodiscard]] ModelWeights bind_weights(const gguf::File& file, const ModelConfig& config);
+
+}  // namespace pagoda::model

@@ -1,0 +1,124 @@
+#include "pagoda/cpu/reference_model.hpp"
+
+#include <cmath>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/cpu/ops.hpp"
+
+namespace pagoda::cpu {
+
+ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_size, unsigned threads)
+    : file_(file),
+      config_(model::read_config(file)),
+      weights_(model::bind_weights(file, config_)),
+      context_size_(context_size == 0 ? config_.context_length : context_size),
+      pool_(threads) {
+  output_norm_ = dequantize_tensor(*weights_.output_norm);
+  for (const auto& layer : weights_.layers) {
+    attn_norms_.push_back(dequantize_tensor(*layer.attn_norm));
+    ffn_norms_.push_back(dequantize_tensor(*layer.ffn_norm));
+  }
+  const std::size_t cache_values = std::size_t{context_size_} * config_.kv_dim();
+  key_cache_.assign(config_.n_layers, std::vector<float>(cache_values));
+  value_cache_.assign(config_.n_layers, std::vector<float>(cache_values));
+}
+
+void ReferenceModel::rewind(std::uint32_t keep) {
+  if (keep > position_) fail("cannot rewind to position {}: only {} tokens are cached", keep, position_);
+  position_ = keep;
+}
+
+void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::span<const float> q,
+                               std::span<float> out) {
+  const auto& c = config_;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const auto& keys = key_cache_[layer];
+  const auto& values = value_cache_[layer];
+  pool_.parallel_for(n_tokens * c.n_heads, [&](std::size_t begin, std::size_t end) {
+    std::vector<float> scores;
+    for (std::size_t job = begin; job < end; ++job) {
+      const std::size_t t = job / c.n_heads;
+      const std::size_t head = job % c.n_heads;
+      const std::size_t kv_head = head / c.heads_per_kv_head();
+      const std::size_t visible = position_ + t + 1;  // causal: keys up to this token's own position
+      const float* query = q.data() + t * c.q_dim() + head * c.head_dim;
+      scores.assign(visible, 0.0f);
+      for (std::size_t p = 0; p < visible; ++p) {
+        const float* key = keys.data() + p * c.kv_dim() + kv_head * c.head_dim;
+        float dot = 0.0f;
+        for (std::size_t i = 0; i < c.head_dim; ++i) dot += query[i] * key[i];
+        scores[p] = dot * scale;
+      }
+      softmax(scores);
+      float* result = out.data() + t * c.q_dim() + head * c.head_dim;
+      std::fill(result, result + c.head_dim, 0.0f);
+      for (std::size_t p = 0; p < visible; ++p) {
+        const float* value = values.data() + p * c.kv_dim() + kv_head * c.head_dim;
+        for (std::size_t i = 0; i < c.head_dim; ++i) result[i] += scores[p] * value[i];
+      }
+    }
+  });
+}
+
+std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens, bool all_logits) {
+  const auto& c = config_;
+  const std::size_t n = tokens.size();
+  if (n == 0) fail("forward needs at least one token");
+  if (position_ + n > context_size_)
+    fail("the context is full: {} cached tokens + {} new exceed the context size of {}", position_, n, context_size_);
+  for (const auto token : tokens)
+    if (token < 0 || static_cast<std::uint32_t>(token) >= c.vocab_size)
+      fail("token id {} is outside the vocabulary (size {})", token, c.vocab_size);
+
+  std::vector<float> x(n * c.d_model);  // the residual stream, (n, d_model)
+  for (std::size_t t = 0; t < n; ++t)
+    dequantize_row(*weights_.token_embedding, static_cast<std::uint64_t>(tokens[t]),
+                   std::span(x).subspan(t * c.d_model, c.d_model));
+
+  std::vector<float> normed(n * c.d_model), q(n * c.q_dim()), k(n * c.kv_dim()), v(n * c.kv_dim());
+  std::vector<float> attended(n * c.q_dim()), projected(n * c.d_model);
+  std::vector<float> gate(n * c.d_ffn), up(n * c.d_ffn);
+
+  for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+    const auto& w = weights_.layers[l];
+    for (std::size_t t = 0; t < n; ++t)
+      rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), attn_norms_[l], c.rms_norm_eps,
+               std::span(normed).subspan(t * c.d_model, c.d_model));
+    matmul(*w.wq, normed, n, q, pool_);
+    matmul(*w.wk, normed, n, k, pool_);
+    matmul(*w.wv, normed, n, v, pool_);
+    for (std::size_t t = 0; t < n; ++t) {
+      const auto position = static_cast<std::uint32_t>(position_ + t);
+      for (std::uint32_t h = 0; h < c.n_heads; ++h)
+        apply_rope(std::span(q).subspan(t * c.q_dim() + h * c.head_dim, c.head_dim), position, c.rope);
+      for (std::uint32_t h = 0; h < c.n_kv_heads; ++h)
+        apply_rope(std::span(k).subspan(t * c.kv_dim() + h * c.head_dim, c.head_dim), position, c.rope);
+      std::copy_n(k.begin() + t * c.kv_dim(), c.kv_dim(), key_cache_[l].begin() + position * c.kv_dim());
+      std::copy_n(v.begin() + t * c.kv_dim(), c.kv_dim(), value_cache_[l].begin() + position * c.kv_dim());
+    }
+    attention(l, n, q, attended);
+    matmul(*w.wo, attended, n, projected, pool_);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += projected[i];
+
+    for (std::size_t t = 0; t < n; ++t)
+      rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), ffn_norms_[l], c.rms_norm_eps,
+               std::span(normed).subspan(t * c.d_model, c.d_model));
+    matmul(*w.w_gate, normed, n, gate, pool_);
+    matmul(*w.w_up, normed, n, up, pool_);
+    for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
+    matmul(*w.w_down, gate, n, projected, pool_);
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] += projected[i];
+  }
+
+  const std::size_t first = all_logits ? 0 : n - 1;
+  const std::size_t rows = n - first;
+  for (std::size_t t = first; t < n; ++t)
+    rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), output_norm_, c.rms_norm_eps,
+             std::span(normed).subspan((t - first) * c.d_model, c.d_model));
+  std::vector<float> logits(rows * c.vocab_size);
+  matmul(*weights_.output, std::span(normed).first(rows * c.d_model), rows, logits, pool_);
+  position_ += static_cast<std::uint32_t>(n);
+  return logits;
+}
+
+}  // namespace pagoda::cpu

@@ -1,0 +1,25 @@
+#include "pagoda/model/architecture.hpp"
+
+#include <fmt/format.h>
+
+#include "pagoda/core/error.hpp"
+
+namespace pagoda::model {
+
+std::string supported_architecture_names() {
+  std::string names;
+  for (const auto& arch : supported_architectures) {
+    if (!names.empty()) names += ", ";
+    names += arch.name;
+  }
+  return names;
+}
+
+Architecture find_architecture(std::string_view name, std::string_view file_name) {
+  for (const auto& arch : supported_architectures)
+    if (arch.name == name) return arch;
+  fail("{}: architecture '{}' is not supported by pagoda (supported: {})", file_name, name,
+       supported_architecture_names());
+}
+
+}  // namespace pagoda::model

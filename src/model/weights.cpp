@@ -1,0 +1,68 @@
+#include "pagoda/model/weights.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/quant/format_list.hpp"
+
+namespace pagoda::model {
+
+namespace {
+
+std::string supported_format_names() {
+  std::string names;
+  for_each_type(quant::formats{}, [&](auto tag) {
+    if (!names.empty()) names += ", ";
+    names += decltype(tag)::type::name;
+  });
+  return names;
+}
+
+class Binder {
+public:
+  explicit Binder(const gguf::File& file) : file_(file) {}
+
+  // The tensor `name` with exactly `shape` (GGUF order), of a computable type.
+  const gguf::TensorInfo* bind(const std::string& name, std::vector<std::uint64_t> shape) const {
+    const gguf::TensorInfo& tensor = file_.tensor(name);
+    if (tensor.dims != shape)
+      fail("{}: tensor '{}' has shape [{}] but the metadata implies [{}]", file_.name(), name,
+           fmt::join(tensor.dims, ", "), fmt::join(shape, ", "));
+    if (!quant::is_supported(tensor.type))
+      fail("{}: tensor '{}' has type {}, which pagoda cannot compute (supported: {})", file_.name(), name,
+           gguf::name_of(tensor.type), supported_format_names());
+    return &tensor;
+  }
+
+private:
+  const gguf::File& file_;
+};
+
+}  // namespace
+
+ModelWeights bind_weights(const gguf::File& file, const ModelConfig& c) {
+  const Binder binder(file);
+  ModelWeights weights{};
+  weights.token_embedding = binder.bind("token_embd.weight", {c.d_model, c.vocab_size});
+  weights.output_norm = binder.bind("output_norm.weight", {c.d_model});
+  weights.output = c.tied_output ? weights.token_embedding : binder.bind("output.weight", {c.d_model, c.vocab_size});
+  weights.layers.reserve(c.n_layers);
+  for (std::uint32_t i = 0; i < c.n_layers; ++i) {
+    const auto name = [i](std::string_view part) { return fmt::format("blk.{}.{}.weight", i, part); };
+    weights.layers.push_back(LayerWeights{
+        .attn_norm = binder.bind(name("attn_norm"), {c.d_model}),
+        .wq = binder.bind(name("attn_q"), {c.d_model, c.q_dim()}),
+        .wk = binder.bind(name("attn_k"), {c.d_model, c.kv_dim()}),
+        .wv = binder.bind(name("attn_v"), {c.d_model, c.kv_dim()}),
+        .wo = binder.bind(name("attn_output"), {c.q_dim(), c.d_model}),
+        .ffn_norm = binder.bind(name("ffn_norm"), {c.d_model}),
+        .w_gate = binder.bind(name("ffn_gate"), {c.d_model, c.d_ffn}),
+        .w_up = binder.bind(name("ffn_up"), {c.d_model, c.d_ffn}),
+        .w_down = binder.bind(name("ffn_down"), {c.d_ffn, c.d_model}),
+    });
+  }
+  return weights;
+}
+
+}  // namespace pagoda::model
