@@ -7,7 +7,12 @@
 #include <string>
 #include <utility>
 
+// nvcc's front end cannot parse fmt 9's headers: CUDA translation units see
+// the exception type only and throw through kernels::fail_cuda (compiled by
+// the host compiler, see kernels/cuda_check.hpp).
+#if !defined(__CUDACC__)
 #include <fmt/format.h>
+#endif
 
 namespace pagoda {
 
@@ -16,10 +21,12 @@ public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+#if !defined(__CUDACC__)
 // Throws pagoda::Error with a fmt-formatted message.
 template <class... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
   throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
+#endif
 
 }  // namespace pagoda

@@ -1,0 +1,66 @@
+# Generates one CUDA unit per quant format, holding that format's explicit
+# kernel instantiations, so a change to one format recompiles one small file.
+# Included by cuda/CMakeLists.txt; sets pagoda_generated_cuda_sources.
+#
+# The format names are read from the single list in
+# include/pagoda/quant/format_list.hpp (`using formats = type_list<...>;`), so
+# there is no second list to keep in step. Each kernel header's extern template
+# declarations are checked against that list here, at configure time.
+
+set(_pagoda_format_list ${PROJECT_SOURCE_DIR}/include/pagoda/quant/format_list.hpp)
+set(_pagoda_template_dir ${CMAKE_CURRENT_SOURCE_DIR}/templates)
+set(_pagoda_generated_dir ${CMAKE_CURRENT_BINARY_DIR}/generated)
+
+# Kernel families: every cuda/templates/<family>_format.cu.in is one, and its
+# extern templates are declared in include/pagoda/kernels/<family>.cuh. Adding
+# a family is adding that template and that header; nothing to edit here.
+file(GLOB _pagoda_family_templates CONFIGURE_DEPENDS ${_pagoda_template_dir}/*_format.cu.in)
+set(_pagoda_kernel_families "")
+foreach(_template IN LISTS _pagoda_family_templates)
+  get_filename_component(_file ${_template} NAME)
+  string(REGEX REPLACE "_format\\.cu\\.in$" "" _family ${_file})
+  list(APPEND _pagoda_kernel_families ${_family})
+  set(_pagoda_family_header_${_family} ${PROJECT_SOURCE_DIR}/include/pagoda/kernels/${_family}.cuh)
+endforeach()
+
+# Re-run configuration when the list, a header or a template changes.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_pagoda_format_list})
+
+file(READ ${_pagoda_format_list} _pagoda_list_text)
+string(REGEX MATCH "using formats = type_list<([^>]*)>;" _pagoda_match "${_pagoda_list_text}")
+if(NOT _pagoda_match)
+  message(FATAL_ERROR "pagoda: could not find `using formats = type_list<...>;` in ${_pagoda_format_list}")
+endif()
+string(REGEX REPLACE "[ \t\r\n]" "" _pagoda_names "${CMAKE_MATCH_1}")
+string(REPLACE "," ";" pagoda_quant_formats "${_pagoda_names}")
+foreach(_name IN LISTS pagoda_quant_formats)
+  if(NOT _name MATCHES "^[A-Za-z_][A-Za-z0-9_]*$")
+    message(FATAL_ERROR "pagoda: quant::formats entry `${_name}` is not a plain format name")
+  endif()
+endforeach()
+
+set(pagoda_generated_cuda_sources "")
+foreach(_family IN LISTS _pagoda_kernel_families)
+  set(_header ${_pagoda_family_header_${_family}})
+  set(_template ${_pagoda_template_dir}/${_family}_format.cu.in)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_header} ${_template})
+  file(READ ${_header} _header_text)
+  foreach(_name IN LISTS pagoda_quant_formats)
+    # Without the extern declaration each caller would silently compile its
+    # own copy of the kernel; with it missing from this list, the link fails.
+    string(FIND "${_header_text}" "extern template void ${_family}<quant::${_name}>(" _found)
+    if(_found EQUAL -1)
+      message(FATAL_ERROR
+        "pagoda: ${_header} lacks `extern template void ${_family}<quant::${_name}>(...)`; "
+        "every format in quant::formats needs one")
+    endif()
+    set(PAGODA_FORMAT ${_name})
+    string(TOLOWER ${_name} _lower)
+    set(_unit ${_pagoda_generated_dir}/${_family}_${_lower}.cu)
+    configure_file(${_template} ${_unit} @ONLY)
+    list(APPEND pagoda_generated_cuda_sources ${_unit})
+  endforeach()
+endforeach()
+
+list(LENGTH pagoda_quant_formats _pagoda_count)
+message(STATUS "pagoda: ${_pagoda_count} quant formats from format_list.hpp: ${pagoda_quant_formats}")
