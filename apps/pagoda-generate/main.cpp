@@ -78,14 +78,18 @@ std::optional<Options> parse_options(int argc, char** argv) {
   return o;
 }
 
-std::string render_prompt(const Options& o, const pagoda::gguf::File& file) {
-  if (o.raw) return o.prompt;
+// The prompt's token ids: rendered through the chat template (which may spell
+// BOS itself) or, with --raw, the text as is with the vocabulary's BOS rule.
+std::vector<std::int32_t> prompt_tokens(const Options& o, const pagoda::gguf::File& file,
+                                        const pagoda::text::Tokenizer& tokenizer) {
+  if (o.raw) return tokenizer.encode(o.prompt, /*add_special=*/true, /*parse_special=*/false);
   const auto chat = o.chat_template.empty() ? pagoda::text::ChatTemplate::from_gguf(file)
                                             : pagoda::text::ChatTemplate::by_name(o.chat_template);
   std::vector<pagoda::text::ChatMessage> messages;
   if (!o.system.empty()) messages.push_back({"system", o.system});
   messages.push_back({"user", o.prompt});
-  return chat.render(messages, /*add_generation_prompt=*/true);
+  return tokenizer.encode(chat.render(messages, /*add_generation_prompt=*/true),
+                          /*add_special=*/!chat.renders_bos(), /*parse_special=*/true);
 }
 
 double per_second(std::size_t count, Clock::duration elapsed) {
@@ -102,13 +106,13 @@ int run(const Options& o) {
                model.config().name.c_str(), std::string(model.config().architecture.name).c_str(),
                model.config().n_layers, model.threads());
 
-  const auto prompt_tokens = tokenizer.encode(render_prompt(o, file), /*add_special=*/true, /*parse_special=*/true);
-  if (prompt_tokens.size() >= static_cast<std::size_t>(o.ctx_size))
+  const auto prompt = prompt_tokens(o, file, tokenizer);
+  if (prompt.size() >= static_cast<std::size_t>(o.ctx_size))
     throw pagoda::Error(fmt::format("the prompt is {} tokens, which does not fit the context of {} (--ctx-size)",
-                                    prompt_tokens.size(), o.ctx_size));
+                                    prompt.size(), o.ctx_size));
 
   const auto prefill_start = Clock::now();
-  auto logits = model.forward(prompt_tokens);
+  auto logits = model.forward(prompt);
   const auto prefill_time = Clock::now() - prefill_start;
 
   pagoda::text::StreamDecoder stream(tokenizer);
@@ -120,18 +124,18 @@ int run(const Options& o) {
     const auto token = static_cast<std::int32_t>(best);
     if (tokenizer.is_end_of_generation(token)) break;
     ++generated;
-    std::cout << stream.push(token) << std::flush;
+    std::cout << stream.feed(token) << std::flush;
     if (model.position() >= model.context_size()) {
       context_full = true;
       break;
     }
     logits = model.forward(std::span(&token, 1));
   }
-  std::cout << stream.flush() << '\n';
+  std::cout << stream.flush() << std::endl;  // before the stats line on stderr
   const auto decode_time = Clock::now() - decode_start;
   if (context_full) std::fprintf(stderr, "pagoda: stopped: the context of %d tokens is full\n", o.ctx_size);
   std::fprintf(stderr, "pagoda: prompt %zu tokens at %.1f t/s; generated %zu tokens at %.1f t/s (CPU reference)\n",
-               prompt_tokens.size(), per_second(prompt_tokens.size(), prefill_time), generated,
+               prompt.size(), per_second(prompt.size(), prefill_time), generated,
                per_second(generated, decode_time));
   return 0;
 }
