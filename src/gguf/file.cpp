@@ -1,5 +1,6 @@
 // Lookup and typed access to a parsed GGUF file's metadata and tensors.
 #include <limits>
+#include <type_traits>
 
 #include "pagoda/gguf/file.hpp"
 
@@ -22,13 +23,22 @@ const TensorInfo& File::tensor(std::string_view tensor_name) const {
 
 namespace {
 
+// The GGUF name of the type a caller asked for.
 template <class T>
 std::string_view wanted_name() {
   if constexpr (std::is_same_v<T, bool>) return "BOOL";
   else if constexpr (std::is_same_v<T, std::string_view>) return "STRING";
   else if constexpr (std::is_same_v<T, ArrayValue>) return "ARRAY";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else return "an integer";
+  else if constexpr (std::is_same_v<T, float>) return "FLOAT32";
+  else if constexpr (std::is_same_v<T, double>) return "FLOAT64";
+  else if constexpr (std::is_same_v<T, std::uint8_t>) return "UINT8";
+  else if constexpr (std::is_same_v<T, std::int8_t>) return "INT8";
+  else if constexpr (std::is_same_v<T, std::uint16_t>) return "UINT16";
+  else if constexpr (std::is_same_v<T, std::int16_t>) return "INT16";
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return "UINT32";
+  else if constexpr (std::is_same_v<T, std::int32_t>) return "INT32";
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return "UINT64";
+  else return "INT64";
 }
 
 // Converts a metadata value to T, or nullopt when its type or value does not fit.
@@ -65,8 +75,16 @@ std::optional<T> File::get_optional(std::string_view key) const {
   const Value* value = find(key);
   if (!value) return std::nullopt;
   auto converted = convert<T>(*value);
-  if (!converted)
+  if (!converted) {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      if (value->is_integer())
+        fail("{}: metadata '{}' is {} {}, which does not fit in {}", name_, key, name_of(value->type()),
+             value->as_int64(), wanted_name<T>());
+      if (const auto* big = value->get_if<std::uint64_t>())
+        fail("{}: metadata '{}' is UINT64 {}, which does not fit in {}", name_, key, *big, wanted_name<T>());
+    }
     fail("{}: metadata '{}' is {} where {} is expected", name_, key, name_of(value->type()), wanted_name<T>());
+  }
   return converted;
 }
 

@@ -18,6 +18,10 @@ constexpr std::uint64_t min_tensor_info_bytes = 8 + 4 + 8 + 4 + 8;
 constexpr std::uint64_t min_string_bytes = 8;
 constexpr std::uint64_t min_array_bytes = 4 + 8;
 
+// Reservations trust a count only this far: a count that merely fits in the
+// bytes that remain could still ask for many times the file's size in tables.
+constexpr std::uint64_t max_reserve = 4096;
+
 bool is_power_of_two(std::uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 }  // namespace
@@ -87,7 +91,7 @@ ArrayValue Parser::read_array(std::string_view field, int depth) {
                fmt::format("array of {} {} elements cannot fit in the {} bytes that remain", count,
                            name_of(array.element_type_), remaining()));
     array.element_offsets_.reserve(count);
-    if (array.element_type_ == ValueType::ARRAY) array.nested_.reserve(count);
+    if (array.element_type_ == ValueType::ARRAY) array.nested_.reserve(std::min(count, max_reserve));
     for (std::uint64_t i = 0; i < count; ++i) {
       array.element_offsets_.push_back(position_ - start);
       if (array.element_type_ == ValueType::STRING)
@@ -124,7 +128,7 @@ void Parser::read_metadata(File& file, std::uint64_t count) {
   if (!least || *least > remaining())
     error_at(16, "metadata_kv_count", fmt::format("{} key/value pairs cannot fit in the {} bytes that remain",
                                                   count, remaining()));
-  file.metadata_.reserve(count);
+  file.metadata_.reserve(std::min(count, max_reserve));
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t entry_at = position_;
     const auto key = read_string("metadata key");
@@ -152,7 +156,7 @@ void Parser::read_tensor_infos(File& file, std::uint64_t count) {
   if (!least || *least > remaining())
     error_at(8, "tensor_count", fmt::format("{} tensor infos cannot fit in the {} bytes that remain",
                                             count, remaining()));
-  file.tensors_.reserve(count);
+  file.tensors_.reserve(std::min(count, max_reserve));
   for (std::uint64_t i = 0; i < count; ++i) {
     TensorInfo info{};
     info.info_file_offset = position_;

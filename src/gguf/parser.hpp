@@ -14,10 +14,6 @@
 
 namespace pagoda::gguf {
 
-// Nested arrays deeper than this are refused: no GGUF writer makes them, and
-// the parser recurses once per level.
-inline constexpr int max_array_depth = 8;
-
 class Parser {
 public:
   Parser(std::span<const std::byte> bytes, const std::string& file_name)

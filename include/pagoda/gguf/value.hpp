@@ -19,6 +19,11 @@ enum class ValueType : std::uint32_t {
 
 [[nodiscard]] std::string_view name_of(ValueType type);
 
+// Arrays may nest at most this many levels (an array of arrays of strings is
+// two): no GGUF writer makes deeper ones, and the parser recurses once per
+// level. The reader refuses deeper files; gguf::Writer refuses to make them.
+inline constexpr int max_array_depth = 8;
+
 class ArrayValue;
 class Value;
 
