@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's two commands. On a fresh Debian 12 machine this installs what is
 # missing, fetches the default model, builds, and then either runs the main
-# job or the whole test suite:
+# job (the chat app on the default model) or the whole test suite:
 #   scripts/bootstrap.sh run [-- extra flags for the app]
 #   scripts/bootstrap.sh test
 # Environment: PAGODA_BUILD_DIR (default build), PAGODA_CUDA=ON|OFF (default ON:
@@ -74,7 +74,7 @@ ninja -C "$build" -j "$jobs"
 
 # --- 5. run --------------------------------------------------------------------
 if [[ "$mode" == run ]]; then
-  exec "$build/apps/pagoda-generate/pagoda-generate" --model "$model" "$@"
+  exec "$build/apps/pagoda-chat/pagoda-chat" --model "$model" "$@"
 else
   cd "$build"
   exec ctest --output-on-failure -j "$jobs"

@@ -1,0 +1,58 @@
+// How much of a file mapping sits in RAM, and letting go of it once the
+// weights live elsewhere (VRAM, or anonymous memory pagoda owns), so a load
+// does not leave the model in RAM twice (llama.cpp keeps 4.9 GB of RSS after
+// putting an 8B model on the GPU).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "pagoda/mapping/byte_range.hpp"
+#include "pagoda/mapping/read_only_file.hpp"
+
+namespace pagoda::mapping {
+
+// Bytes of the pages covering `mapped` (part of a file mapping) that are
+// resident in RAM (mincore).
+[[nodiscard]] std::uint64_t resident_bytes(std::span<const std::byte> mapped);
+
+struct PageCacheRelease {
+  std::uint64_t resident_before = 0;  // of the widened range
+  std::uint64_t resident_after = 0;
+  std::string problem;  // empty when both calls succeeded
+};
+
+// Drops the file's pages holding `range` (file offsets) from RAM: first this
+// process's page-table entries for them (madvise MADV_DONTNEED on the
+// mapping: it is private, read-only and never written, so a later access
+// reads the same bytes from the file again), then the page cache
+// (posix_fadvise POSIX_FADV_DONTNEED). The range is widened to 2 MiB
+// boundaries within the file: the page cache keeps large folios, and one
+// only partly covered stays. Pages another process maps stay too.
+PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range);
+
+// How the page cache holds a mapped range: in base pages or in large folios
+// (compound pages). Registering page-cache memory held in large folios with
+// cudaHostRegister hangs — never returns — on the lent H100 machine (Linux
+// 6.18 with ext4 large folios, driver 580): any file written in large writes
+// or read cold with readahead. Small folios register in milliseconds.
+struct FolioScan {
+  bool known = false;     // false: the flags could not be read (needs CAP_SYS_ADMIN)
+  std::string unknown_reason;
+  std::uint64_t pages = 0;              // pages of the range looked at
+  std::uint64_t large_folio_pages = 0;  // of which part of a compound page
+};
+
+enum class FolioScanExtent : std::uint8_t {
+  whole_range,        // count every large-folio page
+  until_first_large,  // stop at the first stretch holding one (enough to refuse registering)
+};
+
+// Faults the pages of `mapped` in, stretch by stretch (reading one byte of
+// each, so a cold file is read), and reads their page frames from
+// /proc/self/pagemap and the frames' flags from /proc/kpageflags.
+[[nodiscard]] FolioScan scan_folios(std::span<const std::byte> mapped,
+                                    FolioScanExtent extent = FolioScanExtent::whole_range);
+
+}  // namespace pagoda::mapping

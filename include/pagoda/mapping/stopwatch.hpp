@@ -1,0 +1,18 @@
+// Seconds elapsed since construction, for the load timings of a placement report.
+#pragma once
+
+#include <chrono>
+
+namespace pagoda::mapping {
+
+class Stopwatch {
+public:
+  [[nodiscard]] double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace pagoda::mapping

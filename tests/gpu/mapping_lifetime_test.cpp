@@ -1,0 +1,62 @@
+// Each policy releases everything it acquired: constructed and destroyed 20
+// times, device memory returns to where it was (cudaMemGetInfo) and so does
+// the process's list of mappings (/proc/self/maps). A registration that
+// outlived its policy would also make the next construction fail: a range
+// cannot be registered twice.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include "mapping_support.hpp"
+
+using namespace pagoda;
+using namespace pagoda::mapping;
+using namespace pagoda::mapping::gpu_testing;
+
+namespace {
+
+std::size_t mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  std::size_t lines = 0;
+  for (std::string line; std::getline(maps, line);) ++lines;
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("constructing then destroying each policy 20 times leaks neither device memory nor mappings") {
+  const MappedTestModel model;
+  const Capabilities caps = probe();
+  for_each_type(policies{}, [&](auto tag) {
+    using P = typename decltype(tag)::type;
+    CAPTURE(name_of(P::id));
+    if (!expected_feasibility(P::id, caps, model.tensor_bytes()).possible) {
+      std::cout << name_of(P::id) << ": not supported here, lifetime not tested\n";
+      return;
+    }
+    { const P warm_up(*model.file, test_options<P>()); }  // lazily created driver state is not a leak
+    const std::int64_t vram_before = free_vram();
+    const std::size_t mappings_before = mapping_count();
+    for (int i = 0; i < 20; ++i) {
+      const P policy(*model.file, test_options<P>());
+      CHECK(policy.device_pointer(model.file->gguf().tensors().front()) != nullptr);
+    }
+    CHECK(free_vram() >= vram_before - 2 * mib);
+    CHECK(mapping_count() <= mappings_before + 2);
+  });
+}
+
+TEST_CASE("a moved-from policy releases nothing twice; the moved-to one keeps working") {
+  const MappedTestModel model(PageCache::base_pages, {.alignment = 32});
+  const std::int64_t before = free_vram();
+  {
+    DeviceCopy first(*model.file);
+    DeviceCopy second = std::move(first);
+    const auto& tensor = model.file->gguf().tensors().front();
+    CHECK(bytes_through(second, tensor) == std::vector<std::byte>(tensor.bytes.begin(), tensor.bytes.end()));
+  }
+  CHECK(free_vram() >= before - 2 * mib);
+}
