@@ -1,0 +1,85 @@
+// The launchers of kernels::attention_decode (kernels and notes: attention_decode.cuh).
+#include <pagoda/kernels/attention_decode.cuh>
+
+#include <string>
+
+#include <pagoda/kernels/cuda_check.hpp>
+
+namespace pagoda::kernels {
+
+namespace {
+
+constexpr std::string_view operation = "kernels::attention_decode";
+constexpr AttentionPolicy policy = attention_decode_policy;
+constexpr int merge_threads = 256;
+static_assert(policy.target_blocks <= merge_threads, "the merge kernel gives each split a thread");
+static_assert(policy.heads_per_block == 8 && policy.tile == 256 && policy.threads == 128,
+              "the split kernel's shared memory (~40 KiB) is sized for these values");
+
+int compute_capability() {
+  int device = 0, major = 0, minor = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
+  return 10 * major + minor;
+}
+
+void check_shape(const AttentionShape& shape) {
+  require(shape.n_kv_heads > 0 && shape.n_heads % shape.n_kv_heads == 0, operation,
+          "n_heads (" + std::to_string(shape.n_heads) + ") is a positive multiple of n_kv_heads (" +
+              std::to_string(shape.n_kv_heads) + ")");
+  require(shape.head_dim % 8 == 0 && shape.head_dim >= 8 && shape.head_dim <= 256, operation,
+          "head_dim (" + std::to_string(shape.head_dim) + ") is a multiple of 8 in [8, 256]");
+  require(shape.max_context > 0, operation, "max_context is positive");
+}
+
+template <int Lanes>
+void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
+                  std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
+                  cudaStream_t stream) {
+  attention_decode_split_kernel<policy.threads, Lanes, policy.tile, policy.heads_per_block, policy.min_split>
+      <<<grid, policy.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
+}
+
+}  // namespace
+
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape) {
+  check_shape(shape);
+  const std::uint32_t splits = tuning::attention_splits(tuning::select(compute_capability(), shape), shape);
+  return std::size_t{splits} * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
+}
+
+void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                      const AttentionShape& shape, const std::int32_t* position, void* workspace,
+                      cudaStream_t stream) {
+  check_shape(shape);
+  require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
+              workspace != nullptr,
+          operation, "q, the caches, out, position and workspace are not null");
+  const auto aligned16 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
+          "q, the caches and the workspace are 16-byte aligned");
+  const AttentionPolicy chosen = tuning::select(compute_capability(), shape);
+  require(chosen == policy, operation, "the selected policy is the instantiated one");
+  const std::uint32_t splits = tuning::attention_splits(chosen, shape);
+  const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
+  const std::uint32_t groups = (per_kv + policy.heads_per_block - 1) / policy.heads_per_block;
+  require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
+
+  auto* base = static_cast<float*>(workspace);
+  const std::size_t slots = std::size_t{splits} * shape.n_heads;
+  const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
+  const dim3 grid(splits, shape.n_kv_heads * groups);
+  if (shape.head_dim <= 64)
+    launch_split<8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  else if (shape.head_dim <= 128)
+    launch_split<16>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  else
+    launch_split<32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  check_launch(operation);
+  attention_decode_merge_kernel<merge_threads, policy.min_split>
+      <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);
+  check_launch(operation);
+}
+
+}  // namespace pagoda::kernels

@@ -1,0 +1,257 @@
+// kernels::attention_decode: one query token (q: n_heads * head_dim f32)
+// attends to rows 0..*position (inclusive) of a layer's f16 KV cache
+// ((max_context, n_kv_heads * head_dim) each), grouped-query: query head h
+// reads KV head h / (n_heads / n_kv_heads); softmax(scale * q.k) weighs v.
+// Split-K ("flash decoding"): split blocks each walk a stretch of the sequence
+// in shared-memory tiles with a running max and sum, leaving (max, sum,
+// unnormalised output) per head in the workspace; a second kernel merges the
+// live splits. *position is read on the device and the grid depends on the
+// shape only, so one captured launch serves every decode step.
+// Bytes moved: 4 * live * kv_dim of cache (K and V once per head group of up
+// to 8 query heads: GQA heads share their KV reads) + the workspace, tiny.
+// Bound: HBM bandwidth at long contexts, launch latency at short ones.
+//
+// Host code (g++) includes this header for the launchers; the kernels are
+// compiled in cuda/attention_decode.cu.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <pagoda/kernels/tuning/attention_decode.hpp>
+
+#if defined(__CUDACC__)
+#include <cfloat>
+
+#include <cub/block/block_reduce.cuh>
+#include <cub/warp/warp_reduce.cuh>
+#endif
+
+namespace pagoda::kernels {
+
+// Bytes of workspace attention_decode needs for `shape` (scale aside).
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape);
+
+// out: n_heads * head_dim f32. Preconditions (pagoda::Error otherwise):
+// n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
+// the caches 16-byte aligned; workspace of attention_decode_workspace_bytes.
+// 0 <= *position < max_context is the caller's to ensure (the kernels clamp
+// it into range rather than read outside the cache).
+void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                      const AttentionShape& shape, const std::int32_t* position, void* workspace,
+                      cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+namespace attention {
+
+// Where the split kernel leaves its results; (splits, n_heads[, head_dim]) each.
+struct Workspace {
+  float* output;  // unnormalised sum_p exp(s_p - max) v_p
+  float* max;
+  float* sum;     // sum_p exp(s_p - max)
+};
+
+__device__ __forceinline__ std::uint32_t live_length(const std::int32_t* position, std::uint32_t max_context) {
+  const std::int32_t p = *position;
+  const std::uint32_t live = p < 0 ? 1u : static_cast<std::uint32_t>(p) + 1u;
+  return live < max_context ? live : max_context;
+}
+__device__ __forceinline__ std::uint32_t chunk_length(std::uint32_t live, std::uint32_t splits, int min_split) {
+  const std::uint32_t even = (live + splits - 1) / splits;
+  return even > static_cast<std::uint32_t>(min_split) ? even : static_cast<std::uint32_t>(min_split);
+}
+
+struct Max {
+  __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+__device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
+  const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  const __half2* h = reinterpret_cast<const __half2*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __half22float2(h[i]);
+    v[2 * i] = f.x;
+    v[2 * i + 1] = f.y;
+  }
+}
+
+}  // namespace attention
+
+// Block = (split, KV head * groups + group). A row of K (or V) is read by
+// Lanes lanes, 8 dims (16 bytes) each: Lanes = 8, 16, 32 for head_dim up to
+// 64, 128, 256.
+template <int Threads, int Lanes, int Tile, int Heads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_split_kernel(const float* __restrict__ q,         // (n_heads, head_dim)
+                                  const __half* __restrict__ k_cache,  // (max_context, kv_dim)
+                                  const __half* __restrict__ v_cache,  // (max_context, kv_dim)
+                                  AttentionShape shape, std::uint32_t splits,
+                                  const std::int32_t* __restrict__ position, attention::Workspace ws) {
+  static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
+  constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
+  constexpr int warps = Threads / 32;
+  const std::uint32_t live = attention::live_length(position, shape.max_context);
+  const std::uint32_t chunk = attention::chunk_length(live, splits, MinSplit);
+  const std::uint32_t begin = blockIdx.x * chunk;
+  if (begin >= live) return;  // past the live length: nothing to do
+  const std::uint32_t end = live - begin < chunk ? live : begin + chunk;
+
+  const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
+  const std::uint32_t head_groups = (per_kv + Heads - 1) / Heads;
+  const std::uint32_t kv_head = blockIdx.y / head_groups;
+  const std::uint32_t first_head = kv_head * per_kv + (blockIdx.y % head_groups) * Heads;
+  const int heads = static_cast<int>(min(per_kv - (blockIdx.y % head_groups) * Heads, std::uint32_t{Heads}));
+  const std::uint32_t kv_dim = shape.n_kv_heads * shape.head_dim;
+
+  const int group = static_cast<int>(threadIdx.x) / Lanes;
+  const int d0 = 8 * (static_cast<int>(threadIdx.x) % Lanes);
+  const bool has_dims = d0 < static_cast<int>(shape.head_dim);
+
+  float qr[Heads][8];   // this lane's 8 dims of each query head
+  float acc[Heads][8];  // unnormalised output, this lane's positions and dims
+#pragma unroll
+  for (int g = 0; g < Heads; ++g)
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const bool use = has_dims && g < heads;
+      qr[g][j] = use ? q[(first_head + g) * shape.head_dim + d0 + j] : 0.0f;
+      acc[g][j] = 0.0f;
+    }
+
+  __shared__ float scores[Heads][Tile];  // scores, then exp(score - running max)
+  __shared__ float run_max[Heads], run_sum[Heads], rescale[Heads];
+  using WarpReduce = cub::WarpReduce<float>;
+  __shared__ typename WarpReduce::TempStorage reduce_storage[warps];
+  const int warp = static_cast<int>(threadIdx.x) / 32, lane = static_cast<int>(threadIdx.x) % 32;
+  if (threadIdx.x < Heads) run_max[threadIdx.x] = -FLT_MAX, run_sum[threadIdx.x] = 0.0f;
+  const std::size_t head_offset = std::size_t{kv_head} * shape.head_dim + d0;
+
+  for (std::uint32_t tile = begin; tile < end; tile += Tile) {
+    const int n = static_cast<int>(end - tile < Tile ? end - tile : Tile);
+    // Scores: each lane group takes a row of K; the block-uniform loop keeps
+    // every lane of a warp in the shuffles.
+    for (int base = 0; base < n; base += groups) {
+      const int p = base + group;
+      float part[Heads];
+      float k[8] = {};
+      if (p < n && has_dims) attention::load8(k_cache + std::size_t{tile + p} * kv_dim + head_offset, k);
+#pragma unroll
+      for (int g = 0; g < Heads; ++g) {
+        part[g] = 0.0f;
+#pragma unroll
+        for (int j = 0; j < 8; ++j) part[g] = fmaf(qr[g][j], k[j], part[g]);
+#pragma unroll
+        for (int offset = Lanes / 2; offset > 0; offset /= 2)
+          part[g] += __shfl_xor_sync(0xffffffffu, part[g], offset);
+      }
+      if (p < n && d0 == 0)
+#pragma unroll
+        for (int g = 0; g < Heads; ++g) scores[g][p] = part[g] * shape.scale;
+    }
+    __syncthreads();
+    // Running softmax: a warp per head.
+    for (int g = warp; g < heads; g += warps) {
+      float tile_max = -FLT_MAX;
+      for (int p = lane; p < n; p += 32) tile_max = fmaxf(tile_max, scores[g][p]);
+      tile_max = WarpReduce(reduce_storage[warp]).Reduce(tile_max, attention::Max{});
+      __syncwarp();
+      const float new_max = fmaxf(run_max[g], __shfl_sync(0xffffffffu, tile_max, 0));
+      float tile_sum = 0.0f;
+      for (int p = lane; p < n; p += 32) {
+        const float e = expf(scores[g][p] - new_max);
+        scores[g][p] = e;
+        tile_sum += e;
+      }
+      tile_sum = WarpReduce(reduce_storage[warp]).Sum(tile_sum);
+      __syncwarp();
+      if (lane == 0) {
+        const float alpha = expf(run_max[g] - new_max);
+        rescale[g] = alpha;
+        run_sum[g] = fmaf(run_sum[g], alpha, tile_sum);
+        run_max[g] = new_max;
+      }
+    }
+    __syncthreads();
+    // Weighted values: each lane group takes rows of V.
+#pragma unroll
+    for (int g = 0; g < Heads; ++g)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[g][j] *= g < heads ? rescale[g] : 0.0f;
+    if (has_dims)
+      for (int p = group; p < n; p += groups) {
+        float v[8];
+        attention::load8(v_cache + std::size_t{tile + p} * kv_dim + head_offset, v);
+#pragma unroll
+        for (int g = 0; g < Heads; ++g) {
+          const float w = g < heads ? scores[g][p] : 0.0f;
+#pragma unroll
+          for (int j = 0; j < 8; ++j) acc[g][j] = fmaf(w, v[j], acc[g][j]);
+        }
+      }
+    __syncthreads();  // scores is rewritten by the next tile
+  }
+
+  // Lane groups hold partial sums over different positions: add them up.
+  __shared__ float partial[groups][Heads][8 * Lanes];
+  if (has_dims)
+#pragma unroll
+    for (int g = 0; g < Heads; ++g)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) partial[group][g][d0 + j] = acc[g][j];
+  __syncthreads();
+  const std::size_t slot = std::size_t{blockIdx.x} * shape.n_heads + first_head;  // (split, head)
+  for (int i = static_cast<int>(threadIdx.x); i < heads * static_cast<int>(shape.head_dim); i += Threads) {
+    const int g = i / static_cast<int>(shape.head_dim);
+    const int d = i % static_cast<int>(shape.head_dim);
+    float sum = 0.0f;
+    for (int r = 0; r < groups; ++r) sum += partial[r][g][d];
+    ws.output[(slot + g) * shape.head_dim + d] = sum;
+  }
+  if (static_cast<int>(threadIdx.x) < heads) {
+    ws.max[slot + threadIdx.x] = run_max[threadIdx.x];
+    ws.sum[slot + threadIdx.x] = run_sum[threadIdx.x];
+  }
+}
+
+// Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s
+// with w_s = exp(max_s - max over splits).
+template <int Threads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
+                                  const std::int32_t* __restrict__ position, float* __restrict__ out) {
+  const std::uint32_t live = attention::live_length(position, shape.max_context);
+  const std::uint32_t chunk = attention::chunk_length(live, splits, MinSplit);
+  const int used = static_cast<int>((live + chunk - 1) / chunk);  // <= splits <= Threads
+  const std::uint32_t head = blockIdx.x;
+  const int s = static_cast<int>(threadIdx.x);
+
+  using BlockReduce = cub::BlockReduce<float, Threads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  __shared__ float weight[Threads];
+  __shared__ float shared_max, shared_denominator;
+  const float m = s < used ? ws.max[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : -FLT_MAX;
+  const float block_max = BlockReduce(storage).Reduce(m, attention::Max{});
+  if (s == 0) shared_max = block_max;
+  __syncthreads();
+  const float w = s < used ? expf(m - shared_max) : 0.0f;
+  weight[s] = w;
+  const float l = s < used ? ws.sum[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : 0.0f;
+  const float denominator = BlockReduce(storage).Sum(w * l);
+  if (s == 0) shared_denominator = denominator;
+  __syncthreads();
+  for (std::uint32_t d = threadIdx.x; d < shape.head_dim; d += Threads) {
+    float sum = 0.0f;
+    for (int i = 0; i < used; ++i)
+      sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
+    out[std::size_t{head} * shape.head_dim + d] = sum / shared_denominator;
+  }
+}
+
+#endif  // __CUDACC__
+
+}  // namespace pagoda::kernels

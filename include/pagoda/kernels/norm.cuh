@@ -1,0 +1,70 @@
+// kernels::rms_norm: out[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight for each
+// of `rows` rows of `dim` f32 values (RMSNorm before attention, FFN and logits).
+// Bytes moved: 8 * rows * dim (x read, out written) + 4 * dim of weight (L2
+// resident after the first row). Bound: launch latency at decode sizes (one
+// row of a few thousand values), DRAM bandwidth for prefill batches.
+//
+// One block per row: each thread sums its strided squares in double, as the
+// CPU oracle does (so the f32 scale is the oracle's in almost every row), CUB's
+// BlockReduce adds them, then the row is scaled as the oracle does:
+// (x * scale) * weight, each product rounded once.
+//
+// Host code (g++) includes this header for the launcher's declaration; the
+// kernel is compiled in cuda/norm.cu.
+#pragma once
+
+#include <cstddef>
+
+#include <cuda_runtime_api.h>
+
+#if defined(__CUDACC__)
+#include <cub/block/block_reduce.cuh>
+#endif
+
+namespace pagoda::kernels {
+
+struct NormPolicy {
+  int threads;
+  friend constexpr bool operator==(const NormPolicy&, const NormPolicy&) = default;
+};
+// 256 threads: a 4096-wide row is 16 values per thread; short rows leave
+// threads idle, which costs nothing measurable at this size.
+inline constexpr NormPolicy norm_policy{256};
+
+// x, out: (rows, dim) f32, row-major (out may be x); weight: (dim) f32 on the
+// device. Asynchronous on `stream`; throws pagoda::Error on a violated
+// precondition or a failed launch.
+void rms_norm(const float* x, const float* weight, float* out, std::size_t rows, std::size_t dim, float eps,
+              cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+template <int Threads>
+__global__ void __launch_bounds__(Threads)
+    rms_norm_kernel(const float* x,       // (rows, dim)
+                    const float* weight,  // (dim)
+                    float* out,           // (rows, dim); may be x
+                    std::size_t dim, float eps) {
+  static_assert(Threads % 32 == 0 && Threads <= 1024);
+  const float* row = x + std::size_t{blockIdx.x} * dim;
+  float* out_row = out + std::size_t{blockIdx.x} * dim;
+
+  double sum_squares = 0.0;
+  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
+    const double v = row[i];
+    sum_squares = fma(v, v, sum_squares);
+  }
+  using BlockReduce = cub::BlockReduce<double, Threads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  __shared__ float scale;
+  sum_squares = BlockReduce(storage).Sum(sum_squares);  // valid in thread 0
+  if (threadIdx.x == 0)
+    scale = static_cast<float>(1.0 / sqrt(sum_squares / static_cast<double>(dim) + static_cast<double>(eps)));
+  __syncthreads();
+  const float s = scale;
+  for (std::size_t i = threadIdx.x; i < dim; i += Threads) out_row[i] = __fmul_rn(__fmul_rn(row[i], s), weight[i]);
+}
+
+#endif  // __CUDACC__
+
+}  // namespace pagoda::kernels

@@ -1,0 +1,82 @@
+// kernels::rope: rotary position embedding, in place, for the heads of a batch
+// of tokens: x is (tokens, n_heads * head_dim) f32 and token t sits at
+// positions[t] (device int32, so a captured decode step reads the position of
+// the moment). Pair i < rotated_dims / 2 of each head turns by
+//   angle = position / linear_scale * freq_base^(-2i / rotated_dims) / freq_factors[i]
+// over dimensions (2i, 2i+1) (interleaved) or (i, i + rotated_dims/2) (NeoX).
+// Bytes moved: 8 * tokens * n_heads * rotated_dims (read and written in place)
+// + 4 per token of positions. Bound: launch latency at decode (one token); the
+// angle is computed in double, like the CPU oracle, so that positions near
+// 131072 keep f32 accuracy (an f32 angle of 1e5 radians is off by ~4e-3).
+//
+// Host code (g++) includes this header for the launcher; the kernel is
+// compiled in cuda/rope.cu.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/model/architecture.hpp>
+
+namespace pagoda::kernels {
+
+struct RopeParams {
+  std::uint32_t head_dim;
+  std::uint32_t rotated_dims;   // even, <= head_dim; the rest of a head is left as is
+  float freq_base;
+  float linear_scale;           // positions are divided by this
+  const float* freq_factors;    // device, rotated_dims / 2 values, or nullptr (all 1)
+  model::RopeLayout layout;
+};
+
+struct RopePolicy {
+  int threads;
+  friend constexpr bool operator==(const RopePolicy&, const RopePolicy&) = default;
+};
+// One thread per rotated pair; 128 threads keep a 32-head decode step on 32+ SMs.
+inline constexpr RopePolicy rope_policy{128};
+
+// Rotates x in place, asynchronously on `stream`; throws pagoda::Error on a
+// violated precondition (odd or too many rotated dims, non-positive base or
+// scale) or a failed launch. positions[t] must be >= 0 (they index the KV
+// cache; the engine checks them against the context).
+void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& params,
+          const std::int32_t* positions, cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+// Thread = one (token, head, pair).
+template <int Threads>
+__global__ void __launch_bounds__(Threads)
+    rope_kernel(float* x,                          // (tokens, n_heads * head_dim)
+                const std::int32_t* positions,     // (tokens)
+                std::size_t n_pairs_total,         // tokens * n_heads * pairs
+                std::uint32_t n_heads, std::uint32_t head_dim, std::uint32_t pairs, double freq_base,
+                double linear_scale, const float* freq_factors, bool neox) {
+  const std::size_t id = std::size_t{blockIdx.x} * Threads + threadIdx.x;
+  if (id >= n_pairs_total) return;
+  const auto i = static_cast<std::uint32_t>(id % pairs);
+  const std::size_t head = id / pairs;  // token * n_heads + h
+  const std::size_t token = head / n_heads;
+  const double position = static_cast<double>(positions[token]) / linear_scale;
+  double angle = position * pow(freq_base, -2.0 * i / static_cast<double>(2 * pairs));  // as the oracle
+  if (freq_factors != nullptr) angle /= static_cast<double>(freq_factors[i]);
+  double sin_angle, cos_angle;
+  sincos(angle, &sin_angle, &cos_angle);
+  const float c = static_cast<float>(cos_angle);
+  const float s = static_cast<float>(sin_angle);
+  float* h = x + head * head_dim;
+  const std::uint32_t a = neox ? i : 2 * i;
+  const std::uint32_t b = neox ? i + pairs : 2 * i + 1;
+  const float x0 = h[a];
+  const float x1 = h[b];
+  // Products rounded before the sum, as on the host (no FMA contraction).
+  h[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+  h[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+}
+
+#endif  // __CUDACC__
+
+}  // namespace pagoda::kernels

@@ -1,0 +1,69 @@
+// Launch shape of kernels::attention_decode (split-K "flash decoding" of one
+// query token over the f16 KV cache), as plain values, and the one place that
+// derives the split count from the shape.
+//
+// The grid is fixed at launch from the shape alone, so a captured decode step
+// replays at every position: (splits, n_kv_heads * head groups) blocks. Each
+// block reads the live length from the device and takes split s of it:
+//   chunk = max(ceil(live / splits), min_split), positions [s*chunk, (s+1)*chunk)
+// so the whole grid shares the work at any live length, and splits past the
+// live length (short contexts) exit at once. Compiled by g++ as well (the
+// engine sizes the workspace from it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ostream>
+
+namespace pagoda::kernels {
+
+struct AttentionShape {
+  std::uint32_t n_heads, n_kv_heads, head_dim, max_context;
+  float scale;  // applied to q.k, usually 1 / sqrt(head_dim)
+};
+
+struct AttentionPolicy {
+  int threads;          // per split block
+  int tile;             // positions staged per pass through shared memory
+  int heads_per_block;  // query heads sharing one KV head, done by one block (GQA)
+  int target_blocks;    // splits * KV-head groups aimed at (>= 2 per SM keeps HBM busy)
+  int min_split;        // fewest positions per split: below it, merging costs more than it saves
+
+  friend constexpr bool operator==(const AttentionPolicy&, const AttentionPolicy&) = default;
+  friend std::ostream& operator<<(std::ostream& out, const AttentionPolicy& p) {
+    return out << "AttentionPolicy{threads " << p.threads << ", tile " << p.tile << ", heads_per_block "
+               << p.heads_per_block << ", target_blocks " << p.target_blocks << ", min_split " << p.min_split
+               << "}";
+  }
+};
+
+// A first guess: 256 blocks is ~2 per SM of an H100 (132 SMs). Measured
+// (tests/gpu/kernel_timing_test.cpp, H100, Llama-3-8B shape 32/8 heads x 128):
+// live 1: 10.7 us (two launches), 512: 15.8 us, 4096: 24 us (700 GB/s of KV),
+// 32768: 188 us (715 GB/s); the speed issue takes it towards HBM's 3 TB/s. The kernel's shared memory is sized for these
+// values (static_asserts in attention_decode.cuh).
+inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
+
+namespace tuning {
+
+[[nodiscard]] constexpr AttentionPolicy select(int compute_capability, const AttentionShape& shape) {
+  (void)compute_capability;
+  (void)shape;
+  return attention_decode_policy;
+}
+
+// Blocks per (KV head, head group) along the sequence; at most target_blocks.
+[[nodiscard]] constexpr std::uint32_t attention_splits(const AttentionPolicy& policy, const AttentionShape& shape) {
+  const std::uint32_t per_kv = shape.n_kv_heads == 0 ? 1 : shape.n_heads / shape.n_kv_heads;
+  const std::uint32_t groups = (per_kv + policy.heads_per_block - 1) / policy.heads_per_block;
+  const std::uint32_t columns = shape.n_kv_heads * (groups == 0 ? 1 : groups);
+  std::uint32_t splits = (static_cast<std::uint32_t>(policy.target_blocks) + columns - 1) / (columns == 0 ? 1 : columns);
+  const std::uint32_t by_context =
+      (shape.max_context + static_cast<std::uint32_t>(policy.min_split) - 1) / static_cast<std::uint32_t>(policy.min_split);
+  if (splits > by_context) splits = by_context;
+  return splits == 0 ? 1 : splits;
+}
+
+}  // namespace tuning
+
+}  // namespace pagoda::kernels

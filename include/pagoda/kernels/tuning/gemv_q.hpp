@@ -1,0 +1,78 @@
+// Launch shapes of kernels::gemv_q (the decode matrix-vector product), as plain
+// values, and the one place that picks among them.
+//
+// A block of `threads` threads computes `rows_per_block` consecutive outputs.
+// With W = threads / 32 warps:
+//   rows_per_block >= W: each warp computes rows_per_block / W rows at once,
+//     so every x value it loads is used for that many weight rows (x is read
+//     from L1 as f32, 4 bytes per element against ~0.56 B of Q4 weights:
+//     sharing it is what keeps L1 off the critical path);
+//   rows_per_block <  W: W / rows_per_block warps share one row and add their
+//     partial sums through shared memory (short, wide matrices).
+// Compiled by g++ as well (the engine logs and tests name policies); the
+// kernel instantiates one variant per entry of gemv_policies.
+#pragma once
+
+#include <cstddef>
+#include <ostream>
+
+namespace pagoda::kernels {
+
+struct GemvPolicy {
+  int threads;         // per block, a multiple of 32
+  int rows_per_block;  // outputs per block
+
+  [[nodiscard]] constexpr int warps() const { return threads / 32; }
+  [[nodiscard]] constexpr int rows_per_warp() const {
+    return rows_per_block >= warps() ? rows_per_block / warps() : 1;
+  }
+  [[nodiscard]] constexpr int warps_per_row() const {
+    return rows_per_block >= warps() ? 1 : warps() / rows_per_block;
+  }
+  [[nodiscard]] constexpr bool valid() const {
+    return threads % 32 == 0 && threads >= 32 && threads <= 1024 && rows_per_block >= 1 &&
+           (rows_per_block % warps() == 0 || warps() % rows_per_block == 0) && rows_per_warp() <= 8;
+  }
+
+  friend constexpr bool operator==(const GemvPolicy&, const GemvPolicy&) = default;
+  friend std::ostream& operator<<(std::ostream& out, const GemvPolicy& p) {
+    return out << "GemvPolicy{threads " << p.threads << ", rows_per_block " << p.rows_per_block << "}";
+  }
+};
+
+// What the heuristic looks at.
+struct GemvShape {
+  std::size_t rows;
+  std::size_t cols;
+};
+
+// The instantiated shapes (one kernel per format and path for each).
+// Tall matrices (projections of 1B+ models, FFN, logits): 4 warps x 2 rows;
+// 2 rows per warp halve the x traffic through L1, and 8 rows per block still
+// give >= 256 blocks for rows >= 2048, two per SM of an H100.
+inline constexpr GemvPolicy gemv_policy_tall{128, 8};
+// Short matrices (SmolLM2's 576-row projections): 2 warps per row, so that a
+// few hundred rows still spread over every SM.
+inline constexpr GemvPolicy gemv_policy_short{128, 2};
+inline constexpr GemvPolicy gemv_policies[] = {gemv_policy_tall, gemv_policy_short};
+static_assert(gemv_policy_tall.valid() && gemv_policy_short.valid());
+
+namespace tuning {
+
+// A first guess, the same for every architecture pagoda builds for (sm_80 ..
+// sm_90); compute_capability: major * 10 + minor. First measurement
+// (tests/gpu/kernel_timing_test.cpp, H100, GB/s of weights, tall / short):
+//   Q4_0 4096x4096 1211 / 1071, 14336x4096 1410 / 1315, 4096x14336 1231 / 1410
+//   Q8_0 4096x4096 2154 / 1772      Q6_K 4096x4096 1152 / 1074
+//   Q4_K 4096x4096  658 /  699, 14336x4096 729 / 814   F16 4096x4096 2396 / 3023
+//   Q4_1 576x576 5.2 us (short, launch bound), 49152x576 1110 / 771
+// so neither shape wins everywhere; the speed issue refines this.
+
+[[nodiscard]] constexpr GemvPolicy select(int compute_capability, const GemvShape& shape) {
+  (void)compute_capability;
+  return shape.rows >= 2048 ? gemv_policy_tall : gemv_policy_short;
+}
+
+}  // namespace tuning
+
+}  // namespace pagoda::kernels

@@ -1,0 +1,317 @@
+// kernels::gemv_q<F> (the decode matrix-vector product) against the CPU
+// oracle, cpu::matmul over the same quantized bytes, for every listed format,
+// both paths (fast and generic) and both launch shapes, at ragged sizes: rows
+// 1, 17, 31, 33, 1000, 2053 (the tall shape's blocks cut a row group short),
+// cols of 1, 3, 17 blocks (17 Q4_0 blocks: 306-byte, 2-aligned rows).
+// Weights come from two generators: random bytes (every bit pattern, scales
+// from subnormal to 65504) and valid synthetic blocks (realistic RMS, so an
+// error in any one block shows). Error budget (f32 dot products summed in
+// another order): normalised MSE < 1e-10, or, where a single output cancels
+// (rows = 1: the nmse of one value is its relative error), every output
+// within 1e-5 of sum_i |w_i x_i| (+ |residual|), the scale its rounding
+// errors have. Measured on an H100: nmse <= ~4e-12 wherever rows > 1.
+// Outputs are poisoned (NaN) before each run; the weights end exactly at the
+// end of their allocation, so a read past the tensor is a fault under
+// compute-sanitizer, and one case reads them zero-copy from registered host
+// memory whose registration ends at the tensor's last byte.
+#include <doctest/doctest.h>
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/core/error.hpp>
+#include <pagoda/cpu/ops.hpp>
+#include <pagoda/cpu/thread_pool.hpp>
+#include <pagoda/gguf/file.hpp>
+#include <pagoda/kernels/gemv_q.cuh>
+#include <pagoda/model/synthetic_blocks.hpp>
+#include <pagoda/quant/dequantize.hpp>
+#include <pagoda/quant/format_list.hpp>
+
+#include "gpu/kernel_support.hpp"
+#include "quant/random_blocks.hpp"
+
+using namespace pagoda;
+namespace kt = pagoda::kernel_test;
+
+namespace {
+
+cpu::ThreadPool& pool() {
+  static cpu::ThreadPool instance;
+  return instance;
+}
+
+enum class Source { random_bytes, synthetic };
+
+template <class F>
+std::vector<std::byte> make_weights(std::size_t n_blocks, Source source, std::uint64_t seed) {
+  if (source == Source::random_bytes) {
+    std::mt19937 rng(static_cast<std::uint32_t>(seed));
+    return quant::testing::random_blocks<F>(n_blocks, rng);
+  }
+  std::vector<std::byte> bytes(n_blocks * F::block_bytes);
+  if constexpr (F::block_elements == 1) {
+    const std::size_t unit = model::synth::float_unit_elements;
+    for (std::size_t u = 0; u * unit < n_blocks; ++u) {
+      auto rng = model::synth::unit_rng(seed, 7, u);
+      model::synth::random_floats<F>(rng, 0.0f, 0.5f, std::min(unit, n_blocks - u * unit),
+                                     bytes.data() + u * unit * F::block_bytes);
+    }
+  } else {
+    for (std::size_t b = 0; b < n_blocks; ++b) {
+      auto rng = model::synth::unit_rng(seed, 7, b);
+      typename F::block block{};
+      model::synth::random_block<F>(rng, 0.5f, block);
+      std::memcpy(bytes.data() + b * F::block_bytes, &block, F::block_bytes);
+    }
+  }
+  return bytes;
+}
+
+// y = W x (+ residual) by the oracle.
+template <class F>
+std::vector<float> oracle(std::span<const std::byte> bytes, std::size_t rows, std::size_t cols,
+                          const std::vector<float>& x, const std::vector<float>* residual) {
+  gguf::TensorInfo info{};
+  info.name = "w";
+  info.dims = {cols, rows};
+  info.type = F::id;
+  info.element_count = rows * cols;
+  info.byte_size = bytes.size();
+  info.bytes = bytes;
+  std::vector<float> y(rows);
+  cpu::matmul(info, x, 1, y, pool());
+  if (residual != nullptr)
+    for (std::size_t r = 0; r < rows; ++r) y[r] += (*residual)[r];
+  return y;
+}
+
+// Per row: sum_i |w_i x_i| (+ |residual_r|), the magnitude rounding errors scale with.
+template <class F>
+std::vector<double> magnitudes(std::span<const std::byte> bytes, std::size_t rows, std::size_t cols,
+                               const std::vector<float>& x, const std::vector<float>* residual) {
+  const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
+  std::vector<float> w(cols);
+  std::vector<double> out(rows);
+  for (std::size_t r = 0; r < rows; ++r) {
+    quant::dequantize_row<F>(bytes.subspan(r * row_bytes, row_bytes), w);
+    double sum = residual != nullptr ? std::fabs(double((*residual)[r])) : 0.0;
+    for (std::size_t i = 0; i < cols; ++i) sum += std::fabs(double(w[i]) * x[i]);
+    out[r] = sum;
+  }
+  return out;
+}
+
+// max_r |got_r - want_r| / magnitude_r; +inf for a non-finite output.
+double scaled_error(const std::vector<float>& got, const std::vector<float>& want, const std::vector<double>& scale) {
+  double worst = 0.0;
+  for (std::size_t r = 0; r < want.size(); ++r) {
+    if (!std::isfinite(got[r])) return std::numeric_limits<double>::infinity();
+    const double e = std::fabs(double(got[r]) - want[r]);
+    worst = std::max(worst, scale[r] > 0 ? e / scale[r] : e);
+  }
+  return worst;
+}
+
+struct Worst {
+  double nmse = 0, scaled = 0;
+  void add(double n, double e) { nmse = std::max(nmse, n), scaled = std::max(scaled, e); }
+};
+
+// The alignment a GGUF tensor start (32 bytes) leaves every block of F.
+template <class F>
+constexpr std::size_t block_alignment() {
+  const std::size_t lowest_bit = F::block_bytes & (~F::block_bytes + 1);
+  return std::min<std::size_t>(lowest_bit, 32);
+}
+
+struct Run {
+  kernels::GemvPolicy policy;
+  kernels::GemvPath path;
+  bool selected;  // through gemv_q (the policy tuning::select picks)
+};
+constexpr Run runs[] = {
+    {kernels::gemv_policy_tall, kernels::GemvPath::fast, false},
+    {kernels::gemv_policy_short, kernels::GemvPath::fast, false},
+    {kernels::gemv_policy_tall, kernels::GemvPath::generic, false},
+    {kernels::gemv_policy_short, kernels::GemvPath::generic, false},
+    {{}, kernels::GemvPath::fast, true},
+};
+
+template <class F>
+void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::uint64_t seed, Worst& worst) {
+  const std::size_t cols = col_blocks * F::block_elements;
+  CAPTURE(rows);
+  CAPTURE(cols);
+  CAPTURE(static_cast<int>(source));
+  std::mt19937 rng(static_cast<std::uint32_t>(seed * 31 + rows));
+  const std::vector<std::byte> weights = make_weights<F>(rows * col_blocks, source, seed + rows * 1009 + cols);
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const std::vector<float> residual = kt::random_normal(rows, rng);
+  const std::vector<float> want = oracle<F>(weights, rows, cols, x, nullptr);
+  const std::vector<float> want_residual = oracle<F>(weights, rows, cols, x, &residual);
+  const std::vector<double> scale = magnitudes<F>(weights, rows, cols, x, nullptr);
+  const std::vector<double> scale_residual = magnitudes<F>(weights, rows, cols, x, &residual);
+  kt::require_nonzero(want);
+
+  // The tensor ends exactly where its allocation ends, at the alignment a
+  // GGUF tensor start guarantees and no more.
+  const std::size_t offset = block_alignment<F>();
+  kt::DeviceArray<std::byte> device_weights(offset + weights.size());
+  kt::cuda_ok(cudaMemcpy(device_weights.get() + offset, weights.data(), weights.size(), cudaMemcpyHostToDevice),
+                "upload");
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  const kt::DeviceArray<float> device_residual{std::span<const float>(residual)};
+  kt::DeviceArray<float> y(rows);
+  kt::Stream stream;
+
+  for (const Run& run : runs) {
+    CAPTURE(run.policy);
+    CAPTURE(run.path == kernels::GemvPath::fast ? "fast" : "generic");
+    for (const bool with_residual : {false, true}) {
+      CAPTURE(with_residual);
+      y.poison();
+      const float* r = with_residual ? device_residual.get() : nullptr;
+      if (run.selected)
+        kernels::gemv_q<F>(device_weights.get() + offset, rows, cols, device_x.get(), y.get(), r, stream);
+      else
+        kernels::gemv_q_with<F>(device_weights.get() + offset, rows, cols, device_x.get(), y.get(), r, run.policy,
+                                run.path, stream);
+      const std::vector<float> got = y.download();
+      const double error = kt::normalized_mse(got, with_residual ? want_residual : want);
+      const double scaled = scaled_error(got, with_residual ? want_residual : want,
+                                         with_residual ? scale_residual : scale);
+      CAPTURE(error);
+      CAPTURE(scaled);
+      CHECK((error < kt::nmse_f32_dot || scaled < kt::scaled_f32_dot));
+      worst.add(error, scaled);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> matches cpu::matmul at ragged shapes, both paths, both shapes", F,
+                          gemv_id) {
+  // Formats of one element per block get wider rows too (a 17-element row is
+  // under one warp's step).
+  std::vector<std::size_t> col_blocks{1, 3, 17};
+  if (F::block_elements == 1) col_blocks.insert(col_blocks.end(), {1000, 4097});
+  // Random F32/BF16 bits reach 3e38, whose sums overflow in any order.
+  constexpr bool wide_exponent = std::is_same_v<F, quant::F32> || std::is_same_v<F, quant::BF16>;
+  std::uint64_t seed = 1;
+  Worst worst;
+  for (const Source source : {Source::random_bytes, Source::synthetic})
+    if (!(wide_exponent && source == Source::random_bytes))
+      for (const std::size_t rows : {1, 17, 31, 33, 1000, 2053})
+        for (const std::size_t blocks : col_blocks) check_shape<F>(rows, blocks, source, ++seed, worst);
+  MESSAGE(F::name << ": worst nmse " << worst.nmse << ", worst error / sum|w x| " << worst.scaled);
+}
+TEST_CASE_TEMPLATE_APPLY(gemv_id, quant::testing::as_tuple<quant::formats>::type);
+
+TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> writes y in place over the residual", F, gemv_in_place_id) {
+  const std::size_t rows = 37, cols = 5 * F::block_elements;
+  std::mt19937 rng(5);
+  const std::vector<std::byte> weights = make_weights<F>(rows * cols / F::block_elements, Source::synthetic, 99);
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const std::vector<float> residual = kt::random_normal(rows, rng);
+  const std::vector<float> want = oracle<F>(weights, rows, cols, x, &residual);
+  const kt::DeviceArray<std::byte> device_weights{std::span<const std::byte>(weights)};
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  kt::DeviceArray<float> y{std::span<const float>(residual)};
+  kernels::gemv_q<F>(device_weights.get(), rows, cols, device_x.get(), y.get(), y.get(), nullptr);
+  CHECK(kt::normalized_mse(y.download(), want) < kt::nmse_f32_dot);
+}
+TEST_CASE_TEMPLATE_APPLY(gemv_in_place_id, quant::testing::as_tuple<quant::formats>::type);
+
+// Zero-copy: the weights are read through a host registration that ends at
+// the tensor's last byte; the page after it is unmapped, so a read past the
+// end faults instead of passing silently.
+TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> reads zero-copy host weights ending at the registration's end", F,
+                          gemv_host_id) {
+  const std::size_t rows = 33, col_blocks = 17, cols = col_blocks * F::block_elements;
+  const std::vector<std::byte> weights = make_weights<F>(rows * col_blocks, Source::synthetic, 1234);
+  std::mt19937 rng(77);
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const std::vector<float> want = oracle<F>(weights, rows, cols, x, nullptr);
+
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t mapped = (weights.size() + page - 1) / page * page;
+  void* region = mmap(nullptr, mapped + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(region != MAP_FAILED);
+  munmap(static_cast<std::byte*>(region) + mapped, page);  // nothing after the registration
+  auto* tensor = static_cast<std::byte*>(region) + mapped - weights.size();
+  std::memcpy(tensor, weights.data(), weights.size());
+  unsigned flags = cudaHostRegisterMapped;
+  int read_only = 0;
+  int device = 0;
+  kt::cuda_ok(cudaGetDevice(&device), "cudaGetDevice");
+  if (cudaDeviceGetAttribute(&read_only, cudaDevAttrHostRegisterReadOnlySupported, device) == cudaSuccess &&
+      read_only != 0)
+    flags |= cudaHostRegisterReadOnly;
+  const cudaError_t registered = cudaHostRegister(region, mapped, flags);
+  if (registered != cudaSuccess) {
+    MESSAGE("cudaHostRegister failed (" << cudaGetErrorName(registered) << "): zero-copy case not run");
+    cudaGetLastError();
+    munmap(region, mapped);
+    return;
+  }
+  void* device_region = nullptr;
+  kt::cuda_ok(cudaHostGetDevicePointer(&device_region, region, 0), "cudaHostGetDevicePointer");
+  const auto* device_tensor = static_cast<const std::byte*>(device_region) + (tensor - static_cast<std::byte*>(region));
+
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  kt::DeviceArray<float> y(rows);
+  for (const auto& policy : kernels::gemv_policies) {
+    y.poison();
+    kernels::gemv_q_with<F>(device_tensor, rows, cols, device_x.get(), y.get(), nullptr, policy,
+                            kernels::GemvPath::fast, nullptr);
+    CHECK(kt::normalized_mse(y.download(), want) < kt::nmse_f32_dot);
+  }
+  kt::cuda_ok(cudaHostUnregister(region), "cudaHostUnregister");
+  munmap(region, mapped);
+}
+TEST_CASE_TEMPLATE_APPLY(gemv_host_id, quant::testing::as_tuple<quant::formats>::type);
+
+TEST_CASE("kernel gemv_q refuses partial blocks and misaligned operands, naming the format") {
+  kt::DeviceArray<std::byte> weights(4 * quant::Q4_K::block_bytes + 16);
+  kt::DeviceArray<float> x(2 * 256 + 4);
+  kt::DeviceArray<float> y(4);
+  using quant::Q4_K;
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 300, x.get(), y.get(), nullptr, nullptr),
+                       doctest::Contains("kernels::gemv_q<Q4_K>"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get() + 2, 2, 512, x.get(), y.get(), nullptr, nullptr),
+                       doctest::Contains("aligned"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 512, x.get() + 1, y.get(), nullptr, nullptr),
+                       doctest::Contains("x is aligned"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get(), 2, 512, x.get(), y.get(), nullptr,
+                                                  kernels::GemvPolicy{64, 3}, kernels::GemvPath::fast, nullptr),
+                       doctest::Contains("policy"), Error);
+  CHECK_NOTHROW(kernels::gemv_q<Q4_K>(weights.get(), 0, 512, x.get(), y.get(), nullptr, nullptr));
+  kt::cuda_ok(cudaDeviceSynchronize(), "sync");
+}
+
+// Small enough to run under compute-sanitizer memcheck for every format: the
+// tensor ends its allocation (at its guaranteed alignment), every path and
+// shape, ragged row groups; a read past the last byte is reported as an error.
+TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> touches only the tensor's bytes (memcheck)", F, gemv_bounds_id) {
+  Worst worst;
+  for (const std::size_t rows : {1, 33, 2053})
+    for (const std::size_t col_blocks : {1, 3}) check_shape<F>(rows, col_blocks, Source::synthetic, 4242 + rows, worst);
+  MESSAGE(F::name << ": worst nmse " << worst.nmse << ", worst error / sum|w x| " << worst.scaled);
+}
+TEST_CASE_TEMPLATE_APPLY(gemv_bounds_id, quant::testing::as_tuple<quant::formats>::type);
