@@ -1,0 +1,240 @@
+#include "pagoda/runtime/engine_core.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/kernels/activation.cuh"
+#include "pagoda/kernels/attention_decode.cuh"
+#include "pagoda/kernels/attention_prefill.cuh"
+#include "pagoda/kernels/kv_cache.cuh"
+#include "pagoda/kernels/norm.cuh"
+#include "pagoda/kernels/rope.cuh"
+
+namespace pagoda::runtime {
+
+namespace {
+
+std::uint32_t context_size_for(const model::ModelConfig& config, const EngineOptions& options) {
+  return effective_context(options.context_size, config.context_length);
+}
+
+DeviceBuffer floats(std::size_t count, const char* what) { return DeviceBuffer(count * sizeof(float), what); }
+
+float* as_floats(const DeviceBuffer& buffer) { return reinterpret_cast<float*>(buffer.data()); }
+std::int32_t* as_ints(const DeviceBuffer& buffer) { return reinterpret_cast<std::int32_t*>(buffer.data()); }
+
+}  // namespace
+
+EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, const EngineOptions& options)
+    : config_(config),
+      model_(std::move(model)),
+      options_(options),
+      stream_("engine stream"),
+      kv_(config.n_layers, context_size_for(config, options), config.kv_dim()),
+      sampler_(config.vocab_size, options.sampling, stream_.get()) {
+  if (options_.max_batch == 0) fail("the prefill batch size must be positive");
+  const std::size_t batch = options_.max_batch;
+  x_ = floats(batch * config_.d_model, "activations");
+  x_next_ = floats(batch * config_.d_model, "activations");
+  normed_ = floats(batch * config_.d_model, "activations");
+  q_ = floats(batch * config_.q_dim(), "queries");
+  attended_ = floats(batch * config_.q_dim(), "attention output");
+  k_ = floats(batch * config_.kv_dim(), "keys");
+  v_ = floats(batch * config_.kv_dim(), "values");
+  gate_ = floats(batch * config_.d_ffn, "FFN gate");
+  up_ = floats(batch * config_.d_ffn, "FFN up");
+  logits_ = floats(config_.vocab_size, "logits");
+  tokens_ = DeviceBuffer(batch * sizeof(std::int32_t), "token ids");
+  positions_ = DeviceBuffer(batch * sizeof(std::int32_t), "positions");
+  sampled_ = DeviceBuffer(sizeof(std::int32_t), "sampled token");
+  const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(), 1.0f};
+  attention_workspace_ = DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape), 16),
+                                      "attention workspace");
+  staging_ = PinnedBuffer((2 * batch + 1) * sizeof(std::int32_t), "token staging");
+}
+
+void EngineCore::require_room(std::size_t tokens) const {
+  if (tokens == 0) fail("nothing to run: no tokens");
+  if (position_ + tokens > kv_.context())
+    fail("the context is full: {} cached tokens + {} new exceed the context size of {}", position_, tokens,
+         kv_.context());
+}
+
+void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, bool decode) {
+  const auto& c = config_;
+  const cudaStream_t s = stream_.get();
+  const kernels::RopeParams rope{c.head_dim, c.rope.dimensions, c.rope.freq_base, c.rope.linear_scale,
+                                 model_.rope_freq_factors(), c.rope.layout};
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), scale};
+  const auto project = [&](const DeviceMatrix& w, const float* in, float* out, const float* residual) {
+    if (decode) w.multiply_vector(in, out, residual, s);
+    else w.multiply(in, tokens, out, residual, s);
+  };
+  float* x = as_floats(x_);
+  float* x_next = as_floats(x_next_);
+  float* normed = as_floats(normed_);
+  float* q = as_floats(q_);
+  float* k = as_floats(k_);
+  float* v = as_floats(v_);
+  float* attended = as_floats(attended_);
+  float* gate = as_floats(gate_);
+  float* up = as_floats(up_);
+
+  for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+    const DeviceLayer& layer = model_.layers()[l];
+    kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+    project(layer.wq, normed, q, nullptr);
+    project(layer.wk, normed, k, nullptr);
+    project(layer.wv, normed, v, nullptr);
+    kernels::rope(q, tokens, c.n_heads, rope, positions, s);
+    kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
+    kernels::kv_store(k, v, kv_.keys(l), kv_.values(l), tokens, c.kv_dim(), positions, s);
+    if (decode)
+      kernels::attention_decode(q, kv_.keys(l), kv_.values(l), attended, shape, positions,
+                                attention_workspace_.data(), s);
+    else
+      kernels::attention_prefill(q, kv_.keys(l), kv_.values(l), attended, c.n_heads, c.n_kv_heads, c.head_dim,
+                                 kv_.context(), scale, start, tokens, s);
+    project(layer.wo, attended, x_next, x);  // the residual stream moves to the other buffer
+    std::swap(x, x_next);
+
+    kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+    project(layer.w_gate, normed, gate, nullptr);
+    project(layer.w_up, normed, up, nullptr);
+    kernels::swiglu(gate, up, gate, tokens * c.d_ffn, s);
+    project(layer.w_down, gate, x_next, x);
+    std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
+  }
+  // Logits of the last token only.
+  kernels::rms_norm(x + (tokens - 1) * c.d_model, model_.output_norm(), normed, 1, c.d_model, c.rms_norm_eps, s);
+  model_.output().multiply_vector(normed, as_floats(logits_), nullptr, s);
+}
+
+void EngineCore::enqueue_decode_step(cudaStream_t s) {
+  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
+  const std::size_t batch = options_.max_batch;
+  check_cuda(cudaMemcpyAsync(tokens_.data(), staged, sizeof(std::int32_t), cudaMemcpyHostToDevice, s), "token upload");
+  check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
+             "position upload");
+  model_.token_embedding().gather_rows(as_ints(tokens_), 1, as_floats(x_), s);
+  enqueue_layers(1, as_ints(positions_), 0, /*decode=*/true);
+  sampler_.sample(as_floats(logits_), as_ints(sampled_), s);
+  check_cuda(cudaMemcpyAsync(staged + 2 * batch, sampled_.data(), sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
+             "sampled token download");
+}
+
+std::int32_t EngineCore::sample_and_read() {
+  const cudaStream_t s = stream_.get();
+  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
+  sampler_.sample(as_floats(logits_), as_ints(sampled_), s);
+  check_cuda(cudaMemcpyAsync(staged + 2 * options_.max_batch, sampled_.data(), sizeof(std::int32_t),
+                             cudaMemcpyDeviceToHost, s),
+             "sampled token download");
+  check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after sampling");
+  return staged[2 * options_.max_batch];
+}
+
+std::int32_t EngineCore::prefill(std::span<const std::int32_t> tokens) {
+  require_room(tokens.size());
+  for (const auto token : tokens)
+    if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
+      fail("token id {} is outside the vocabulary (size {})", token, config_.vocab_size);
+  const cudaStream_t s = stream_.get();
+  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
+  const std::size_t batch = options_.max_batch;
+  for (std::size_t done = 0; done < tokens.size(); done += batch) {
+    const std::size_t n = std::min(batch, tokens.size() - done);
+    const auto start = static_cast<std::uint32_t>(position_ + done);
+    check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "before reusing the staging buffer");
+    for (std::size_t t = 0; t < n; ++t) {
+      staged[t] = tokens[done + t];
+      staged[batch + t] = static_cast<std::int32_t>(start + t);
+    }
+    check_cuda(cudaMemcpyAsync(tokens_.data(), staged, n * sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
+               "token upload");
+    check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, n * sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
+               "position upload");
+    model_.token_embedding().gather_rows(as_ints(tokens_), n, as_floats(x_), s);
+    enqueue_layers(n, as_ints(positions_), start, /*decode=*/false);
+  }
+  position_ += static_cast<std::uint32_t>(tokens.size());
+  history_.insert(history_.end(), tokens.begin(), tokens.end());
+  return sample_and_read();
+}
+
+std::int32_t EngineCore::decode(std::int32_t token) {
+  require_room(1);
+  if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
+    fail("token id {} is outside the vocabulary (size {})", token, config_.vocab_size);
+  const cudaStream_t s = stream_.get();
+  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
+  staged[0] = token;
+  staged[options_.max_batch] = static_cast<std::int32_t>(position_);
+  if (options_.use_cuda_graph) {
+    if (!decode_graph_.captured()) decode_graph_.capture(s, [&](cudaStream_t stream) { enqueue_decode_step(stream); });
+    decode_graph_.launch(s);
+  } else {
+    enqueue_decode_step(s);
+  }
+  check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a decode step");
+  ++position_;
+  history_.push_back(token);
+  return staged[2 * options_.max_batch];
+}
+
+std::vector<float> EngineCore::logits() const {
+  std::vector<float> host(config_.vocab_size);
+  check_cuda(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  check_cuda(cudaMemcpy(host.data(), logits_.data(), host.size() * sizeof(float), cudaMemcpyDeviceToHost),
+             "logits download");
+  return host;
+}
+
+std::vector<float> EngineCore::forward_all_logits(std::span<const std::int32_t> tokens) {
+  require_room(tokens.size());
+  const std::size_t vocab = config_.vocab_size;
+  const std::size_t batch = options_.max_batch;
+  if (all_logits_.size() == 0) all_logits_ = floats(batch * vocab, "teacher-forcing logits");
+  std::vector<float> result(tokens.size() * vocab);
+  const cudaStream_t s = stream_.get();
+  for (std::size_t done = 0; done < tokens.size(); done += batch) {
+    const std::size_t n = std::min(batch, tokens.size() - done);
+    (void)prefill(tokens.subspan(done, n));
+    // prefill left the final residual stream in x_: logits for every row.
+    kernels::rms_norm(as_floats(x_), model_.output_norm(), as_floats(normed_), n, config_.d_model,
+                      config_.rms_norm_eps, s);
+    model_.output().multiply(as_floats(normed_), n, as_floats(all_logits_), nullptr, s);
+    check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "teacher forcing");
+    check_cuda(cudaMemcpy(result.data() + done * vocab, all_logits_.data(), n * vocab * sizeof(float),
+                          cudaMemcpyDeviceToHost),
+               "logits download");
+  }
+  return result;
+}
+
+void EngineCore::rewind(std::uint32_t keep) {
+  if (keep > position_) fail("cannot rewind to position {}: only {} tokens are cached", keep, position_);
+  position_ = keep;
+  history_.resize(keep);
+  sampler_.reset(history_);
+}
+
+void EngineCore::set_sampling(const SamplingParams& params) {
+  sampler_ = kernels::Sampler(config_.vocab_size, params, stream_.get());
+  sampler_.reset(history_);
+  decode_graph_.reset();  // the graph captured the old sampler's buffers
+  options_.sampling = params;
+}
+
+std::size_t EngineCore::working_vram_bytes() const {
+  std::size_t bytes = kv_.bytes() + model_.own_vram_bytes();
+  for (const DeviceBuffer* b : {&x_, &x_next_, &normed_, &q_, &k_, &v_, &attended_, &gate_, &up_, &logits_,
+                                &all_logits_, &tokens_, &positions_, &attention_workspace_, &sampled_})
+    bytes += b->size();
+  return bytes;
+}
+
+}  // namespace pagoda::runtime

@@ -1,0 +1,81 @@
+// Whichever engine a load chose, as one value: a variant over the CPU
+// reference engine and Engine<P> for every mapping policy in
+// mapping::policies (when pagoda is built with CUDA). The choice happened
+// once, at load; each call here is one std::visit at the API boundary.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pagoda/cpu/cpu_engine.hpp"
+#include "pagoda/core/type_list.hpp"
+#if PAGODA_HAS_CUDA
+#include "pagoda/mapping/policy_list.hpp"
+#include "pagoda/runtime/engine.hpp"
+#endif
+
+namespace pagoda::runtime {
+
+#if PAGODA_HAS_CUDA
+namespace detail {
+template <class List>
+struct engine_variant;
+template <class... Policies>
+struct engine_variant<type_list<Policies...>> {
+  using type = std::variant<std::unique_ptr<cpu::CpuEngine>, std::unique_ptr<Engine<Policies>>...>;
+};
+}  // namespace detail
+using EngineVariant = detail::engine_variant<mapping::policies>::type;
+#else
+using EngineVariant = std::variant<std::unique_ptr<cpu::CpuEngine>>;
+#endif
+
+class AnyEngine {
+  // Calls fn(engine) on whichever engine this holds (defined first: the
+  // members below deduce their return types from it).
+  template <class Fn>
+  decltype(auto) visit(Fn&& fn) const {
+    return std::visit([&](auto& engine) -> decltype(auto) { return fn(*engine); }, engine_);
+  }
+
+public:
+  template <class E>
+  explicit AnyEngine(std::unique_ptr<E> engine) : engine_(std::move(engine)) {}
+
+  std::int32_t prefill(std::span<const std::int32_t> tokens) {
+    return visit([&](auto& e) { return e.prefill(tokens); });
+  }
+  std::int32_t decode(std::int32_t token) {
+    return visit([&](auto& e) { return e.decode(token); });
+  }
+  [[nodiscard]] std::vector<float> logits() const {
+    return visit([](auto& e) { return e.logits(); });
+  }
+  std::vector<float> forward_all_logits(std::span<const std::int32_t> tokens) {
+    return visit([&](auto& e) { return e.forward_all_logits(tokens); });
+  }
+  void rewind(std::uint32_t keep = 0) {
+    visit([&](auto& e) { e.rewind(keep); });
+  }
+  void set_sampling(const SamplingParams& params) {
+    visit([&](auto& e) { e.set_sampling(params); });
+  }
+  [[nodiscard]] std::uint32_t position() const {
+    return visit([](auto& e) { return e.position(); });
+  }
+  [[nodiscard]] std::uint32_t context_size() const {
+    return visit([](auto& e) { return e.context_size(); });
+  }
+  [[nodiscard]] bool on_gpu() const { return engine_.index() != 0; }
+  // Where the weights are and how the GPU (or CPU) reaches them, in one line.
+  [[nodiscard]] std::string placement_line() const;
+
+private:
+  EngineVariant engine_;
+};
+
+}  // namespace pagoda::runtime

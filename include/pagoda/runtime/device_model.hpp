@@ -1,0 +1,53 @@
+// The model as the GPU sees it: every weight matrix bound to its device-visible
+// bytes and its format's kernels, the (small) norm weights and RoPE factors as
+// f32 in VRAM. Where the matrix bytes live is the mapping policy's business;
+// it arrives here only as a function from tensor to device pointer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "pagoda/model/config.hpp"
+#include "pagoda/model/weights.hpp"
+#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/runtime/device_matrix.hpp"
+
+namespace pagoda::runtime {
+
+using DevicePointerOf = std::function<const std::byte*(const gguf::TensorInfo&)>;
+
+struct DeviceLayer {
+  const float* attn_norm;  // (d_model) f32
+  const float* ffn_norm;   // (d_model) f32
+  DeviceMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+};
+
+class DeviceModel {
+public:
+  DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights, const DevicePointerOf& locate);
+
+  [[nodiscard]] const DeviceMatrix& token_embedding() const { return token_embedding_; }
+  [[nodiscard]] const DeviceMatrix& output() const { return output_; }
+  [[nodiscard]] const float* output_norm() const { return reinterpret_cast<const float*>(output_norm_.data()); }
+  [[nodiscard]] const std::vector<DeviceLayer>& layers() const { return layers_; }
+  // nullptr when the model has no rope_freqs.weight.
+  [[nodiscard]] const float* rope_freq_factors() const {
+    return rope_freq_factors_.size() ? reinterpret_cast<const float*>(rope_freq_factors_.data()) : nullptr;
+  }
+  // VRAM this object allocated itself (norms, factors): not the weights.
+  [[nodiscard]] std::size_t own_vram_bytes() const { return own_bytes_; }
+
+private:
+  const float* upload_f32(const gguf::TensorInfo& tensor);
+
+  DeviceMatrix token_embedding_;
+  DeviceMatrix output_;
+  DeviceBuffer output_norm_;
+  DeviceBuffer rope_freq_factors_;
+  std::vector<DeviceBuffer> norm_buffers_;
+  std::vector<DeviceLayer> layers_;
+  std::size_t own_bytes_ = 0;
+};
+
+}  // namespace pagoda::runtime

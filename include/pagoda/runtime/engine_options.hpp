@@ -1,0 +1,24 @@
+// Options every engine takes, CPU or CUDA.
+#pragma once
+
+#include <cstdint>
+
+#include "pagoda/runtime/sampling_params.hpp"
+
+namespace pagoda::runtime {
+
+struct EngineOptions {
+  std::uint32_t context_size = 0;    // 0: the model's trained context, capped at default_context_cap
+  std::uint32_t max_batch = 512;     // prefill chunk (tokens per forward)
+  SamplingParams sampling{};
+  bool use_cuda_graph = true;        // CUDA engines: replay the decode step as a graph
+  unsigned cpu_threads = 0;          // CPU engine: 0 = one per hardware thread
+};
+
+inline constexpr std::uint32_t default_context_cap = 4096;
+
+[[nodiscard]] constexpr std::uint32_t effective_context(std::uint32_t requested, std::uint32_t trained) {
+  return requested ? requested : (trained < default_context_cap ? trained : default_context_cap);
+}
+
+}  // namespace pagoda::runtime
