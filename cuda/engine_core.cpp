@@ -223,8 +223,10 @@ void EngineCore::rewind(std::uint32_t keep) {
 }
 
 void EngineCore::set_sampling(const SamplingParams& params) {
+  const auto step = sampler_.step();  // new parameters, same random sequence position
   sampler_ = kernels::Sampler(config_.vocab_size, params, stream_.get());
   sampler_.reset(history_);
+  sampler_.set_step(step);
   decode_graph_.reset();  // the graph captured the old sampler's buffers
   options_.sampling = params;
 }

@@ -1,0 +1,27 @@
+// The two kernel families pagoda-kernel-bench times. Each fills the device
+// inputs with non-zero random data, rotates among copies of them (copies_for)
+// and fills in the cases' microseconds and copies; progress on stderr.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include "kernel_bench/cases.hpp"
+
+namespace pagoda::kernel_bench {
+
+struct TimingPlan {
+  std::uint64_t footprint_bytes = 0;  // the copies of one case add up to at least this
+  int max_copies = 2048;              // launches per graph, at most
+  std::uint32_t samples = 50;
+};
+
+// kernels::gemv_q<F> over each case's (rows, cols), skipped cases left alone.
+void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+
+// kernels::attention_decode with the cache's live length = depth.
+void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+
+}  // namespace pagoda::kernel_bench

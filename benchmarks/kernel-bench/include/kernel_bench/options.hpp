@@ -1,0 +1,38 @@
+// pagoda-kernel-bench's command line. Host-only; errors name their flag
+// (pagoda_bench::UsageError), as pagoda-bench's do.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pagoda/gguf/tensor_type.hpp"
+#include "pagoda_bench/arguments.hpp"
+
+namespace pagoda::kernel_bench {
+
+struct KernelBenchOptions {
+  bool help = false;
+  std::vector<std::string> shapes{"smollm2-135m", "llama-3.2-1b", "llama-3-8b"};  // --shapes
+  std::vector<gguf::TensorType> formats;               // --formats; default: default_formats()
+  std::string attention_shape = "llama-3-8b";          // --attention-shape
+  std::vector<std::uint32_t> depths{512, 4096, 16384, 32768};  // --depths
+  std::uint32_t samples = 50;                          // --samples: timed graph replays per case
+  bool gemv = true;                                    // --no-gemv
+  bool attention = true;                               // --no-attention
+  bench::OutputFormat output = bench::OutputFormat::markdown;  // -o
+  std::vector<bench::SaveTarget> saves;                // --save PATH
+  std::uint32_t probe_mib = 1024;                      // --probe-mib
+};
+
+// The block formats and F16: every quantization a GGUF model ships in.
+[[nodiscard]] std::vector<gguf::TensorType> default_formats();
+
+[[nodiscard]] std::string kernel_bench_usage();
+
+// Parses argv[1..]; throws bench::UsageError naming the flag.
+[[nodiscard]] KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args);
+
+inline constexpr std::uint32_t min_samples = 50;  // a median of fewer is not worth printing
+
+}  // namespace pagoda::kernel_bench

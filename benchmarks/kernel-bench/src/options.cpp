@@ -1,0 +1,129 @@
+#include "kernel_bench/options.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/model/synthetic.hpp"
+
+namespace pagoda::kernel_bench {
+
+namespace {
+
+using bench::FlagName;
+using bench::UsageError;
+
+constexpr FlagName help_flag{"-h", "--help"};
+constexpr FlagName shapes_flag{"", "--shapes"};
+constexpr FlagName formats_flag{"", "--formats"};
+constexpr FlagName attention_shape_flag{"", "--attention-shape"};
+constexpr FlagName depths_flag{"", "--depths"};
+constexpr FlagName samples_flag{"", "--samples"};
+constexpr FlagName no_gemv_flag{"", "--no-gemv"};
+constexpr FlagName no_attention_flag{"", "--no-attention"};
+constexpr FlagName output_flag{"-o", "--output"};
+constexpr FlagName save_flag{"", "--save"};
+constexpr FlagName probe_flag{"", "--probe-mib"};
+
+// A library error about a value, as a usage error naming the flag.
+template <class Fn>
+auto for_flag(const FlagName& flag, Fn&& parse) {
+  try {
+    return parse();
+  } catch (const Error& e) {
+    throw UsageError(fmt::format("{}: {}", flag.text(), e.what()));
+  }
+}
+
+std::vector<std::string> parse_shapes(const FlagName& flag, std::string_view text) {
+  auto names = bench::split_list(flag, text);
+  for (const auto& name : names) (void)for_flag(flag, [&] { return model::find_shape(name).name; });
+  return names;
+}
+
+std::vector<gguf::TensorType> parse_formats(std::string_view text) {
+  std::vector<gguf::TensorType> formats;
+  for (const auto& name : bench::split_list(formats_flag, text)) {
+    const auto format = for_flag(formats_flag, [&] { return model::parse_format(name); });
+    if (std::ranges::find(formats, format) != formats.end())
+      throw UsageError(fmt::format("{}: {} is listed twice", formats_flag.text(), gguf::name_of(format)));
+    formats.push_back(format);
+  }
+  return formats;
+}
+
+}  // namespace
+
+std::vector<gguf::TensorType> default_formats() {
+  using T = gguf::TensorType;
+  return {T::Q4_0, T::Q4_1, T::Q5_0, T::Q5_1, T::Q8_0, T::Q2_K, T::Q3_K, T::Q4_K, T::Q5_K, T::Q6_K, T::F16};
+}
+
+std::string kernel_bench_usage() {
+  return R"(pagoda-kernel-bench: pagoda's decode kernels against the measured HBM read bandwidth
+usage: pagoda-kernel-bench [options]
+
+  --shapes LIST           model shapes for the GEMVs (default smollm2-135m,llama-3.2-1b,llama-3-8b)
+  --formats LIST          formats (default Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,F16)
+  --attention-shape NAME  shape for attention decode (default llama-3-8b)
+  --depths LIST           KV depths for attention decode (default 512,4096,16384,32768)
+  --samples N             timed CUDA-graph replays per case, median reported (default 50, at least 50)
+  --no-gemv               skip the GEMVs
+  --no-attention          skip attention decode
+  -o, --output FMT        md, csv or json on stdout (default md)
+  --save PATH             also write the report to PATH (.md, .csv or .json); repeatable
+  --probe-mib N           buffer size of the streaming-read probe (default 1024)
+  -h, --help              show this help
+
+Each case: inputs filled with non-zero random data; one graph replay walks
+through enough copies of the weights (or KV caches) to exceed a few times
+L2, so no repeat is served from cache; per-launch time = replay / copies.
+)";
+}
+
+KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
+  KernelBenchOptions o;
+  o.formats = default_formats();
+  bench::ArgumentCursor cursor(std::move(args));
+  while (!cursor.done()) {
+    const std::string_view flag = cursor.next_flag();
+    if (help_flag.matches(flag)) {
+      o.help = true;
+      return o;
+    } else if (shapes_flag.matches(flag)) {
+      o.shapes = parse_shapes(shapes_flag, cursor.value(shapes_flag));
+    } else if (formats_flag.matches(flag)) {
+      o.formats = parse_formats(cursor.value(formats_flag));
+    } else if (attention_shape_flag.matches(flag)) {
+      const auto names = parse_shapes(attention_shape_flag, cursor.value(attention_shape_flag));
+      if (names.size() != 1)
+        throw UsageError(fmt::format("{}: one shape, not {}", attention_shape_flag.text(), names.size()));
+      o.attention_shape = names.front();
+    } else if (depths_flag.matches(flag)) {
+      o.depths = bench::parse_count_list(depths_flag, cursor.value(depths_flag), 1, 1u << 20);
+    } else if (samples_flag.matches(flag)) {
+      o.samples = static_cast<std::uint32_t>(
+          bench::parse_count(samples_flag, cursor.value(samples_flag), min_samples, 100000));
+    } else if (no_gemv_flag.matches(flag)) {
+      cursor.no_value(no_gemv_flag);
+      o.gemv = false;
+    } else if (no_attention_flag.matches(flag)) {
+      cursor.no_value(no_attention_flag);
+      o.attention = false;
+    } else if (output_flag.matches(flag)) {
+      o.output = bench::parse_output_format(output_flag, cursor.value(output_flag));
+    } else if (save_flag.matches(flag)) {
+      const std::filesystem::path path = cursor.value(save_flag);
+      o.saves.push_back({bench::output_format_of(save_flag, path), path});
+    } else if (probe_flag.matches(flag)) {
+      o.probe_mib = static_cast<std::uint32_t>(bench::parse_count(probe_flag, cursor.value(probe_flag), 64, 65536));
+    } else {
+      throw UsageError(fmt::format("unrecognised option '{}'", flag));
+    }
+  }
+  if (!o.gemv && !o.attention) throw UsageError("nothing to run: both --no-gemv and --no-attention were given");
+  return o;
+}
+
+}  // namespace pagoda::kernel_bench

@@ -1,0 +1,154 @@
+#include "kernel_bench/report.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "pagoda_bench/units.hpp"
+
+namespace pagoda::kernel_bench {
+
+namespace {
+
+using bench::size_text;
+
+std::string header(const KernelReport& r) {
+  std::string text = "## pagoda-kernel-bench\n\n";
+  text += fmt::format("- device: {}, sm_{}{}, L2 {}\n", r.device_name, r.compute_major, r.compute_minor,
+                      size_text(r.l2_bytes));
+  if (r.device_read)
+    text += fmt::format("- streaming read of device memory: {:.1f} GB/s ({}, median of {} passes)\n",
+                        r.device_read->gb_s, size_text(r.device_read->bytes), r.device_read->passes);
+  else
+    text += "- streaming read of device memory: not measured\n";
+  text += fmt::format("- each time: median of {} CUDA-graph replays after a warm-up replay; a replay runs the "
+                      "kernel once per copy of its inputs (copies together >= {}), so repeats are not served "
+                      "from L2; time per launch = replay / copies\n",
+                      r.samples, size_text(r.footprint_bytes));
+  return text;
+}
+
+std::string percent_cell(double gb_s, const KernelReport& r) {
+  return r.device_read ? fmt::format("{:.1f}%", percent_of(gb_s, r.device_read)) : "";
+}
+
+std::string gemv_table(const KernelReport& r) {
+  std::string text = "### GEMV (kernels::gemv_q): one decode step's projections\n\n";
+  text += "| shape | matrix | rows × cols | format | weights | µs | GB/s | % of device read |\n";
+  text += "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n";
+  for (const GemvCase& c : r.gemv) {
+    const std::string dims = fmt::format("{} × {}", c.projection.rows, c.projection.cols);
+    const std::string_view format = gguf::name_of(c.format);
+    if (!c.skipped.empty()) {
+      text += fmt::format("| {} | {} | {} | {} | - | skipped: {} | | |\n", c.shape, c.projection.name, dims, format,
+                          c.skipped);
+      continue;
+    }
+    const double gb_s = gb_per_second(c.weight_bytes, c.microseconds);
+    text += fmt::format("| {} | {} | {} | {} | {} | {:.2f} | {:.1f} | {} |\n", c.shape, c.projection.name, dims,
+                        format, size_text(c.weight_bytes), c.microseconds, gb_s, percent_cell(gb_s, r));
+  }
+  return text;
+}
+
+std::string attention_table(const KernelReport& r) {
+  if (r.attention.empty()) return {};
+  const AttentionCase& first = r.attention.front();
+  std::string text = fmt::format(
+      "### attention decode (kernels::attention_decode): {}, {} heads, {} KV heads of {}\n\n", first.shape,
+      first.n_heads, first.n_kv_heads, first.head_dim);
+  text += "| depth | K + V bytes | µs | GB/s | % of device read |\n";
+  text += "| ---: | ---: | ---: | ---: | ---: |\n";
+  for (const AttentionCase& c : r.attention) {
+    const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
+    text += fmt::format("| {} | {} | {:.2f} | {:.1f} | {} |\n", c.depth, size_text(c.kv_bytes), c.microseconds, gb_s,
+                        percent_cell(gb_s, r));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string format_markdown(const KernelReport& r) {
+  std::string text = header(r);
+  if (!r.gemv.empty()) {
+    text += '\n';
+    text += gemv_table(r);
+  }
+  if (!r.attention.empty()) {
+    text += '\n';
+    text += attention_table(r);
+  }
+  return text;
+}
+
+std::string format_csv(const KernelReport& r) {
+  std::string text = "kernel,shape,matrix,rows,cols,format,depth,bytes,microseconds,gb_s,percent_of_device_read,"
+                     "copies,samples,skipped\n";
+  const auto percent = [&](double gb_s) { return r.device_read ? fmt::format("{:.3f}", percent_of(gb_s, r.device_read)) : ""; };
+  for (const GemvCase& c : r.gemv) {
+    if (!c.skipped.empty()) {
+      // The reason holds no comma or quote: no quoting needed.
+      text += fmt::format("gemv,{},{},{},{},{},,,,,,,,{}\n", c.shape, c.projection.name, c.projection.rows,
+                          c.projection.cols, gguf::name_of(c.format), c.skipped);
+      continue;
+    }
+    const double gb_s = gb_per_second(c.weight_bytes, c.microseconds);
+    text += fmt::format("gemv,{},{},{},{},{},,{},{:.3f},{:.3f},{},{},{},\n", c.shape, c.projection.name,
+                        c.projection.rows, c.projection.cols, gguf::name_of(c.format), c.weight_bytes, c.microseconds,
+                        gb_s, percent(gb_s), c.copies, r.samples);
+  }
+  for (const AttentionCase& c : r.attention) {
+    const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
+    text += fmt::format("attention_decode,{},,,,F16,{},{},{:.3f},{:.3f},{},{},{},\n", c.shape, c.depth, c.kv_bytes,
+                        c.microseconds, gb_s, percent(gb_s), c.copies, r.samples);
+  }
+  return text;
+}
+
+std::string format_json(const KernelReport& r) {
+  using nlohmann::json;
+  const auto percent = [&](double gb_s) { return r.device_read ? json(percent_of(gb_s, r.device_read)) : json(nullptr); };
+  json gemv = json::array(), attention = json::array();
+  for (const GemvCase& c : r.gemv) {
+    json entry = {{"shape", c.shape}, {"matrix", c.projection.name}, {"rows", c.projection.rows},
+                  {"cols", c.projection.cols}, {"format", gguf::name_of(c.format)}};
+    if (!c.skipped.empty()) {
+      entry["skipped"] = c.skipped;
+    } else {
+      const double gb_s = gb_per_second(c.weight_bytes, c.microseconds);
+      entry.update({{"weight_bytes", c.weight_bytes}, {"microseconds", c.microseconds}, {"gb_s", gb_s},
+                    {"percent_of_device_read", percent(gb_s)}, {"copies", c.copies}});
+    }
+    gemv.push_back(entry);
+  }
+  for (const AttentionCase& c : r.attention) {
+    const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
+    attention.push_back({{"shape", c.shape}, {"n_heads", c.n_heads}, {"n_kv_heads", c.n_kv_heads},
+                         {"head_dim", c.head_dim}, {"depth", c.depth}, {"kv_bytes", c.kv_bytes},
+                         {"microseconds", c.microseconds}, {"gb_s", gb_s}, {"percent_of_device_read", percent(gb_s)},
+                         {"copies", c.copies}});
+  }
+  const json device_read = r.device_read ? json{{"gb_s", r.device_read->gb_s}, {"bytes", r.device_read->bytes},
+                                                {"passes", r.device_read->passes}}
+                                         : json(nullptr);
+  const json doc = {{"machine", {{"device", r.device_name},
+                                 {"compute_capability", fmt::format("{}.{}", r.compute_major, r.compute_minor)},
+                                 {"l2_bytes", r.l2_bytes},
+                                 {"device_read", device_read}}},
+                    {"samples", r.samples},
+                    {"footprint_bytes", r.footprint_bytes},
+                    {"gemv", gemv},
+                    {"attention_decode", attention}};
+  return doc.dump(2) + "\n";
+}
+
+std::string format_report(bench::OutputFormat format, const KernelReport& report) {
+  switch (format) {
+    case bench::OutputFormat::markdown: return format_markdown(report);
+    case bench::OutputFormat::csv: return format_csv(report);
+    case bench::OutputFormat::json: return format_json(report);
+  }
+  return format_markdown(report);
+}
+
+}  // namespace pagoda::kernel_bench
