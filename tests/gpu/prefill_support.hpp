@@ -1,11 +1,7 @@
-// Helpers of the prefill kernel tests: an owning device array (poisoned on
-// creation), the error metric of test-backend-ops (normalised MSE =
-// mse(out, ref) / mse(ref, 0)), f16 rounding as the tensor cores see it,
-// seeded random inputs, a tensor placed at the very end of its device
-// allocation, and a cudaEvent timer (median of repeated runs).
-// DeviceArray and normalized_mse follow gpu/support/device_array.hpp, which
-// does not compile at the time of writing (cudaMalloc(&T*) without
-// <cuda_runtime.h>; to_device_bytes returns a non-movable array by name).
+// Helpers of the prefill kernel tests: the device array and error metric of
+// gpu/device_array.hpp, f16 rounding as the tensor cores see it, seeded
+// random inputs, a tensor placed at the very end of its device allocation,
+// and a cudaEvent timer (median of repeated runs).
 #pragma once
 
 #include <algorithm>
@@ -21,60 +17,15 @@
 
 #include <cuda_runtime_api.h>
 
+#include "gpu/device_array.hpp"
+
 #include <pagoda/quant/half.hpp>
 
 namespace pagoda::prefill_test {
 
-inline void cuda_ok(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorName(status));
-}
-
-template <class T>
-class DeviceArray {
-public:
-  explicit DeviceArray(std::size_t count) : count_(count) {
-    void* data = nullptr;
-    cuda_ok(cudaMalloc(&data, bytes() == 0 ? 1 : bytes()), "cudaMalloc");
-    data_ = static_cast<T*>(data);
-    poison();
-  }
-  explicit DeviceArray(std::span<const T> host) : DeviceArray(host.size()) { upload(host); }
-  ~DeviceArray() { cudaFree(data_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-
-  [[nodiscard]] T* get() const { return data_; }
-  [[nodiscard]] std::size_t size() const { return count_; }
-  [[nodiscard]] std::size_t bytes() const { return count_ * sizeof(T); }
-
-  void upload(std::span<const T> host) {
-    cuda_ok(cudaMemcpy(data_, host.data(), host.size_bytes(), cudaMemcpyHostToDevice), "upload");
-  }
-  [[nodiscard]] std::vector<T> download() const {
-    std::vector<T> host(count_);
-    cuda_ok(cudaDeviceSynchronize(), "kernel");
-    cuda_ok(cudaMemcpy(host.data(), data_, bytes(), cudaMemcpyDeviceToHost), "download");
-    return host;
-  }
-  // All bytes 0xFF: NaN for float, -1 for ints: never a plausible result.
-  void poison() { cuda_ok(cudaMemset(data_, 0xFF, bytes()), "poison"); }
-
-private:
-  T* data_ = nullptr;
-  std::size_t count_;
-};
-
-// mse(out, ref) / mse(ref, 0); +inf when any output is not finite.
-inline double normalized_mse(std::span<const float> out, std::span<const float> ref) {
-  double error = 0, norm = 0;
-  for (std::size_t i = 0; i < ref.size(); ++i) {
-    if (!std::isfinite(out[i])) return std::numeric_limits<double>::infinity();
-    const double d = double(out[i]) - ref[i];
-    error += d * d;
-    norm += double(ref[i]) * ref[i];
-  }
-  return norm == 0 ? error : error / norm;
-}
+using gpu_test::cuda_ok;
+using gpu_test::DeviceArray;
+using gpu_test::normalized_mse;
 
 // f32 -> nearest f16 (ties to even) -> f32: exactly the kernels' __float2half_rn.
 inline float round_f16(float v) { return quant::f16_to_f32(quant::f32_to_f16(v)); }
