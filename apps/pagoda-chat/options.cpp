@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/mapping/anonymous_mapping.hpp"
 #include "pagoda/mapping/policy_id.hpp"
 #include "pagoda/text/chat_template.hpp"
 
@@ -65,6 +66,14 @@ void check_chat_template(const std::string& name) {
   throw po::error(fmt::format("--chat-template must be one of {} (got {})", known, name));
 }
 
+void check_hugepage_size(const std::string& size) {
+  try {
+    (void)mapping::parse_hugepage_size(size);
+  } catch (const pagoda::Error& e) {
+    throw po::error(fmt::format("--hugepage-size: {}", e.what()));
+  }
+}
+
 void check_mapping(const std::string& name) {
   try {
     (void)mapping::parse_policy_choice(name);
@@ -97,6 +106,10 @@ std::optional<ChatOptions> parse_options(int argc, char** argv) {
        "where the weights live: auto, device-copy, host-registered, hmm-direct, hugepage-import")
       ("allow-fallback", po::bool_switch(&o.load.allow_fallback),
        "let a forced --mapping fall back (reported) if it cannot apply")
+      ("hugepage-size", po::value(&o.load.hugepage_size)->default_value("auto"),
+       "hugepage-import's pages: auto, 1g, 2m or none")
+      ("no-fallback", po::bool_switch(&o.load.no_fallback),
+       "a policy's own fallback (e.g. no hugetlb pages -> THP) is an error, not a reported substitute")
       ("cpu", po::bool_switch(&o.load.cpu), "run on the CPU reference path even if a GPU exists")
       ("threads,t", po::value(&raw.threads)->default_value(raw.threads), "CPU threads (0..1024; 0: all)")
       ("ctx-size,c", po::value(&raw.ctx_size)->default_value(raw.ctx_size),
@@ -178,6 +191,7 @@ std::optional<ChatOptions> parse_options(int argc, char** argv) {
   o.context_full = parse_context_full(raw.context_full);
   check_chat_template(o.load.chat_template);
   check_mapping(o.load.mapping);
+  check_hugepage_size(o.load.hugepage_size);
   if (o.prompt && o.prompt->empty()) throw po::error("--prompt must not be empty");
 
   engine.context_size = static_cast<std::uint32_t>(raw.ctx_size);

@@ -12,6 +12,7 @@
 #include <fmt/core.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/mapping/anonymous_mapping.hpp"
 #include "pagoda/pagoda.hpp"
 
 namespace po = boost::program_options;
@@ -55,6 +56,10 @@ std::optional<GenerateOptions> parse_options(int argc, char** argv) {
        "where the weights live: auto, device-copy, host-registered, hmm-direct, hugepage-import")
       ("allow-fallback", po::bool_switch(&o.load.allow_fallback),
        "let a forced --mapping fall back (reported) if it cannot apply")
+      ("hugepage-size", po::value(&o.load.hugepage_size)->default_value("auto"),
+       "hugepage-import's pages: auto, 1g, 2m or none")
+      ("no-fallback", po::bool_switch(&o.load.no_fallback),
+       "a policy's own fallback (e.g. no hugetlb pages -> THP) is an error, not a reported substitute")
       ("cpu", po::bool_switch(&o.load.cpu), "run on the CPU reference forward pass")
       ("threads,t", po::value(&o.threads)->default_value(0), "CPU threads for --cpu (0: all hardware threads)")
       ("temp", po::value(&o.temperature)->default_value(0.0f), "sampling temperature (0: greedy; 0..10)")
@@ -78,6 +83,11 @@ std::optional<GenerateOptions> parse_options(int argc, char** argv) {
   in_range(o.ctx_size, 16, 1 << 20, "--ctx-size");
   in_range(o.threads, 0, 1024, "--threads");
   in_range(o.temperature, 0.0f, 10.0f, "--temp");
+  try {
+    (void)pagoda::mapping::parse_hugepage_size(o.load.hugepage_size);
+  } catch (const pagoda::Error& e) {
+    throw po::error(fmt::format("--hugepage-size: {}", e.what()));
+  }
   return o;
 }
 

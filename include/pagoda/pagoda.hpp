@@ -32,6 +32,8 @@ namespace pagoda {
 struct LoadOptions {
   std::string mapping = "auto";      // auto, device-copy, host-registered, hmm-direct, hugepage-import
   bool allow_fallback = false;       // a forced mapping that cannot apply: error (false) or reported fallback
+  std::string hugepage_size = "auto";  // hugepage-import's pages: auto, 1g, 2m, none
+  bool no_fallback = false;          // a policy's own fallbacks (hugetlb pages -> THP) become errors
   bool cpu = false;                  // run on the CPU reference path
   std::string chat_template;         // override the file's: chatml, llama3, llama3.1, gemma
   runtime::EngineOptions engine{};
