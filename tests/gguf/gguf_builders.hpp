@@ -21,6 +21,9 @@
 #include "pagoda/gguf/file.hpp"
 #include "pagoda/gguf/writer.hpp"
 
+#include "support/real_model.hpp"
+#include "support/scratch_dir.hpp"
+
 namespace pagoda::gguf::testing {
 
 // Appends GGUF fields byte by byte, with no checks at all.
@@ -102,31 +105,9 @@ inline std::vector<std::byte> pattern_bytes(std::size_t n, std::uint32_t seed) {
   return out;
 }
 
-// A fresh directory under the system temp dir, removed with its contents.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pagoda-gguf-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw pagoda::Error("cannot create a scratch directory");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using pagoda::test::ScratchDir;
 
 // PAGODA_MODEL_PATH when set, else $HOME/.cache/pagoda/models/<SmolLM2 Q4_1>.
-inline std::filesystem::path real_model_path() {
-  if (const char* env = std::getenv("PAGODA_MODEL_PATH"); env && *env) return env;
-  const char* home = std::getenv("HOME");
-  return std::filesystem::path(home ? home : "/root") / ".cache/pagoda/models/SmolLM2-135M-Instruct.Q4_1.gguf";
-}
+inline std::filesystem::path real_model_path() { return pagoda::test::default_model_path(); }
 
 }  // namespace pagoda::gguf::testing

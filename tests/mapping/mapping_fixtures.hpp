@@ -23,28 +23,11 @@
 #include "pagoda/quant/format_list.hpp"
 #include "quant/random_blocks.hpp"
 
+#include "support/scratch_dir.hpp"
+
 namespace pagoda::mapping::testing {
 
-// A fresh directory under the system's temporary directory, removed with
-// everything in it on destruction.
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pagoda-mapping-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw Error("cannot create a scratch directory");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using pagoda::test::ScratchDir;
 
 // Flushes a written file to disk, so its page-cache pages are clean (and
 // posix_fadvise(DONTNEED) can drop them).

@@ -17,6 +17,8 @@
 #include "pagoda/model/synthetic.hpp"
 #include "pagoda/quant/dequantize.hpp"
 
+#include "support/scratch_dir.hpp"
+
 namespace pagoda::test {
 
 // A tiny llama: GQA 4:2, rows of 256 so every K-quant divides them.
@@ -58,24 +60,5 @@ inline TensorStats stats_of(const gguf::TensorInfo& tensor) {
   s.std = std::sqrt(std::max(0.0, sum_sq / n - s.mean * s.mean));
   return s;
 }
-
-class ScratchDir {
-public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "pagoda-synth-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw Error("cannot create a scratch directory");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
 
 }  // namespace pagoda::test
