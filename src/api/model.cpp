@@ -12,6 +12,7 @@
 #include "pagoda/text/vocabulary.hpp"
 #if PAGODA_HAS_CUDA
 #include "pagoda/mapping/capabilities.hpp"
+#include "pagoda/mapping/policy_options.hpp"
 #include "pagoda/mapping/selection.hpp"
 #endif
 
@@ -48,20 +49,6 @@ std::uint64_t weight_bytes(const gguf::File& file) {
   return bytes;
 }
 
-// The user's load options as the chosen policy's own options. --no-fallback
-// reaches the fallbacks that change where the weights live (hugetlb -> THP);
-// DeviceCopy's staging fill keeps the weights in VRAM and stays automatic
-// (forcing its registered fill would skip the large-folio check).
-template <class Policy>
-typename Policy::Options policy_options(const LoadOptions& options) {
-  typename Policy::Options result{};
-  if constexpr (std::is_same_v<Policy, mapping::HugepageImport>) {
-    result.memory.hugepage_size = mapping::parse_hugepage_size(options.hugepage_size);
-    result.memory.allow_fallback = !options.no_fallback;
-  }
-  return result;
-}
-
 // Probe, select (reasons go to the report), build Engine<P> for the choice.
 // Returns nullptr, with the reason in the report, when no CUDA device exists.
 std::unique_ptr<runtime::AnyEngine> gpu_engine(const gguf::MappedFile& file, const model::ModelConfig& config,
@@ -80,7 +67,7 @@ std::unique_ptr<runtime::AnyEngine> gpu_engine(const gguf::MappedFile& file, con
   return mapping::visit_policy(selection.policy, [&](auto tag) {
     using Policy = typename decltype(tag)::type;
     return std::make_unique<runtime::AnyEngine>(
-        std::make_unique<runtime::Engine<Policy>>(file, policy_options<Policy>(options), options.engine));
+        std::make_unique<runtime::Engine<Policy>>(file, mapping::policy_options<Policy>({options.hugepage_size, options.no_fallback}), options.engine));
   });
 }
 #endif

@@ -81,6 +81,16 @@ TEST_CASE("every flag, short and long") {
   CHECK_FALSE(o.cuda_graph);
   CHECK(o.probe_mib == 256);
   CHECK(o.verbose);
+  CHECK(o.hugepage_size == "auto");
+  CHECK_FALSE(o.no_fallback);
+}
+
+TEST_CASE("--hugepage-size and --no-fallback reach hugepage-import's own options, as on every app") {
+  const BenchOptions o = parse({"-m", "a.gguf", "--mapping", "hugepage", "--hugepage-size", "2m", "--no-fallback"});
+  CHECK(o.hugepage_size == "2m");
+  CHECK(o.no_fallback);
+  CHECK(error_of({"-m", "x.gguf", "--hugepage-size", "3m"}).starts_with("--hugepage-size: "));
+  CHECK(error_of({"-m", "x.gguf", "--no-fallback=1"}) == "--no-fallback: takes no value");
 }
 
 TEST_CASE("--help stops parsing, whatever follows") {
@@ -88,7 +98,8 @@ TEST_CASE("--help stops parsing, whatever follows") {
   CHECK(parse({"-h", "--bogus"}).help);
   CHECK_FALSE(bench_usage().empty());
   for (const char* flag : {"-m, --model", "-p, --n-prompt", "-n, --n-gen", "-pg", "-d, --n-depth", "-r, --repetitions",
-                           "--mapping", "-o, --output", "--save", "--no-warmup", "--probe-mib"})
+                           "--mapping", "--hugepage-size", "--no-fallback", "-o, --output", "--save", "--no-warmup",
+                           "--probe-mib"})
     CHECK_MESSAGE(bench_usage().find(flag) != std::string::npos, flag);
 }
 

@@ -11,6 +11,7 @@
 #include "pagoda/core/error.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/policy_list.hpp"
+#include "pagoda/mapping/policy_options.hpp"
 #include "pagoda/mapping/selection.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 #include "pagoda/runtime/engine.hpp"
@@ -70,7 +71,9 @@ void run_policy(PolicyRun& run, const BenchContext& context) {
   std::unique_ptr<runtime::Engine<Policy>> engine;  // declared after the file: destroyed first
   try {
     file = gguf::MappedFile::open(run.model.path);
-    engine = std::make_unique<runtime::Engine<Policy>>(*file, typename Policy::Options{}, context.engine);
+    engine = std::make_unique<runtime::Engine<Policy>>(
+        *file, mapping::policy_options<Policy>({context.options.hugepage_size, context.options.no_fallback}),
+        context.engine);
   } catch (const std::exception& e) {
     run.status = RunStatus::refused;
     run.reason = e.what();

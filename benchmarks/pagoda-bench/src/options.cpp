@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/mapping/anonymous_mapping.hpp"
 #include "pagoda_bench/test_plan.hpp"
 
 namespace pagoda::bench {
@@ -21,6 +22,8 @@ constexpr FlagName prompt_gen_flag{"-pg", ""};
 constexpr FlagName depth_flag{"-d", "--n-depth"};
 constexpr FlagName repetitions_flag{"-r", "--repetitions"};
 constexpr FlagName mapping_flag{"", "--mapping"};
+constexpr FlagName hugepage_size_flag{"", "--hugepage-size"};
+constexpr FlagName no_fallback_flag{"", "--no-fallback"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -91,6 +94,9 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   -r, --repetitions N     timed repetitions per test, after one warm-up (default 5)
   --mapping LIST          auto, device-copy, host-registered, hmm-direct, hugepage-import
                           (or device, host, hmm, hugepage); default auto
+  --hugepage-size SIZE    hugepage-import's pages: auto, 1g, 2m or none (default auto)
+  --no-fallback           a policy's own fallback (no hugetlb pages -> THP) is a refusal,
+                          not a reported substitute
   -o, --output FMT        md, csv or json on stdout (default md)
   --save PATH             also write the report to PATH (.md, .csv or .json); repeatable
   -b, --batch-size N      prefill chunk in tokens (default 512)
@@ -142,6 +148,16 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
     } else if (mapping_flag.matches(flag)) {
       set_once(mappings_given, mapping_flag);
       o.mappings = parse_mappings(cursor.value(mapping_flag));
+    } else if (hugepage_size_flag.matches(flag)) {
+      o.hugepage_size = cursor.value(hugepage_size_flag);
+      try {
+        (void)mapping::parse_hugepage_size(o.hugepage_size);
+      } catch (const Error& e) {
+        throw UsageError(fmt::format("{}: {}", hugepage_size_flag.text(), e.what()));
+      }
+    } else if (no_fallback_flag.matches(flag)) {
+      cursor.no_value(no_fallback_flag);
+      o.no_fallback = true;
     } else if (output_flag.matches(flag)) {
       o.output = parse_output_format(output_flag, cursor.value(output_flag));
     } else if (save_flag.matches(flag)) {

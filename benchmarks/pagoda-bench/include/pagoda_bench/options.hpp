@@ -40,6 +40,8 @@ struct BenchOptions {
   std::vector<std::uint32_t> n_depth{0};            // -d: KV cache filled first, untimed
   std::uint32_t repetitions = 5;                    // -r
   std::vector<MappingChoice> mappings{MappingChoice{}};  // --mapping; default auto
+  std::string hugepage_size = "auto";               // --hugepage-size: hugepage-import's pages
+  bool no_fallback = false;                         // --no-fallback: a policy's own fallbacks are errors
   OutputFormat output = OutputFormat::markdown;     // -o, to stdout
   std::vector<SaveTarget> saves;                    // --save PATH, format from the extension
   std::uint32_t batch = 512;                        // -b: prefill chunk (EngineOptions::max_batch)
