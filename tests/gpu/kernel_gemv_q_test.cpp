@@ -1,6 +1,7 @@
 // kernels::gemv_q<F> (the decode matrix-vector product) against the CPU
 // oracle, cpu::matmul over the same quantized bytes, for every listed format,
-// both paths (fast and generic) and both launch shapes, at ragged sizes: rows
+// every path (fast and generic on f32 x; staged, int16 x, for the integer
+// formats) and its launch shapes, at ragged sizes: rows
 // 1, 17, 31, 33, 1000, 2053 (the tall shape's blocks cut a row group short),
 // cols of 1, 3, 17 blocks (17 Q4_0 blocks: 306-byte, 2-aligned rows).
 // Weights come from two generators: random bytes (every bit pattern, scales
@@ -10,6 +11,13 @@
 // (rows = 1: the nmse of one value is its relative error), every output
 // within 1e-5 of sum_i |w_i x_i| (+ |residual|), the scale its rounding
 // errors have. Measured on an H100: nmse <= ~4e-12 wherever rows > 1.
+// The staged path computes W x' for x' = x quantized to int16 by the rule of
+// quant/activation_q16.hpp: it is held to the same budget against the oracle
+// on x' (quant::q16_activation_round_trip), and to nmse < 1e-6 against the
+// oracle on x itself (the quantization's own error, ~1e-9 for normal x). It
+// runs on rows of whole 16-byte words (the extra column counts below: one
+// such row, and more than a tile with a partial last one) and, at 9001 rows,
+// with blocks that stride over several row groups.
 // Outputs are poisoned (NaN) before each run; the weights end exactly at the
 // end of their allocation, so a read past the tensor is a fault under
 // compute-sanitizer, and one case reads them zero-copy from registered host
@@ -39,6 +47,7 @@
 #include <pagoda/gguf/file.hpp>
 #include <pagoda/kernels/gemv_q.cuh>
 #include <pagoda/model/synthetic_blocks.hpp>
+#include <pagoda/quant/activation_q16.hpp>
 #include <pagoda/quant/dequantize.hpp>
 #include <pagoda/quant/format_list.hpp>
 
@@ -142,15 +151,52 @@ constexpr std::size_t block_alignment() {
 struct Run {
   kernels::GemvPolicy policy;
   kernels::GemvPath path;
-  bool selected;  // through gemv_q (the policy tuning::select picks)
+  bool selected;  // through gemv_q (the path and policy it picks)
 };
 constexpr Run runs[] = {
     {kernels::gemv_policy_tall, kernels::GemvPath::fast, false},
     {kernels::gemv_policy_short, kernels::GemvPath::fast, false},
     {kernels::gemv_policy_tall, kernels::GemvPath::generic, false},
     {kernels::gemv_policy_short, kernels::GemvPath::generic, false},
+    {kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, false},
+    {kernels::gemv_staged_policy_short, kernels::GemvPath::staged, false},
     {{}, kernels::GemvPath::fast, true},
 };
+
+const char* path_name(kernels::GemvPath path) {
+  switch (path) {
+    case kernels::GemvPath::fast: return "fast";
+    case kernels::GemvPath::generic: return "generic";
+    case kernels::GemvPath::staged: return "staged";
+  }
+  return "?";
+}
+
+// x as the staged path sees it.
+std::vector<float> int16_activations(const std::vector<float>& x) {
+  std::vector<float> out(x.size());
+  quant::q16_activation_round_trip(x, out);
+  return out;
+}
+
+// Rows of `blocks` blocks of F are whole 16-byte words (what the staged path needs).
+template <class F>
+constexpr bool whole_words(std::size_t blocks) {
+  return blocks * F::block_bytes % 16 == 0;
+}
+
+// Column counts (in blocks) that the staged path runs on: the fewest blocks
+// that make whole 16-byte words, and a tile plus that many (a partial last tile).
+template <class F>
+std::vector<std::size_t> staged_col_blocks() {
+  if constexpr (!kernels::gemv_has_staged_path<F>) {
+    return {};
+  } else {
+    std::size_t fewest = 1;
+    while (!whole_words<F>(fewest)) ++fewest;
+    return {fewest, kernels::gemv_staged_tile_blocks<F> + fewest};
+  }
+}
 
 template <class F>
 void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::uint64_t seed, Worst& worst) {
@@ -167,6 +213,11 @@ void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::u
   const std::vector<double> scale = magnitudes<F>(weights, rows, cols, x, nullptr);
   const std::vector<double> scale_residual = magnitudes<F>(weights, rows, cols, x, &residual);
   kt::require_nonzero(want);
+  const std::vector<float> x16 = int16_activations(x);
+  const std::vector<float> want16 = oracle<F>(weights, rows, cols, x16, nullptr);
+  const std::vector<float> want16_residual = oracle<F>(weights, rows, cols, x16, &residual);
+  const std::vector<double> scale16 = magnitudes<F>(weights, rows, cols, x16, nullptr);
+  const std::vector<double> scale16_residual = magnitudes<F>(weights, rows, cols, x16, &residual);
 
   // The tensor ends exactly where its allocation ends, at the alignment a
   // GGUF tensor start guarantees and no more.
@@ -174,31 +225,44 @@ void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::u
   kt::DeviceArray<std::byte> device_weights(offset + weights.size());
   kt::cuda_ok(cudaMemcpy(device_weights.get() + offset, weights.data(), weights.size(), cudaMemcpyHostToDevice),
                 "upload");
+  // The staged path's copy: 16-aligned (an allocation's start), also ending its allocation.
+  const kt::DeviceArray<std::byte> aligned_weights{std::span<const std::byte>(weights)};
+  const bool staged_applies = kernels::gemv_has_staged_path<F> && whole_words<F>(col_blocks);
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   const kt::DeviceArray<float> device_residual{std::span<const float>(residual)};
   kt::DeviceArray<float> y(rows);
   kt::Stream stream;
 
   for (const Run& run : runs) {
+    if (run.path == kernels::GemvPath::staged && !staged_applies) continue;
+    const std::byte* w = run.path == kernels::GemvPath::staged ? aligned_weights.get() : device_weights.get() + offset;
+    const bool int16 = run.selected ? kernels::gemv_takes_staged_path<F>(w, cols) : run.path == kernels::GemvPath::staged;
     CAPTURE(run.policy);
-    CAPTURE(run.path == kernels::GemvPath::fast ? "fast" : "generic");
+    CAPTURE(path_name(run.path));
+    CAPTURE(int16);
     for (const bool with_residual : {false, true}) {
       CAPTURE(with_residual);
       y.poison();
       const float* r = with_residual ? device_residual.get() : nullptr;
       if (run.selected)
-        kernels::gemv_q<F>(device_weights.get() + offset, rows, cols, device_x.get(), y.get(), r, stream);
+        kernels::gemv_q<F>(w, rows, cols, device_x.get(), y.get(), r, stream);
       else
-        kernels::gemv_q_with<F>(device_weights.get() + offset, rows, cols, device_x.get(), y.get(), r, run.policy,
-                                run.path, stream);
+        kernels::gemv_q_with<F>(w, rows, cols, device_x.get(), y.get(), r, run.policy, run.path, stream);
       const std::vector<float> got = y.download();
-      const double error = kt::normalized_mse(got, with_residual ? want_residual : want);
-      const double scaled = scaled_error(got, with_residual ? want_residual : want,
-                                         with_residual ? scale_residual : scale);
+      const auto& exact = int16 ? (with_residual ? want16_residual : want16) : (with_residual ? want_residual : want);
+      const auto& magnitude = int16 ? (with_residual ? scale16_residual : scale16)
+                                    : (with_residual ? scale_residual : scale);
+      const double error = kt::normalized_mse(got, exact);
+      const double scaled = scaled_error(got, exact, magnitude);
       CAPTURE(error);
       CAPTURE(scaled);
       CHECK((error < kt::nmse_f32_dot || scaled < kt::scaled_f32_dot));
       worst.add(error, scaled);
+      if (int16 && rows >= 17) {  // and what quantizing x costs against the f32 oracle
+        const double against_f32 = kt::normalized_mse(got, with_residual ? want_residual : want);
+        CAPTURE(against_f32);
+        CHECK(against_f32 < 1e-6);
+      }
     }
   }
 }
@@ -211,6 +275,8 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> matches cpu::matmul at ragged shapes
   // under one warp's step).
   std::vector<std::size_t> col_blocks{1, 3, 17};
   if (F::block_elements == 1) col_blocks.insert(col_blocks.end(), {1000, 4097});
+  for (const std::size_t blocks : staged_col_blocks<F>())
+    if (std::find(col_blocks.begin(), col_blocks.end(), blocks) == col_blocks.end()) col_blocks.push_back(blocks);
   // Random F32/BF16 bits reach 3e38, whose sums overflow in any order.
   constexpr bool wide_exponent = std::is_same_v<F, quant::F32> || std::is_same_v<F, quant::BF16>;
   std::uint64_t seed = 1;
@@ -219,6 +285,8 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> matches cpu::matmul at ragged shapes
     if (!(wide_exponent && source == Source::random_bytes))
       for (const std::size_t rows : {1, 17, 31, 33, 1000, 2053})
         for (const std::size_t blocks : col_blocks) check_shape<F>(rows, blocks, source, ++seed, worst);
+  // Blocks of the staged kernel stride over several row groups.
+  for (const std::size_t blocks : staged_col_blocks<F>()) check_shape<F>(9001, blocks, Source::synthetic, ++seed, worst);
   MESSAGE(F::name << ": worst nmse " << worst.nmse << ", worst error / sum|w x| " << worst.scaled);
 }
 TEST_CASE_TEMPLATE_APPLY(gemv_id, quant::testing::as_tuple<quant::formats>::type);
@@ -234,7 +302,10 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> writes y in place over the residual"
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::DeviceArray<float> y{std::span<const float>(residual)};
   kernels::gemv_q<F>(device_weights.get(), rows, cols, device_x.get(), y.get(), y.get(), nullptr);
-  CHECK(kt::normalized_mse(y.download(), want) < kt::nmse_f32_dot);
+  const std::vector<float> exact = kernels::gemv_takes_staged_path<F>(device_weights.get(), cols)
+                                       ? oracle<F>(weights, rows, cols, int16_activations(x), &residual)
+                                       : want;
+  CHECK(kt::normalized_mse(y.download(), exact) < kt::nmse_f32_dot);
 }
 TEST_CASE_TEMPLATE_APPLY(gemv_in_place_id, quant::testing::as_tuple<quant::formats>::type);
 
@@ -282,6 +353,15 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> reads zero-copy host weights ending 
                             kernels::GemvPath::fast, nullptr);
     CHECK(kt::normalized_mse(y.download(), want) < kt::nmse_f32_dot);
   }
+  if (kernels::gemv_takes_staged_path<F>(device_tensor, cols)) {
+    const std::vector<float> want16 = oracle<F>(weights, rows, cols, int16_activations(x), nullptr);
+    for (const auto& policy : kernels::gemv_staged_policies) {
+      y.poison();
+      kernels::gemv_q_with<F>(device_tensor, rows, cols, device_x.get(), y.get(), nullptr, policy,
+                              kernels::GemvPath::staged, nullptr);
+      CHECK(kt::normalized_mse(y.download(), want16) < kt::nmse_f32_dot);
+    }
+  }
   kt::cuda_ok(cudaHostUnregister(region), "cudaHostUnregister");
   munmap(region, mapped);
 }
@@ -302,6 +382,21 @@ TEST_CASE("kernel gemv_q refuses partial blocks and misaligned operands, naming 
                                                   kernels::GemvPolicy{64, 3}, kernels::GemvPath::fast, nullptr),
                        doctest::Contains("policy"), Error);
   CHECK_NOTHROW(kernels::gemv_q<Q4_K>(weights.get(), 0, 512, x.get(), y.get(), nullptr, nullptr));
+  // The staged path: only the integer formats, whole-word rows, 16-aligned weights, its own launch shapes.
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_with<quant::F16>(weights.get(), 2, 64, x.get(), y.get(), nullptr,
+                                                        kernels::gemv_staged_policy_tall, kernels::GemvPath::staged,
+                                                        nullptr),
+                       doctest::Contains("staged path"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_with<quant::Q4_0>(weights.get(), 2, 96, x.get(), y.get(), nullptr,
+                                                         kernels::gemv_staged_policy_tall, kernels::GemvPath::staged,
+                                                         nullptr),
+                       doctest::Contains("16-byte words"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get() + 4, 2, 512, x.get(), y.get(), nullptr,
+                                                  kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, nullptr),
+                       doctest::Contains("aligned to 16"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get(), 2, 512, x.get(), y.get(), nullptr,
+                                                  kernels::gemv_policy_tall, kernels::GemvPath::staged, nullptr),
+                       doctest::Contains("gemv_staged_policies"), Error);
   kt::cuda_ok(cudaDeviceSynchronize(), "sync");
 }
 

@@ -4,7 +4,8 @@
 // instantiated launch shape, as microseconds and as GB/s of weight bytes
 // (against ~3 TB/s of HBM on an H100); attention_decode at the 8B shape (32
 // heads, 8 KV heads, head_dim 128) for several live lengths, as GB/s of KV
-// bytes. Weights are a constant byte pattern (the speed does not depend on
+// bytes. The integer formats are timed on the fast path (f32 x) and, where
+// it applies, the staged path (int16 x) alike. Weights are a constant byte pattern (the speed does not depend on
 // the values); each figure is the mean of 50 launches after 5 warm-up ones.
 #include <doctest/doctest.h>
 
@@ -63,6 +64,16 @@ void time_gemv(std::size_t rows, std::size_t cols, cudaStream_t stream) {
     });
     MESSAGE("gemv_q<" << F::name << "> " << rows << " x " << cols << " " << policy << ": " << us << " us, "
                       << static_cast<double>(bytes) / us / 1e3 << " GB/s");
+  }
+  if (kernels::gemv_takes_staged_path<F>(weights.get(), cols)) {
+    for (const auto& policy : kernels::gemv_staged_policies) {
+      const double us = time_us(stream, [&] {
+        kernels::gemv_q_with<F>(weights.get(), rows, cols, x.get(), y.get(), nullptr, policy,
+                                kernels::GemvPath::staged, stream);
+      });
+      MESSAGE("gemv_q<" << F::name << "> " << rows << " x " << cols << " staged " << policy << ": " << us
+                        << " us, " << static_cast<double>(bytes) / us / 1e3 << " GB/s");
+    }
   }
 }
 

@@ -57,6 +57,22 @@ inline constexpr GemvPolicy gemv_policy_short{128, 2};
 inline constexpr GemvPolicy gemv_policies[] = {gemv_policy_tall, gemv_policy_short};
 static_assert(gemv_policy_tall.valid() && gemv_policy_short.valid());
 
+// The staged kernel (gemv_q_staged.cuh) quantizes x once per block, so its
+// blocks are bigger (8 warps) and stride over the rows; one warp per row
+// group. Tall: 2 rows per warp; short: 1, so that a few hundred rows still
+// make enough warps.
+inline constexpr GemvPolicy gemv_staged_policy_tall{256, 16};
+inline constexpr GemvPolicy gemv_staged_policy_short{256, 8};
+inline constexpr GemvPolicy gemv_staged_policies[] = {gemv_staged_policy_tall, gemv_staged_policy_short};
+static_assert(gemv_staged_policy_tall.valid() && gemv_staged_policy_short.valid());
+static_assert(gemv_staged_policy_tall.warps_per_row() == 1 && gemv_staged_policy_short.warps_per_row() == 1);
+
+// Blocks of F in one staged tile: whole 16-byte words of ~1-1.7 KB (Q4_0 1152
+// bytes, Q8_0 1088, Q4_K 1152, Q6_K 1680), small enough that 8 warps x 2 rows
+// of tiles stay under 27 KB of shared memory.
+template <class F>
+inline constexpr std::size_t gemv_staged_tile_blocks = F::block_bytes == 34 ? 32 : (F::block_elements == 256 ? 8 : 64);
+
 namespace tuning {
 
 // A first guess, the same for every architecture pagoda builds for (sm_80 ..
@@ -71,6 +87,12 @@ namespace tuning {
 [[nodiscard]] constexpr GemvPolicy select(int compute_capability, const GemvShape& shape) {
   (void)compute_capability;
   return shape.rows >= 2048 ? gemv_policy_tall : gemv_policy_short;
+}
+
+// The same choice for the staged kernel.
+[[nodiscard]] constexpr GemvPolicy select_staged(int compute_capability, const GemvShape& shape) {
+  (void)compute_capability;
+  return shape.rows >= 2048 ? gemv_staged_policy_tall : gemv_staged_policy_short;
 }
 
 }  // namespace tuning

@@ -1,0 +1,192 @@
+// The staged kernel of gemv_q (device code; gemv_q.cuh launches it), for the
+// integer formats on rows that are whole 16-byte words.
+//
+// Why: the f32 kernel reads each lane's few bytes with 2- or 4-byte loads
+// (GGUF blocks are only 2-aligned), and a warp then has too few bytes in
+// flight to cover DRAM latency: on an H100 a 4096 x 4096 Q4_0 product took
+// ~19 us (~490 GB/s), no faster than one 3.5 times its size. Here every warp
+// copies a tile of each of its rows (X16Dot<F>::tile_blocks whole blocks,
+// ~1-1.7 KB) with 16-byte loads into its own shared memory and computes on
+// the previous tile while the next one is in flight; x is quantized once per
+// block to int16 in shared memory (quant/activation_q16.hpp), so the inner
+// products are dp2a on the raw quants.
+//
+// Shared memory: 2.125 bytes per column of x plus warps * rows_per_warp *
+// tile bytes (<= 27 KB). Blocks stride over the row groups (the grid is at
+// most 4 blocks per SM), so x is quantized once per resident block.
+// Bytes moved: the tensor once (nothing past its last byte), x once per
+// block from L2, 4 * rows written.
+#pragma once
+
+#if !defined(__CUDACC__)
+#error "gemv_q_staged.cuh is device code; host code includes pagoda/kernels/gemv_q.cuh"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+#include <pagoda/kernels/tuning/gemv_q.hpp>
+#include <pagoda/kernels/x16_dot_q.cuh>
+#include <pagoda/quant/activation_q16.hpp>
+
+namespace pagoda::kernels {
+
+template <class Dot, class F>
+inline constexpr std::size_t staged_tile_bytes = Dot::tile_blocks * F::block_bytes;
+static_assert(X16Dot<quant::Q4_0>::tile_blocks * quant::Q4_0::block_bytes % 16 == 0);
+
+// Where the parts of the staged kernel's shared memory start, in bytes.
+struct StagedSharedLayout {
+  std::size_t x_scales;  // after the int16 x
+  std::size_t tiles;     // 16-aligned
+  std::size_t total;
+
+  static constexpr StagedSharedLayout of(std::size_t cols, std::size_t tile_bytes, int warps, int rows_per_warp) {
+    const std::size_t scales = 2 * cols;
+    const std::size_t tiles = (scales + cols / quant::q16_activation_block * sizeof(float) + 15) / 16 * 16;
+    return {scales, tiles, tiles + static_cast<std::size_t>(warps * rows_per_warp) * tile_bytes};
+  }
+};
+
+namespace detail {
+
+// x (cols, a multiple of 32) to xq (int16) and xd (one scale per 32) in
+// shared memory, by all Threads threads. Lanes 8g..8g+7 of a warp hold one
+// block of 32 (four values each) and agree on its scale by shuffles; the loop
+// bound is uniform per warp so every lane takes part in them.
+template <int Threads>
+__device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
+                                                       std::int16_t* xq, float* xd) {
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+#pragma unroll 4
+  for (std::size_t base = 128 * static_cast<std::size_t>(warp); base < cols; base += 4 * Threads) {
+    const std::size_t i = base + 4 * static_cast<std::size_t>(lane);
+    const bool inside = i < cols;
+    const float4 v = inside ? *reinterpret_cast<const float4*>(x + i) : float4{0, 0, 0, 0};
+    float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 4));
+    if (!inside) continue;
+    const float inverse = quant::q16_activation_inverse(amax);
+    const auto pair = [inverse](float a, float b) {
+      return static_cast<int>((static_cast<std::uint32_t>(__float2int_rn(a * inverse)) & 0xffffu) |
+                              static_cast<std::uint32_t>(__float2int_rn(b * inverse)) << 16);
+    };
+    *reinterpret_cast<int2*>(xq + i) = int2{pair(v.x, v.y), pair(v.z, v.w)};
+    if (lane % 8 == 0) xd[i / 32] = quant::q16_activation_scale(amax);
+  }
+}
+
+// One tile of R rows, 16-byte words lane, lane + 32, ... of each: read from
+// global memory into registers, then written to the warp's shared tiles.
+template <int R, int Words>
+struct TileWords {
+  uint4 word[R][Words];
+
+  __device__ __forceinline__ void load(const std::byte* const (&rows)[R], std::size_t offset, std::size_t bytes,
+                                       int lane) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int w = 0; w < Words; ++w) {
+        const std::size_t at = 16 * static_cast<std::size_t>(lane + 32 * w);
+        if (at < bytes) word[r][w] = __ldg(reinterpret_cast<const uint4*>(rows[r] + offset + at));
+      }
+  }
+  __device__ __forceinline__ void store(std::byte* tiles, std::size_t tile_bytes, std::size_t bytes, int lane) const {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int w = 0; w < Words; ++w) {
+        const std::size_t at = 16 * static_cast<std::size_t>(lane + 32 * w);
+        if (at < bytes) *reinterpret_cast<uint4*>(tiles + r * tile_bytes + at) = word[r][w];
+      }
+  }
+};
+
+}  // namespace detail
+
+template <class F, int Threads, int RowsPerBlock>
+__global__ void __launch_bounds__(Threads)
+    gemv_q_staged_kernel(const std::byte* __restrict__ weights,  // (rows, row_bytes), 16-aligned rows
+                         std::size_t rows, std::size_t row_bytes, std::size_t cols,
+                         const float* __restrict__ x,
+                         float* y, const float* residual) {      // (rows); y may be residual
+  using Dot = X16Dot<F>;
+  constexpr GemvPolicy policy{Threads, RowsPerBlock};
+  static_assert(policy.valid() && policy.warps_per_row() == 1, "gemv_q_staged: one warp per row group");
+  constexpr int R = policy.rows_per_warp();
+  constexpr std::size_t tile_bytes = staged_tile_bytes<Dot, F>;
+  static_assert(tile_bytes % 16 == 0, "a tile is whole 16-byte words");
+  constexpr int words = static_cast<int>((tile_bytes / 16 + 31) / 32);
+  const StagedSharedLayout layout = StagedSharedLayout::of(cols, tile_bytes, policy.warps(), R);
+
+  extern __shared__ int4 shared[];
+  auto* shared_bytes = reinterpret_cast<std::byte*>(shared);
+  auto* xq = reinterpret_cast<std::int16_t*>(shared_bytes);
+  auto* xd = reinterpret_cast<float*>(shared_bytes + layout.x_scales);
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  std::byte* tiles = shared_bytes + layout.tiles + static_cast<std::size_t>(warp) * R * tile_bytes;
+
+  const std::size_t tiles_per_row = (row_bytes + tile_bytes - 1) / tile_bytes;
+  const std::size_t group_stride = std::size_t{gridDim.x} * RowsPerBlock;
+  std::size_t first = std::size_t{blockIdx.x} * RowsPerBlock + static_cast<std::size_t>(warp) * R;
+
+  // Rows past the end (a ragged last group) re-read the last row and are not stored.
+  const std::byte* row[R];
+  const auto bind_rows = [&](std::size_t group_first) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      row[r] = weights + (group_first + r < rows ? group_first + r : rows - 1) * row_bytes;
+  };
+  detail::TileWords<R, words> next;
+  if (first < rows) {  // the first tile is in flight while x is quantized
+    bind_rows(first);
+    next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);
+  }
+  detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd);
+  __syncthreads();
+
+  for (; first < rows; first += group_stride) {
+    float acc[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+    for (std::size_t t = 0; t < tiles_per_row; ++t) {
+      const std::size_t offset = t * tile_bytes;
+      const std::size_t bytes = row_bytes - offset < tile_bytes ? row_bytes - offset : tile_bytes;
+      __syncwarp();  // every lane is done with the previous tile
+      next.store(tiles, tile_bytes, bytes, lane);
+      __syncwarp();
+      if (t + 1 < tiles_per_row) {
+        const std::size_t next_offset = offset + tile_bytes;
+        next.load(row, next_offset, row_bytes - next_offset < tile_bytes ? row_bytes - next_offset : tile_bytes,
+                  lane);
+      }
+      const std::byte* tile_rows[R];
+#pragma unroll
+      for (int r = 0; r < R; ++r) tile_rows[r] = tiles + r * tile_bytes;
+      const std::size_t units = bytes / F::block_bytes * Dot::units_per_block;
+      const std::size_t element = offset / F::block_bytes * F::block_elements;
+      for (std::size_t u = static_cast<std::size_t>(lane); u < units; u += 32)
+        Dot::accumulate(tile_rows, u, xq + element, xd + element / quant::q16_activation_block, acc);
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int o = 16; o > 0; o /= 2) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], o);
+    if (lane == 0) {
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+        if (first + r < rows) y[first + r] = residual != nullptr ? acc[r] + residual[first + r] : acc[r];
+    }
+    if (first + group_stride < rows) {  // the next group's first tile
+      bind_rows(first + group_stride);
+      next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);
+    }
+  }
+}
+
+}  // namespace pagoda::kernels
