@@ -64,6 +64,11 @@ public:
   // What load decided and why: the policy selection's reasons and the placement.
   [[nodiscard]] const std::vector<std::string>& load_report() const { return load_report_; }
   [[nodiscard]] std::string placement() const { return engine_->placement_line(); }
+  // The same as a value (bytes in VRAM, pinned, fallbacks, timings) when a
+  // CUDA engine runs; none on the CPU reference path.
+  [[nodiscard]] std::optional<mapping::PlacementReport> placement_report() const {
+    return engine_->placement_report();
+  }
 
   // The conversation rendered through the chat template and tokenized.
   [[nodiscard]] std::vector<std::int32_t> chat_prompt(std::span<const text::ChatMessage> messages,

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <variant>
@@ -13,6 +14,7 @@
 
 #include "pagoda/cpu/cpu_engine.hpp"
 #include "pagoda/core/type_list.hpp"
+#include "pagoda/mapping/placement_report.hpp"
 #if PAGODA_HAS_CUDA
 #include "pagoda/mapping/policy_list.hpp"
 #include "pagoda/runtime/engine.hpp"
@@ -73,6 +75,18 @@ public:
   [[nodiscard]] bool on_gpu() const { return engine_.index() != 0; }
   // Where the weights are and how the GPU (or CPU) reaches them, in one line.
   [[nodiscard]] std::string placement_line() const;
+  // The mapping policy's report as a value (Engine<P>::placement()); none
+  // for the CPU engine, which reads the file mapping and places nothing.
+  [[nodiscard]] std::optional<mapping::PlacementReport> placement_report() const {
+    return std::visit(
+        [](const auto& engine) -> std::optional<mapping::PlacementReport> {
+          if constexpr (requires { engine->placement(); })
+            return engine->placement();
+          else
+            return std::nullopt;
+        },
+        engine_);
+  }
 
 private:
   EngineVariant engine_;
