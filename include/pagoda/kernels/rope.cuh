@@ -47,6 +47,28 @@ void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& p
 
 #if defined(__CUDACC__)
 
+// Turns pair i of one head in place, at `position` (the rule above). Shared by
+// rope_kernel and the fused decode kernel of rope_kv_store.cuh, so both round
+// alike: the angle in double, as the oracle; products rounded before the
+// sum, as on the host (no FMA contraction).
+__device__ __forceinline__ void rope_rotate_pair(float* head, std::uint32_t i, std::uint32_t pairs,
+                                                 std::int32_t position, double freq_base, double linear_scale,
+                                                 const float* freq_factors, bool neox) {
+  const double scaled_position = static_cast<double>(position) / linear_scale;
+  double angle = scaled_position * pow(freq_base, -2.0 * i / static_cast<double>(2 * pairs));
+  if (freq_factors != nullptr) angle /= static_cast<double>(freq_factors[i]);
+  double sin_angle, cos_angle;
+  sincos(angle, &sin_angle, &cos_angle);
+  const float c = static_cast<float>(cos_angle);
+  const float s = static_cast<float>(sin_angle);
+  const std::uint32_t a = neox ? i : 2 * i;
+  const std::uint32_t b = neox ? i + pairs : 2 * i + 1;
+  const float x0 = head[a];
+  const float x1 = head[b];
+  head[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
+  head[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+}
+
 // Thread = one (token, head, pair).
 template <int Threads>
 __global__ void __launch_bounds__(Threads)
@@ -60,21 +82,7 @@ __global__ void __launch_bounds__(Threads)
   const auto i = static_cast<std::uint32_t>(id % pairs);
   const std::size_t head = id / pairs;  // token * n_heads + h
   const std::size_t token = head / n_heads;
-  const double position = static_cast<double>(positions[token]) / linear_scale;
-  double angle = position * pow(freq_base, -2.0 * i / static_cast<double>(2 * pairs));  // as the oracle
-  if (freq_factors != nullptr) angle /= static_cast<double>(freq_factors[i]);
-  double sin_angle, cos_angle;
-  sincos(angle, &sin_angle, &cos_angle);
-  const float c = static_cast<float>(cos_angle);
-  const float s = static_cast<float>(sin_angle);
-  float* h = x + head * head_dim;
-  const std::uint32_t a = neox ? i : 2 * i;
-  const std::uint32_t b = neox ? i + pairs : 2 * i + 1;
-  const float x0 = h[a];
-  const float x1 = h[b];
-  // Products rounded before the sum, as on the host (no FMA contraction).
-  h[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-  h[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+  rope_rotate_pair(x + head * head_dim, i, pairs, positions[token], freq_base, linear_scale, freq_factors, neox);
 }
 
 #endif  // __CUDACC__
