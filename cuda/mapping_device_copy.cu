@@ -137,7 +137,9 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
   report_.tensor_bytes = section_.tensor_bytes();
   report_.page_bytes = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 
+  const Stopwatch allocating;
   weights_ = runtime::DeviceBuffer(section_.size(), "DeviceCopy: weights of " + section_.file_name());
+  report_.allocate_seconds = allocating.seconds();
   report_.vram_bytes = weights_.size();
   if (section_.size() != 0) {
     const mapping::ReadOnlyFile& source = file.mapping();
@@ -164,11 +166,13 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
     stream.synchronize("DeviceCopy: zeroing padding");
 
     if (options.release_page_cache) {
+      const Stopwatch releasing;
       const PageCacheRelease released = release_page_cache(source, section_.file_range());
       report_.notes.push_back("page cache released: " + bytes_text(released.resident_before) + " -> " +
                               bytes_text(released.resident_after) + " resident");
       if (!released.problem.empty())
         report_.fallbacks.push_back("page cache not fully released: " + released.problem);
+      report_.release_seconds = releasing.seconds();
     }
     report_.page_cache_bytes = resident_bytes(section_.bytes());
   }

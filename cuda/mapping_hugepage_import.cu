@@ -90,11 +90,13 @@ HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& opti
   // A buffered read leaves the file in the page cache; so may an earlier
   // reader. Either way the weights now live in the image.
   if (options.release_page_cache) {
+    const Stopwatch releasing;
     const mapping::ReadOnlyFile& source = file.mapping();
     const PageCacheRelease released = release_page_cache(source, section_.file_range());
     report_.notes.push_back("page cache released: " + bytes_text(released.resident_before) +
                             " -> " + bytes_text(released.resident_after) + " resident");
     if (!released.problem.empty()) report_.fallbacks.push_back("page cache not fully released: " + released.problem);
+    report_.release_seconds = releasing.seconds();
   }
   report_.page_cache_bytes = resident_bytes(section_.bytes());
   const runtime::DeviceMemoryInfo after = runtime::device_memory_info("HugepageImport");

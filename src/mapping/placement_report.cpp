@@ -26,12 +26,13 @@ std::string joined(const std::vector<std::string>& items) {
 std::string to_string(const PlacementReport& r) {
   std::string text = fmt::format(
       "{} ({} memory): {} of tensors in {} via {}; VRAM {} (measured delta {}), host registered {}, "
-      "staging pinned {}, page cache {}, huge pages {}, page size {}; register {:.3f} s, read {:.3f} s, "
-      "copy {:.3f} s, total {:.3f} s",
+      "staging pinned {}, page cache {}, huge pages {}, page size {}; allocate {:.3f} s, register {:.3f} s, "
+      "read {:.3f} s, copy {:.3f} s, release {:.3f} s, total {:.3f} s",
       name_of(r.policy), name_of(r.residence), bytes_text(r.tensor_bytes), r.where, r.fill_path,
       bytes_text(r.vram_bytes), signed_bytes_text(r.vram_delta_bytes), bytes_text(r.host_registered_bytes),
       bytes_text(r.staging_pinned_bytes), bytes_text(r.page_cache_bytes), bytes_text(r.hugepage_bytes),
-      bytes_text(r.page_bytes), r.register_seconds, r.read_seconds, r.copy_seconds, r.total_seconds);
+      bytes_text(r.page_bytes), r.allocate_seconds, r.register_seconds, r.read_seconds, r.copy_seconds,
+      r.release_seconds, r.total_seconds);
   text += r.fallbacks.empty() ? "; no fallbacks" : "; fallbacks: " + joined(r.fallbacks);
   if (!r.notes.empty()) text += "; notes: " + joined(r.notes);
   return text;

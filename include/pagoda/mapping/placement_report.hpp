@@ -27,9 +27,11 @@ struct PlacementReport {
   std::uint64_t page_cache_bytes = 0;       // the file's weight bytes resident in RAM after load
   std::uint64_t hugepage_bytes = 0;         // weight bytes on huge pages (hugetlb or THP)
   std::uint64_t page_bytes = 0;             // page size backing the weights
+  double allocate_seconds = 0;  // the policy's own memory: cudaMalloc, mmap, hugepage faults
   double register_seconds = 0;
   double read_seconds = 0;
   double copy_seconds = 0;
+  double release_seconds = 0;   // dropping the file's page cache after the fill
   double total_seconds = 0;
   std::vector<std::string> fallbacks;  // what was tried, why it did not apply, what was done instead
   std::vector<std::string> notes;      // hints applied, page cache released, ...
