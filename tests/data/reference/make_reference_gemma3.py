@@ -350,15 +350,16 @@ def make_long(args, model, hf_tok, versions, model_sha):
         common.die(f"the long text has {len(ids)} tokens; it must pass the {window}-token window by 100")
     logits = forward_logits(model, ids)
     nll = mean_nll(logits, ids)
-    # Control: the same pass with every layer global. It must disagree
-    # clearly beyond the window, or the test would not see a missing window.
-    saved = list(model.config.layer_types)
-    model.config.layer_types = ["full_attention"] * len(saved)
+    # Control: the same pass with a window longer than the text, so that the
+    # sliding layers (keeping their own RoPE base) see everything. It must
+    # disagree clearly beyond the window, or the test would not see a missing one.
+    unbounded = 1 << 20
+    model.config.sliding_window = unbounded
     for layer in model.model.layers:
-        layer.attention_type = "full_attention"
-        layer.self_attn.sliding_window = None
-        layer.self_attn.is_sliding = False
+        if getattr(layer.self_attn, "sliding_window", None):
+            layer.self_attn.sliding_window = unbounded
     global_logits = forward_logits(model, ids)
+    model.config.sliding_window = window
     kept = [p for p in range(len(ids)) if p % 8 == 0 or p >= window - 12]
     beyond = [p for p in kept if p >= window]
     control_top1 = sum(int(global_logits[p].argmax() == logits[p].argmax()) for p in beyond) / len(beyond)
@@ -373,7 +374,8 @@ def make_long(args, model, hf_tok, versions, model_sha):
             "Same model and forward pass as gemma3_logits.json, on <bos> + a ~700-token text, so that "
             "positions beyond the 512-token sliding window exercise it. positions: every 8th position "
             "and every position from window - 12 on, top-16 [id, logit]. control_*: the same pass with "
-            "every layer made global (no window), compared at the kept positions >= window: its top-1 "
+            "the sliding window made longer than the text (the sliding layers keep their RoPE base), "
+            "compared at the kept positions >= window: its top-1 "
             "agreement and max |logit diff| (before the window the two agree to < 1e-3)."
         ),
         "input_ids": ids,
@@ -387,7 +389,7 @@ def make_long(args, model, hf_tok, versions, model_sha):
         "positions": positions,
     }
     size = common.dump(os.path.join(args.out, "gemma3_long.json"), doc)
-    print(f"gemma3_long.json: {len(ids)} tokens, mean NLL {nll:.4f}; all-global control: top-1 agreement "
+    print(f"gemma3_long.json: {len(ids)} tokens, mean NLL {nll:.4f}; control without the window: top-1 agreement "
           f"{control_top1:.3f}, max |diff| {control_max:.3f} beyond the window, {size} bytes")
 
 
@@ -494,7 +496,7 @@ def main():
             make_logits(args, model, hf_tok, versions, model_sha, config_info)
         if "greedy" in wanted:
             make_greedy(args, model, hf_tok, vocab, versions, model_sha)
-        if "long" in wanted:  # last: it turns the model's sliding layers global
+        if "long" in wanted:  # last: its control changes the model's window
             make_long(args, model, hf_tok, versions, model_sha)
 
 
