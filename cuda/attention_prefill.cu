@@ -35,7 +35,7 @@ bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 
 void attention_prefill(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                        std::uint32_t n_heads, std::uint32_t n_kv_heads, std::uint32_t head_dim,
                        std::uint32_t max_context, float scale, std::uint32_t start, std::size_t tokens,
-                       cudaStream_t stream) {
+                       cudaStream_t stream, std::uint32_t window) {
   require(n_heads > 0 && n_kv_heads > 0 && n_heads % n_kv_heads == 0 && n_heads <= 65535, operation,
           "n_kv_heads (" + std::to_string(n_kv_heads) + ") divides n_heads (" + std::to_string(n_heads) +
               "), both non-zero, n_heads <= 65535");
@@ -68,6 +68,7 @@ void attention_prefill(const float* q, const __half* k_cache, const __half* v_ca
       static_cast<int>(start),
       static_cast<int>(tokens),
       static_cast<int>((tokens + static_cast<std::size_t>(queries) - 1) / static_cast<std::size_t>(queries)),
+      static_cast<int>(window < max_context ? window : 0),  // a window as long as the cache hides nothing
   };
   static_assert(std::size(attention_prefill_policies) == 3, "one launch per listed policy");
   switch (index) {

@@ -49,7 +49,8 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   tokens_ = DeviceBuffer(batch * sizeof(std::int32_t), "token ids");
   positions_ = DeviceBuffer(batch * sizeof(std::int32_t), "positions");
   sampled_ = DeviceBuffer(sizeof(std::int32_t), "sampled token");
-  const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(), 1.0f};
+  const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
+                                      config_.attention_scale};
   attention_workspace_ = DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape), 16),
                                       "attention workspace");
   staging_ = PinnedBuffer((2 * batch + 1) * sizeof(std::int32_t), "token staging");
@@ -64,11 +65,8 @@ void EngineCore::require_room(std::size_t tokens) const {
 
 void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, bool decode) {
   const auto& c = config_;
+  const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
-  const kernels::RopeParams rope{c.head_dim, c.rope.dimensions, c.rope.freq_base, c.rope.linear_scale,
-                                 model_.rope_freq_factors(), c.rope.layout};
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), scale};
   const auto project = [&](const DeviceMatrix& w, const float* in, float* out, const float* residual) {
     if (decode) w.multiply_vector(in, out, residual, s);
     else w.multiply(in, tokens, out, residual, s);
@@ -82,35 +80,67 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   float* attended = as_floats(attended_);
   float* gate = as_floats(gate_);
   float* up = as_floats(up_);
+  // A block's output joins the residual stream in x_next: fused into the
+  // projection, or after the post-norm where the architecture has one.
+  const auto add_block_output = [&](const DeviceMatrix& w, const float* in, const float* post_norm) {
+    if (!post_norm) {
+      project(w, in, x_next, x);
+      return;
+    }
+    project(w, in, normed, nullptr);
+    kernels::rms_norm(normed, post_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+    kernels::add(x, normed, x_next, tokens * c.d_model, s);
+  };
 
   for (std::uint32_t l = 0; l < c.n_layers; ++l) {
     const DeviceLayer& layer = model_.layers()[l];
+    const model::LayerSpec& spec = c.layers[l];
+    const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
+                                   model_.rope_freq_factors(), spec.rope.layout};
     kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
     project(layer.wq, normed, q, nullptr);
     project(layer.wk, normed, k, nullptr);
     project(layer.wv, normed, v, nullptr);
+    if (arch.qkv_bias) {
+      kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
+      kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
+      kernels::add_bias(v, layer.v_bias, tokens, c.kv_dim(), s);
+    }
+    if (arch.qk_norm) {  // every head of every token is a row of head_dim
+      kernels::rms_norm(q, layer.q_norm, q, tokens * c.n_heads, c.head_dim, c.rms_norm_eps, s);
+      kernels::rms_norm(k, layer.k_norm, k, tokens * c.n_kv_heads, c.head_dim, c.rms_norm_eps, s);
+    }
     kernels::rope(q, tokens, c.n_heads, rope, positions, s);
     kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
     kernels::kv_store(k, v, kv_.keys(l), kv_.values(l), tokens, c.kv_dim(), positions, s);
-    if (decode)
+    if (decode) {
+      const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
+                                          spec.sliding_window};
       kernels::attention_decode(q, kv_.keys(l), kv_.values(l), attended, shape, positions,
                                 attention_workspace_.data(), s);
-    else
+    } else {
       kernels::attention_prefill(q, kv_.keys(l), kv_.values(l), attended, c.n_heads, c.n_kv_heads, c.head_dim,
-                                 kv_.context(), scale, start, tokens, s);
-    project(layer.wo, attended, x_next, x);  // the residual stream moves to the other buffer
-    std::swap(x, x_next);
+                                 kv_.context(), c.attention_scale, start, tokens, s, spec.sliding_window);
+    }
+    add_block_output(layer.wo, attended, layer.post_attn_norm);
+    std::swap(x, x_next);  // the residual stream moves to the other buffer
 
     kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
     project(layer.w_gate, normed, gate, nullptr);
     project(layer.w_up, normed, up, nullptr);
-    kernels::swiglu(gate, up, gate, tokens * c.d_ffn, s);
-    project(layer.w_down, gate, x_next, x);
+    kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+    add_block_output(layer.w_down, gate, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }
   // Logits of the last token only.
   kernels::rms_norm(x + (tokens - 1) * c.d_model, model_.output_norm(), normed, 1, c.d_model, c.rms_norm_eps, s);
   model_.output().multiply_vector(normed, as_floats(logits_), nullptr, s);
+}
+
+void EngineCore::embed(std::size_t tokens, cudaStream_t s) {
+  model_.token_embedding().gather_rows(as_ints(tokens_), tokens, as_floats(x_), s);
+  if (config_.architecture.scaled_embedding)
+    kernels::scale(as_floats(x_), config_.embedding_scale, tokens * config_.d_model, s);
 }
 
 void EngineCore::enqueue_decode_step(cudaStream_t s) {
@@ -119,7 +149,7 @@ void EngineCore::enqueue_decode_step(cudaStream_t s) {
   check_cuda(cudaMemcpyAsync(tokens_.data(), staged, sizeof(std::int32_t), cudaMemcpyHostToDevice, s), "token upload");
   check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
              "position upload");
-  model_.token_embedding().gather_rows(as_ints(tokens_), 1, as_floats(x_), s);
+  embed(1, s);
   enqueue_layers(1, as_ints(positions_), 0, /*decode=*/true);
   sampler_.sample(as_floats(logits_), as_ints(sampled_), s);
   check_cuda(cudaMemcpyAsync(staged + 2 * batch, sampled_.data(), sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
@@ -157,7 +187,7 @@ std::int32_t EngineCore::prefill(std::span<const std::int32_t> tokens) {
                "token upload");
     check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, n * sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
                "position upload");
-    model_.token_embedding().gather_rows(as_ints(tokens_), n, as_floats(x_), s);
+    embed(n, s);
     enqueue_layers(n, as_ints(positions_), start, /*decode=*/false);
   }
   position_ += static_cast<std::uint32_t>(tokens.size());

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's two commands. On a fresh Debian 12 machine this installs what is
-# missing, fetches the default model, builds, and then either runs the main
+# missing, fetches the default model (and for `test` Gemma 3 270M), builds, and then either runs the main
 # job (the chat app on the default model) or the whole test suite:
 #   scripts/bootstrap.sh run [-- extra flags for the app]
 #   scripts/bootstrap.sh test
@@ -56,9 +56,13 @@ else
   say "PAGODA_CUDA=OFF: building without the CUDA kernels (CPU reference only)"
 fi
 
-# --- 3. the default model ------------------------------------------------------
+# --- 3. the default model (and, for the tests, Gemma 3 270M) --------------------
 model=$("$root/scripts/fetch-model.sh")
 export PAGODA_MODEL_PATH="$model"
+if [[ "$mode" == test ]]; then
+  PAGODA_GEMMA3_PATH=$("$root/scripts/fetch-gemma3.sh")
+  export PAGODA_GEMMA3_PATH
+fi
 
 # --- 4. build ------------------------------------------------------------------
 if [[ "$mode" == test ]]; then

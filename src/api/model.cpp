@@ -79,8 +79,9 @@ Model::Model(std::unique_ptr<gguf::MappedFile> file, const LoadOptions& options)
       config_(model::read_config(file_->gguf())),
       tokenizer_(text::vocabulary_from_gguf(file_->gguf())) {
   try {
-    chat_template_ = options.chat_template.empty() ? text::ChatTemplate::from_gguf(file_->gguf())
-                                                   : text::ChatTemplate::by_name(options.chat_template);
+    chat_template_ = options.chat_template.empty()
+                         ? text::ChatTemplate::from_gguf(file_->gguf(), config_.architecture.chat_template)
+                         : text::ChatTemplate::by_name(options.chat_template);
   } catch (const Error& e) {
     if (!options.chat_template.empty()) throw;
     chat_template_problem_ = e.what();  // only an error if someone asks for chat

@@ -62,6 +62,30 @@ void softmax(std::span<float> values) {
 
 float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
+float gelu_tanh(float x) {
+  constexpr float sqrt_2_over_pi = 0.7978845608028654f;
+  return 0.5f * x * (1.0f + std::tanh(sqrt_2_over_pi * (x + 0.044715f * x * x * x)));
+}
+
+void gated_activation(model::FfnActivation activation, std::span<float> gate, std::span<const float> up) {
+  if (gate.size() != up.size()) fail("gated activation: gate has {} values, up {}", gate.size(), up.size());
+  switch (activation) {
+    case model::FfnActivation::silu:
+      for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
+      return;
+    case model::FfnActivation::gelu_tanh:
+      for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+      return;
+  }
+  fail("gated activation: unknown activation {}", static_cast<int>(activation));
+}
+
+void add_bias(std::span<float> rows, std::span<const float> bias) {
+  if (bias.empty() || rows.size() % bias.size() != 0)
+    fail("add_bias: {} values are not whole rows of the bias's {}", rows.size(), bias.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] += bias[i % bias.size()];
+}
+
 std::vector<float> dequantize_tensor(const gguf::TensorInfo& tensor) {
   std::vector<float> out(tensor.element_count);
   quant::dequantize_row(tensor.type, tensor.bytes, out);

@@ -7,6 +7,30 @@
 
 namespace pagoda::cpu {
 
+namespace {
+
+std::vector<float> floats_of(const gguf::TensorInfo* tensor) {
+  return tensor ? dequantize_tensor(*tensor) : std::vector<float>{};
+}
+
+// RMSNorm of each of the (tokens, width) rows of `x` into `out`.
+void rms_norm_rows(std::span<const float> x, std::span<const float> weight, float eps, std::size_t width,
+                   std::span<float> out) {
+  for (std::size_t row = 0; row < x.size() / width; ++row)
+    rms_norm(x.subspan(row * width, width), weight, eps, out.subspan(row * width, width));
+}
+
+// In place: every head_dim slice of `heads` (QK norm normalises each head alone).
+void rms_norm_heads(std::span<float> heads, std::span<const float> weight, float eps) {
+  rms_norm_rows(heads, weight, eps, weight.size(), heads);
+}
+
+void add_into(std::span<float> x, std::span<const float> delta) {
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] += delta[i];
+}
+
+}  // namespace
+
 ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_size, unsigned threads)
     : file_(file),
       config_(model::read_config(file)),
@@ -15,8 +39,17 @@ ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_siz
       pool_(threads) {
   output_norm_ = dequantize_tensor(*weights_.output_norm);
   for (const auto& layer : weights_.layers) {
-    attn_norms_.push_back(dequantize_tensor(*layer.attn_norm));
-    ffn_norms_.push_back(dequantize_tensor(*layer.ffn_norm));
+    layer_vectors_.push_back(LayerVectors{
+        .attn_norm = floats_of(layer.attn_norm),
+        .ffn_norm = floats_of(layer.ffn_norm),
+        .q_bias = floats_of(layer.q_bias),
+        .k_bias = floats_of(layer.k_bias),
+        .v_bias = floats_of(layer.v_bias),
+        .q_norm = floats_of(layer.q_norm),
+        .k_norm = floats_of(layer.k_norm),
+        .post_attn_norm = floats_of(layer.post_attn_norm),
+        .post_ffn_norm = floats_of(layer.post_ffn_norm),
+    });
   }
   const std::size_t cache_values = std::size_t{context_size_} * config_.kv_dim();
   key_cache_.assign(config_.n_layers, std::vector<float>(cache_values));
@@ -31,7 +64,8 @@ void ReferenceModel::rewind(std::uint32_t keep) {
 void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::span<const float> q,
                                std::span<float> out) {
   const auto& c = config_;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  const model::LayerSpec& spec = c.layers[layer];
+  const float scale = c.attention_scale;
   const auto& keys = key_cache_[layer];
   const auto& values = value_cache_[layer];
   pool_.parallel_for(n_tokens * c.n_heads, [&](std::size_t begin, std::size_t end) {
@@ -40,11 +74,15 @@ void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::s
       const std::size_t t = job / c.n_heads;
       const std::size_t head = job % c.n_heads;
       const std::size_t kv_head = head / c.heads_per_kv_head();
-      const std::size_t visible = position_ + t + 1;  // causal: keys up to this token's own position
+      // Causal: keys up to this token's own position; a sliding layer also
+      // forgets those more than its window behind.
+      const auto position = static_cast<std::uint32_t>(position_ + t);
+      const std::size_t first = spec.first_visible(position);
+      const std::size_t visible = position + 1 - first;
       const float* query = q.data() + t * c.q_dim() + head * c.head_dim;
       scores.assign(visible, 0.0f);
       for (std::size_t p = 0; p < visible; ++p) {
-        const float* key = keys.data() + p * c.kv_dim() + kv_head * c.head_dim;
+        const float* key = keys.data() + (first + p) * c.kv_dim() + kv_head * c.head_dim;
         float dot = 0.0f;
         for (std::size_t i = 0; i < c.head_dim; ++i) dot += query[i] * key[i];
         scores[p] = dot * scale;
@@ -53,7 +91,7 @@ void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::s
       float* result = out.data() + t * c.q_dim() + head * c.head_dim;
       std::fill(result, result + c.head_dim, 0.0f);
       for (std::size_t p = 0; p < visible; ++p) {
-        const float* value = values.data() + p * c.kv_dim() + kv_head * c.head_dim;
+        const float* value = values.data() + (first + p) * c.kv_dim() + kv_head * c.head_dim;
         for (std::size_t i = 0; i < c.head_dim; ++i) result[i] += scores[p] * value[i];
       }
     }
@@ -62,6 +100,7 @@ void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::s
 
 std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens, bool all_logits) {
   const auto& c = config_;
+  const auto& arch = c.architecture;
   const std::size_t n = tokens.size();
   if (n == 0) fail("forward needs at least one token");
   if (position_ + n > context_size_)
@@ -74,6 +113,8 @@ std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens,
   for (std::size_t t = 0; t < n; ++t)
     dequantize_row(*weights_.token_embedding, static_cast<std::uint64_t>(tokens[t]),
                    std::span(x).subspan(t * c.d_model, c.d_model));
+  if (arch.scaled_embedding)
+    for (float& value : x) value *= c.embedding_scale;
 
   std::vector<float> normed(n * c.d_model), q(n * c.q_dim()), k(n * c.kv_dim()), v(n * c.kv_dim());
   std::vector<float> attended(n * c.q_dim()), projected(n * c.d_model);
@@ -81,40 +122,48 @@ std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens,
 
   for (std::uint32_t l = 0; l < c.n_layers; ++l) {
     const auto& w = weights_.layers[l];
-    for (std::size_t t = 0; t < n; ++t)
-      rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), attn_norms_[l], c.rms_norm_eps,
-               std::span(normed).subspan(t * c.d_model, c.d_model));
+    const LayerVectors& lv = layer_vectors_[l];
+    const model::LayerSpec& spec = c.layers[l];
+
+    rms_norm_rows(x, lv.attn_norm, c.rms_norm_eps, c.d_model, normed);
     matmul(*w.wq, normed, n, q, pool_);
     matmul(*w.wk, normed, n, k, pool_);
     matmul(*w.wv, normed, n, v, pool_);
+    if (arch.qkv_bias) {
+      add_bias(q, lv.q_bias);
+      add_bias(k, lv.k_bias);
+      add_bias(v, lv.v_bias);
+    }
+    if (arch.qk_norm) {
+      rms_norm_heads(q, lv.q_norm, c.rms_norm_eps);
+      rms_norm_heads(k, lv.k_norm, c.rms_norm_eps);
+    }
     for (std::size_t t = 0; t < n; ++t) {
       const auto position = static_cast<std::uint32_t>(position_ + t);
       for (std::uint32_t h = 0; h < c.n_heads; ++h)
-        apply_rope(std::span(q).subspan(t * c.q_dim() + h * c.head_dim, c.head_dim), position, c.rope);
+        apply_rope(std::span(q).subspan(t * c.q_dim() + h * c.head_dim, c.head_dim), position, spec.rope);
       for (std::uint32_t h = 0; h < c.n_kv_heads; ++h)
-        apply_rope(std::span(k).subspan(t * c.kv_dim() + h * c.head_dim, c.head_dim), position, c.rope);
+        apply_rope(std::span(k).subspan(t * c.kv_dim() + h * c.head_dim, c.head_dim), position, spec.rope);
       std::copy_n(k.begin() + t * c.kv_dim(), c.kv_dim(), key_cache_[l].begin() + position * c.kv_dim());
       std::copy_n(v.begin() + t * c.kv_dim(), c.kv_dim(), value_cache_[l].begin() + position * c.kv_dim());
     }
     attention(l, n, q, attended);
     matmul(*w.wo, attended, n, projected, pool_);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += projected[i];
+    if (arch.post_norms) rms_norm_rows(projected, lv.post_attn_norm, c.rms_norm_eps, c.d_model, projected);
+    add_into(x, projected);
 
-    for (std::size_t t = 0; t < n; ++t)
-      rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), ffn_norms_[l], c.rms_norm_eps,
-               std::span(normed).subspan(t * c.d_model, c.d_model));
+    rms_norm_rows(x, lv.ffn_norm, c.rms_norm_eps, c.d_model, normed);
     matmul(*w.w_gate, normed, n, gate, pool_);
     matmul(*w.w_up, normed, n, up, pool_);
-    for (std::size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
+    gated_activation(arch.ffn_activation, gate, up);
     matmul(*w.w_down, gate, n, projected, pool_);
-    for (std::size_t i = 0; i < x.size(); ++i) x[i] += projected[i];
+    if (arch.post_norms) rms_norm_rows(projected, lv.post_ffn_norm, c.rms_norm_eps, c.d_model, projected);
+    add_into(x, projected);
   }
 
   const std::size_t first = all_logits ? 0 : n - 1;
   const std::size_t rows = n - first;
-  for (std::size_t t = first; t < n; ++t)
-    rms_norm(std::span(x).subspan(t * c.d_model, c.d_model), output_norm_, c.rms_norm_eps,
-             std::span(normed).subspan((t - first) * c.d_model, c.d_model));
+  rms_norm_rows(std::span(x).subspan(first * c.d_model), output_norm_, c.rms_norm_eps, c.d_model, normed);
   std::vector<float> logits(rows * c.vocab_size);
   matmul(*weights_.output, std::span(normed).first(rows * c.d_model), rows, logits, pool_);
   position_ += static_cast<std::uint32_t>(n);

@@ -6,6 +6,14 @@
 
 namespace pagoda::model {
 
+std::string_view name_of(FfnActivation activation) {
+  switch (activation) {
+    case FfnActivation::silu: return "SwiGLU";
+    case FfnActivation::gelu_tanh: return "GeGLU (tanh)";
+  }
+  return "unknown";
+}
+
 std::string supported_architecture_names() {
   std::string names;
   for (const auto& arch : supported_architectures) {

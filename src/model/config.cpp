@@ -2,6 +2,7 @@
 // GGUF specification's llama section lays them out.
 #include "pagoda/model/config.hpp"
 
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -44,6 +45,28 @@ std::vector<float> read_rope_freq_factors(const gguf::File& file, std::uint32_t 
   std::vector<float> factors(rotated_pairs);
   std::memcpy(factors.data(), tensor->bytes.data(), rotated_pairs * sizeof(float));
   return factors;
+}
+
+// Keys of features pagoda does not compute: refused by name rather than ignored.
+void refuse_unsupported_keys(const KeyReader& keys, const gguf::File& file) {
+  for (const std::string_view name : {"attn_logit_softcapping", "final_logit_softcapping"})
+    if (file.find(keys.key(name)))
+      fail("{}: '{}' is set, and pagoda does not implement logit soft-capping", file.name(), keys.key(name));
+}
+
+// Every layer's attention span and rotation, from the architecture's sliding-window pattern.
+std::vector<LayerSpec> layer_specs(const ModelConfig& config, const KeyReader& keys) {
+  const SlidingWindowPattern& pattern = config.architecture.sliding;
+  const std::uint32_t window = pattern.period != 0 ? keys.positive("attention.sliding_window") : 0;
+  std::vector<LayerSpec> layers(config.n_layers, LayerSpec{.sliding_window = 0, .rope = config.rope});
+  if (pattern.period == 0) return layers;
+  for (std::uint32_t l = 0; l < config.n_layers; ++l) {
+    if ((l + 1) % pattern.period == 0) continue;  // global
+    layers[l].sliding_window = window;
+    layers[l].rope.freq_base = pattern.local_rope_base;
+    layers[l].rope.linear_scale = 1.0f;  // scaling stretches the global layers' long context only
+  }
+  return layers;
 }
 
 }  // namespace
@@ -96,6 +119,10 @@ ModelConfig read_config(const gguf::File& file) {
   }
   config.rope.freq_factors = read_rope_freq_factors(file, config.rope.dimensions / 2);
   config.tied_output = file.find_tensor("output.weight") == nullptr;
+  config.embedding_scale = config.architecture.scaled_embedding ? std::sqrt(static_cast<float>(config.d_model)) : 1.0f;
+  config.attention_scale = 1.0f / std::sqrt(static_cast<float>(config.head_dim));
+  refuse_unsupported_keys(keys, file);
+  config.layers = layer_specs(config, keys);
   return config;
 }
 

@@ -48,6 +48,13 @@ std::vector<SyntheticShape> make_named_shapes() {
   qwen.qkv_bias = true;
   qwen.tokenizer = TokenizerStyle::qwen2;
   shapes.push_back(qwen);
+  // Qwen/Qwen2.5-0.5B: the small Qwen2 of the family, tied embeddings, rms eps 1e-6.
+  auto qwen_small = llama("qwen2.5-0.5b", 24, 896, 14, 2, 4864, 151936, 32768, 1000000.0f, true);
+  qwen_small.architecture = "qwen2";
+  qwen_small.qkv_bias = true;
+  qwen_small.rms_eps = 1e-6f;
+  qwen_small.tokenizer = TokenizerStyle::qwen2;
+  shapes.push_back(qwen_small);
   shapes.push_back(llama("llama-3-70b", 80, 8192, 64, 8, 28672, 128256, 8192, 500000.0f, false));
   // google/gemma-3-270m, as its GGUF metadata states: head_dim 256 (not 640 / 4),
   // QK norms and post-norms, sliding-window layers of 512.

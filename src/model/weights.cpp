@@ -48,9 +48,11 @@ ModelWeights bind_weights(const gguf::File& file, const ModelConfig& c) {
   weights.output_norm = binder.bind("output_norm.weight", {c.d_model});
   weights.output = c.tied_output ? weights.token_embedding : binder.bind("output.weight", {c.d_model, c.vocab_size});
   weights.layers.reserve(c.n_layers);
+  const Architecture& arch = c.architecture;
   for (std::uint32_t i = 0; i < c.n_layers; ++i) {
     const auto name = [i](std::string_view part) { return fmt::format("blk.{}.{}.weight", i, part); };
-    weights.layers.push_back(LayerWeights{
+    const auto bias = [i](std::string_view part) { return fmt::format("blk.{}.{}.bias", i, part); };
+    LayerWeights& layer = weights.layers.emplace_back(LayerWeights{
         .attn_norm = binder.bind(name("attn_norm"), {c.d_model}),
         .wq = binder.bind(name("attn_q"), {c.d_model, c.q_dim()}),
         .wk = binder.bind(name("attn_k"), {c.d_model, c.kv_dim()}),
@@ -61,6 +63,19 @@ ModelWeights bind_weights(const gguf::File& file, const ModelConfig& c) {
         .w_up = binder.bind(name("ffn_up"), {c.d_model, c.d_ffn}),
         .w_down = binder.bind(name("ffn_down"), {c.d_ffn, c.d_model}),
     });
+    if (arch.qkv_bias) {
+      layer.q_bias = binder.bind(bias("attn_q"), {c.q_dim()});
+      layer.k_bias = binder.bind(bias("attn_k"), {c.kv_dim()});
+      layer.v_bias = binder.bind(bias("attn_v"), {c.kv_dim()});
+    }
+    if (arch.qk_norm) {
+      layer.q_norm = binder.bind(name("attn_q_norm"), {c.head_dim});
+      layer.k_norm = binder.bind(name("attn_k_norm"), {c.head_dim});
+    }
+    if (arch.post_norms) {
+      layer.post_attn_norm = binder.bind(name("post_attention_norm"), {c.d_model});
+      layer.post_ffn_norm = binder.bind(name("post_ffw_norm"), {c.d_model});
+    }
   }
   return weights;
 }

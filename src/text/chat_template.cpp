@@ -137,8 +137,9 @@ ChatTemplate ChatTemplate::from_jinja(std::string_view jinja) {
        fmt::join(format_names, ", "), jinja);
 }
 
-ChatTemplate ChatTemplate::from_gguf(const gguf::File& file) {
+ChatTemplate ChatTemplate::from_gguf(const gguf::File& file, std::string_view fallback) {
   const auto jinja = file.get_optional<std::string_view>("tokenizer.chat_template");
+  if (!jinja && !fallback.empty()) return by_name(fallback);
   if (!jinja) {
     fail("{}: tokenizer.chat_template is missing; choose a chat template by name ({})", file.name(),
          fmt::join(format_names, ", "));

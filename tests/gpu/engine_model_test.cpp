@@ -1,6 +1,7 @@
-// The whole model on the GPU against the CPU oracle: the real SmolLM2 file
-// and a synthetic Llama-3.2-1B-shaped model, teacher-forced through both the
-// prefill (tensor-core) path and the graph-replayed decode path, plus greedy
+// The whole model on the GPU against the CPU oracle: the real SmolLM2 and
+// Gemma 3 270M files, a synthetic Llama-3.2-1B-shaped and a synthetic
+// Qwen2.5-0.5B-shaped model, teacher-forced through both the prefill
+// (tensor-core) path and the graph-replayed decode path, plus greedy
 // generations; and identical logits under every mapping policy the machine
 // supports.
 #include <doctest/doctest.h>
@@ -62,6 +63,19 @@ std::filesystem::path synthetic_1b() {
   return path;
 }
 
+// The synthetic Qwen2.5-0.5B-shaped model (QKV biases, NeoX RoPE), Q4_K_M,
+// written once per machine (PAGODA_SYNTH_QWEN2 reuses one).
+std::filesystem::path synthetic_qwen2() {
+  if (const char* path = std::getenv("PAGODA_SYNTH_QWEN2")) return path;
+  const auto path = std::filesystem::temp_directory_path() / "pagoda-synth-qwen2.5-0.5b-q4_k_m.gguf";
+  if (!std::filesystem::exists(path)) {
+    model::SyntheticSpec spec{.shape = model::find_shape("qwen2.5-0.5b"), .recipe = model::QuantRecipe::q4_k_m(),
+                              .seed = 7};
+    model::write_synthetic(spec, path);
+  }
+  return path;
+}
+
 // Teacher forcing through prefill and through decode, both against the oracle.
 void check_against_oracle(const gguf::MappedFile& file, std::span<const std::int32_t> tokens, const char* label) {
   cpu::ReferenceModel oracle(file.gguf(), static_cast<std::uint32_t>(tokens.size() + 1));
@@ -104,6 +118,50 @@ TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Llama-3.2-1B-shap
   std::vector<std::int32_t> tokens(64);
   for (auto& t : tokens) t = id(rng);
   check_against_oracle(*file, tokens, "synthetic Llama-3.2-1B Q4_0");
+}
+
+TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Qwen2.5-0.5B-shaped model (QKV biases)") {
+  const auto file = gguf::MappedFile::open(synthetic_qwen2());
+  std::mt19937 rng(12);
+  std::uniform_int_distribution<std::int32_t> id(0, 151000);
+  std::vector<std::int32_t> tokens(64);
+  for (auto& t : tokens) t = id(rng);
+  check_against_oracle(*file, tokens, "synthetic Qwen2.5-0.5B Q4_K_M");
+}
+
+TEST_CASE("GPU logits agree with the CPU oracle on the real Gemma 3 270M file, beyond its sliding window") {
+  const auto file = gguf::MappedFile::open(test::require_gemma3_model());
+  // ~700 tokens: positions past 512 exercise the sliding-window layers, in
+  // prefill chunks of 64 and in decode steps alike.
+  const auto reference = test::load_reference("gemma3_long.json");
+  const auto tokens = reference["input_ids"].get<std::vector<std::int32_t>>();
+  REQUIRE(tokens.size() > reference["sliding_window"].get<std::size_t>() + 100);
+  check_against_oracle(*file, tokens, "Gemma 3 270M Q4_K_M (Q5_0, Q8_0, Q4_K, Q6_K)");
+}
+
+TEST_CASE("Gemma 3: a greedy generation on the GPU equals the CPU oracle's for the first 32 tokens") {
+  const auto file = gguf::MappedFile::open(test::require_gemma3_model());
+  const auto greedy = test::load_reference("gemma3_greedy.json");
+  const auto prompt = greedy["prompt_ids"].get<std::vector<std::int32_t>>();
+
+  cpu::ReferenceModel oracle(file->gguf(), 128);
+  std::vector<std::int32_t> cpu_tokens;
+  auto logits = oracle.forward(prompt);
+  for (int i = 0; i < 32; ++i) {
+    const auto next = static_cast<std::int32_t>(argmax(logits));
+    cpu_tokens.push_back(next);
+    logits = oracle.forward(std::span(&next, 1));
+  }
+
+  runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 128, .sampling = {.temperature = 0.0f}});
+  std::vector<std::int32_t> gpu_tokens{engine.prefill(prompt)};
+  const auto start = std::chrono::steady_clock::now();
+  while (gpu_tokens.size() < 32) gpu_tokens.push_back(engine.decode(gpu_tokens.back()));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE("Gemma 3 270M greedy decode on the GPU: " << 31 / seconds << " tokens/s");
+  CHECK(gpu_tokens == cpu_tokens);
+  const auto expected = greedy["generated_ids"].get<std::vector<std::int32_t>>();
+  CHECK(std::equal(expected.begin(), expected.end() - (greedy["stopped"].get<bool>() ? 1 : 0), gpu_tokens.begin()));
 }
 
 TEST_CASE("greedy generations on the GPU equal the CPU oracle's for the first 32 tokens") {

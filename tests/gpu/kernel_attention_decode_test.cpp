@@ -9,7 +9,9 @@
 // changes. Rows past the live length stay poisoned (f16 NaN): reading one
 // fails the test. Budget: normalised MSE < 1e-8 (f32 accumulation in another
 // order; measured on an H100: at most 7e-12). One case captures the launch in a CUDA graph once
-// and replays it at several positions written to device memory.
+// and replays it at several positions written to device memory. Sliding-window
+// layers (shape.window): the rows before the window are poisoned too, so
+// reading one fails the test.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -59,24 +61,33 @@ std::vector<float> reference(const std::vector<float>& q, const Cache& cache, co
   const std::size_t kv_dim = std::size_t{shape.n_kv_heads} * shape.head_dim;
   const std::size_t group = shape.n_heads / shape.n_kv_heads;
   std::vector<float> out(std::size_t{shape.n_heads} * shape.head_dim, 0.0f);
-  std::vector<float> scores(live);
+  const std::size_t first = shape.window != 0 && live > shape.window ? live - shape.window : 0;
+  std::vector<float> scores(live - first);
   for (std::size_t h = 0; h < shape.n_heads; ++h) {
     const std::size_t kv_head = h / group;
     const float* query = q.data() + h * shape.head_dim;
-    for (std::size_t p = 0; p < live; ++p) {
+    for (std::size_t p = first; p < live; ++p) {
       const float* key = cache.k.data() + p * kv_dim + kv_head * shape.head_dim;
       float dot = 0.0f;
       for (std::size_t i = 0; i < shape.head_dim; ++i) dot += query[i] * key[i];
-      scores[p] = dot * shape.scale;
+      scores[p - first] = dot * shape.scale;
     }
     cpu::softmax(scores);
     float* result = out.data() + h * shape.head_dim;
-    for (std::size_t p = 0; p < live; ++p) {
+    for (std::size_t p = first; p < live; ++p) {
+      const float score = scores[p - first];
       const float* value = cache.v.data() + p * kv_dim + kv_head * shape.head_dim;
-      for (std::size_t i = 0; i < shape.head_dim; ++i) result[i] += scores[p] * value[i];
+      for (std::size_t i = 0; i < shape.head_dim; ++i) result[i] += score * value[i];
     }
   }
   return out;
+}
+
+// The cache's rows before `first` as f16 NaN: a kernel that reads them yields NaN.
+Cache poison_rows_before(Cache cache, std::size_t first, std::size_t kv_dim) {
+  std::fill_n(cache.k_bits.begin(), first * kv_dim, std::uint16_t{0x7E00});
+  std::fill_n(cache.v_bits.begin(), first * kv_dim, std::uint16_t{0x7E00});
+  return cache;
 }
 
 struct DeviceCase {
@@ -133,6 +144,33 @@ TEST_CASE("kernel attention_decode matches the reference over GQA shapes, live l
           kt::require_nonzero(want);
 
           DeviceCase device(shape, cache, q);
+          device.set_position(static_cast<std::int32_t>(live - 1));
+          device.run(shape, stream);
+          const double error = kt::normalized_mse(device.out.download(), want);
+          CAPTURE(error);
+          CHECK(error < kt::nmse_attention);
+        }
+}
+
+TEST_CASE("kernel attention_decode on a sliding-window layer reads only the last `window` rows") {
+  std::mt19937 rng(779);
+  kt::Stream stream;
+  for (const std::uint32_t head_dim : {128u, 256u})
+    for (const Heads heads : {Heads{4, 1}, Heads{9, 3}})
+      for (const std::uint32_t window : {1u, 7u, 64u, 512u})
+        for (const std::uint32_t live : {1u, 100u, 513u, 1000u, 4097u}) {
+          CAPTURE(head_dim);
+          CAPTURE(heads.n_heads);
+          CAPTURE(window);
+          CAPTURE(live);
+          const kernels::AttentionShape shape{heads.n_heads, heads.n_kv_heads, head_dim, 8192,
+                                              1.0f / std::sqrt(static_cast<float>(head_dim)), window};
+          const std::size_t kv_dim = std::size_t{heads.n_kv_heads} * head_dim;
+          const Cache cache = random_cache(live, kv_dim, rng);
+          const std::vector<float> q = kt::random_normal(std::size_t{heads.n_heads} * head_dim, rng, 2.0f);
+          const std::vector<float> want = reference(q, cache, shape, live);
+          kt::require_nonzero(want);
+          DeviceCase device(shape, poison_rows_before(cache, live > window ? live - window : 0, kv_dim), q);
           device.set_position(static_cast<std::int32_t>(live - 1));
           device.run(shape, stream);
           const double error = kt::normalized_mse(device.out.download(), want);

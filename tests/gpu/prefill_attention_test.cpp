@@ -5,7 +5,9 @@
 // 1..300 tokens (several query tiles, ragged last tile), GQA 1:1, 3:1 and
 // 8:1, head_dim 64, 128 and 256 (and 96 and 200, inside a wider tile shape).
 // Cache rows past the prompt hold NaN, so a read beyond the causal prefix
-// shows; the output is poisoned before each run.
+// shows; the output is poisoned before each run. Sliding-window layers: the
+// rows before the first query's window hold NaN too, and each query's window
+// starts at its own position - window + 1.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -30,9 +32,14 @@ namespace {
 struct Shape {
   std::uint32_t n_heads, n_kv_heads, head_dim, start;
   std::size_t tokens;
+  std::uint32_t window = 0;  // > 0: a sliding-window layer
 };
 
-// out[t][h] over cache rows 0..start+t, in f64.
+std::size_t first_visible(const Shape& s, std::size_t position) {
+  return s.window != 0 && position + 1 > s.window ? position + 1 - s.window : 0;
+}
+
+// out[t][h] over cache rows first_visible..start+t, in f64.
 std::vector<float> reference(const Shape& s, const std::vector<float>& q, const std::vector<float>& k,
                              const std::vector<float>& v, float scale) {
   const std::size_t q_dim = std::size_t{s.n_heads} * s.head_dim;
@@ -41,7 +48,8 @@ std::vector<float> reference(const Shape& s, const std::vector<float>& q, const 
   std::vector<float> out(s.tokens * q_dim);
   std::vector<double> scores;
   for (std::size_t t = 0; t < s.tokens; ++t) {
-    const std::size_t visible = s.start + t + 1;
+    const std::size_t first = first_visible(s, s.start + t);
+    const std::size_t visible = s.start + t + 1 - first;
     for (std::uint32_t h = 0; h < s.n_heads; ++h) {
       const float* qh = q.data() + t * q_dim + std::size_t{h} * s.head_dim;
       const std::size_t kv_off = std::size_t{h / group} * s.head_dim;
@@ -49,7 +57,7 @@ std::vector<float> reference(const Shape& s, const std::vector<float>& q, const 
       double max = -INFINITY;
       for (std::size_t p = 0; p < visible; ++p) {
         double dot = 0.0;
-        for (std::uint32_t d = 0; d < s.head_dim; ++d) dot += double(qh[d]) * k[p * kv_dim + kv_off + d];
+        for (std::uint32_t d = 0; d < s.head_dim; ++d) dot += double(qh[d]) * k[(first + p) * kv_dim + kv_off + d];
         scores[p] = dot * scale;
         max = std::max(max, scores[p]);
       }
@@ -57,7 +65,7 @@ std::vector<float> reference(const Shape& s, const std::vector<float>& q, const 
       for (double& x : scores) sum += (x = std::exp(x - max));
       for (std::uint32_t d = 0; d < s.head_dim; ++d) {
         double acc = 0.0;
-        for (std::size_t p = 0; p < visible; ++p) acc += scores[p] * v[p * kv_dim + kv_off + d];
+        for (std::size_t p = 0; p < visible; ++p) acc += scores[p] * v[(first + p) * kv_dim + kv_off + d];
         out[t * q_dim + std::size_t{h} * s.head_dim + d] = static_cast<float>(acc / sum);
       }
     }
@@ -84,12 +92,15 @@ double run_case(const Shape& s, std::uint32_t seed) {
     v[i] = quant::f16_to_f32({v16[i]});
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
+  // Rows no query of a sliding-window prompt can see: NaN on the device.
+  std::fill_n(k16.begin(), first_visible(s, s.start) * kv_dim, std::uint16_t{0x7e00});
+  std::fill_n(v16.begin(), first_visible(s, s.start) * kv_dim, std::uint16_t{0x7e00});
 
   prefill_test::DeviceArray<float> dq(q), dout(s.tokens * q_dim);
   prefill_test::DeviceArray<std::uint16_t> dk(k16), dv(v16);
   kernels::attention_prefill(dq.get(), reinterpret_cast<const __half*>(dk.get()),
                              reinterpret_cast<const __half*>(dv.get()), dout.get(), s.n_heads, s.n_kv_heads,
-                             s.head_dim, max_context, scale, s.start, s.tokens, nullptr);
+                             s.head_dim, max_context, scale, s.start, s.tokens, nullptr, s.window);
   return prefill_test::normalized_mse(dout.download(), reference(s, q, k, v, scale));
 }
 
@@ -116,6 +127,27 @@ TEST_CASE("prefill: attention_prefill matches causal GQA attention over the same
     worst = std::max(worst, error);
   }
   MESSAGE("attention_prefill: worst nmse " << worst);
+}
+
+TEST_CASE("prefill: attention_prefill on a sliding-window layer masks the keys beyond each query's window") {
+  const Shape shapes[] = {
+      {4, 1, 256, 0, 300, 1},    {4, 1, 256, 0, 300, 7},   {4, 1, 256, 0, 300, 64},   // window inside the prompt
+      {4, 1, 256, 600, 100, 512}, {4, 1, 256, 450, 120, 512},                          // window over cache and prompt
+      {6, 2, 128, 0, 77, 512},   {6, 2, 128, 1000, 33, 16}, {4, 4, 64, 211, 65, 100},   // window longer than the prefix; others
+  };
+  double worst = 0;
+  std::uint32_t seed = 140;
+  for (const Shape& s : shapes) {
+    CAPTURE(s.n_heads);
+    CAPTURE(s.head_dim);
+    CAPTURE(s.start);
+    CAPTURE(s.tokens);
+    CAPTURE(s.window);
+    const double error = run_case(s, ++seed);
+    CHECK(error < 1e-6);
+    worst = std::max(worst, error);
+  }
+  MESSAGE("attention_prefill with sliding windows: worst nmse " << worst);
 }
 
 TEST_CASE("prefill: attention_prefill refuses shapes it cannot compute") {

@@ -47,7 +47,7 @@ TEST_CASE("the real SmolLM2 file's hyperparameters are read as its metadata stat
 TEST_CASE("an unsupported architecture is named, with the list of supported ones") {
   auto writer = test::tiny_llama_writer({});
   writer.set("general.architecture", gguf::EncodedValue::string("mamba"));
-  CHECK_THROWS_WITH_AS(load(writer), "tiny.gguf: architecture 'mamba' is not supported by pagoda (supported: llama)",
+  CHECK_THROWS_WITH_AS(load(writer), "tiny.gguf: architecture 'mamba' is not supported by pagoda (supported: llama, qwen2, gemma3)",
                        Error);
 }
 

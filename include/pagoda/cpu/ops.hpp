@@ -24,6 +24,14 @@ void apply_rope(std::span<float> head, std::uint32_t position, const model::Rope
 void softmax(std::span<float> values);
 
 [[nodiscard]] float silu(float x);
+// GELU, tanh approximation (PyTorch's approximate="tanh", Gemma's gelu_pytorch_tanh).
+[[nodiscard]] float gelu_tanh(float x);
+
+// gate[i] = act(gate[i]) * up[i]: the gated FFN's element-wise step.
+void gated_activation(model::FfnActivation activation, std::span<float> gate, std::span<const float> up);
+
+// rows[r] += bias for each row of `bias.size()` values.
+void add_bias(std::span<float> rows, std::span<const float> bias);
 
 // The whole tensor as floats (norm weights, small tables).
 [[nodiscard]] std::vector<float> dequantize_tensor(const gguf::TensorInfo& tensor);

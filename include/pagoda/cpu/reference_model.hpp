@@ -1,7 +1,11 @@
-// The CPU reference forward pass for llama-architecture models: RMSNorm, RoPE
-// as the metadata says, grouped-query attention over an f32 KV cache, SwiGLU,
-// tied or separate output matrix. Float32 throughout, multi-threaded over
-// output rows and heads. It is the oracle: correctness over speed.
+// The CPU reference forward pass of every supported architecture: one
+// pre-norm transformer block whose variations are the architecture's facts
+// (model/architecture.hpp) and each layer's LayerSpec — RMSNorm, optional QKV
+// bias, optional per-head QK norm, RoPE as the metadata says, grouped-query
+// attention over an f32 KV cache (global or sliding-window), optional
+// post-norms, a gated FFN (SwiGLU or GeGLU), tied or separate output matrix.
+// Float32 throughout, multi-threaded over output rows and heads. It is the
+// oracle: correctness over speed.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +42,11 @@ public:
   void rewind(std::uint32_t keep = 0);
 
 private:
+  // A layer's small tensors (norms, biases) as f32; empty where the architecture has none.
+  struct LayerVectors {
+    std::vector<float> attn_norm, ffn_norm, q_bias, k_bias, v_bias, q_norm, k_norm, post_attn_norm, post_ffn_norm;
+  };
+
   void attention(std::uint32_t layer, std::size_t n_tokens, std::span<const float> q, std::span<float> out);
 
   const gguf::File& file_;
@@ -47,8 +56,7 @@ private:
   std::uint32_t position_ = 0;
   ThreadPool pool_;
   std::vector<float> output_norm_;
-  std::vector<std::vector<float>> attn_norms_;
-  std::vector<std::vector<float>> ffn_norms_;
+  std::vector<LayerVectors> layer_vectors_;
   std::vector<std::vector<float>> key_cache_;    // per layer: (context, kv_dim)
   std::vector<std::vector<float>> value_cache_;  // per layer: (context, kv_dim)
 };

@@ -1,5 +1,6 @@
 // kernels::attention_decode: one query token (q: n_heads * head_dim f32)
-// attends to rows 0..*position (inclusive) of a layer's f16 KV cache
+// attends to rows 0..*position (inclusive) of a layer's f16 KV cache, or only
+// to the last shape.window of them on a sliding-window layer
 // ((max_context, n_kv_heads * head_dim) each), grouped-query: query head h
 // reads KV head h / (n_heads / n_kv_heads); softmax(scale * q.k) weighs v.
 // Split-K ("flash decoding"): split blocks each walk a stretch of the sequence
@@ -60,6 +61,17 @@ __device__ __forceinline__ std::uint32_t live_length(const std::int32_t* positio
   const std::uint32_t live = p < 0 ? 1u : static_cast<std::uint32_t>(p) + 1u;
   return live < max_context ? live : max_context;
 }
+// The visible rows: [first, first + count). A sliding window drops the rows
+// more than `window` behind the query; the splits share what is left.
+struct VisibleRows {
+  std::uint32_t first, count;
+};
+__device__ __forceinline__ VisibleRows visible_rows(const std::int32_t* position, std::uint32_t max_context,
+                                                    std::uint32_t window) {
+  const std::uint32_t live = live_length(position, max_context);
+  const std::uint32_t first = window != 0 && live > window ? live - window : 0u;
+  return {first, live - first};
+}
 __device__ __forceinline__ std::uint32_t chunk_length(std::uint32_t live, std::uint32_t splits, int min_split) {
   const std::uint32_t even = (live + splits - 1) / splits;
   return even > static_cast<std::uint32_t>(min_split) ? even : static_cast<std::uint32_t>(min_split);
@@ -95,11 +107,12 @@ __global__ void __launch_bounds__(Threads)
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
-  const std::uint32_t live = attention::live_length(position, shape.max_context);
-  const std::uint32_t chunk = attention::chunk_length(live, splits, MinSplit);
-  const std::uint32_t begin = blockIdx.x * chunk;
-  if (begin >= live) return;  // past the live length: nothing to do
-  const std::uint32_t end = live - begin < chunk ? live : begin + chunk;
+  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
+  if (blockIdx.x * chunk >= rows.count) return;  // past the visible rows: nothing to do
+  const std::uint32_t begin = rows.first + blockIdx.x * chunk;
+  const std::uint32_t last = rows.first + rows.count;
+  const std::uint32_t end = last - begin < chunk ? last : begin + chunk;
 
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t head_groups = (per_kv + Heads - 1) / Heads;
@@ -224,9 +237,9 @@ template <int Threads, int MinSplit>
 __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, float* __restrict__ out) {
-  const std::uint32_t live = attention::live_length(position, shape.max_context);
-  const std::uint32_t chunk = attention::chunk_length(live, splits, MinSplit);
-  const int used = static_cast<int>((live + chunk - 1) / chunk);  // <= splits <= Threads
+  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
+  const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads
   const std::uint32_t head = blockIdx.x;
   const int s = static_cast<int>(threadIdx.x);
 

@@ -2,7 +2,8 @@
 // `tokens` tokens at positions start .. start+tokens-1, over an f16 KV cache
 // that already holds rows 0 .. start+tokens-1.
 //   out[t][h] = sum_{p <= start+t} softmax_p(scale * q[t][h] . K[p][h / g]) V[p][h / g]
-// with g = n_heads / n_kv_heads; q and out: (tokens, n_heads * head_dim) f32;
+// with g = n_heads / n_kv_heads; on a sliding-window layer (window > 0) only
+// p > start + t - window take part; q and out: (tokens, n_heads * head_dim) f32;
 // caches: (max_context, n_kv_heads * head_dim) f16, row-major.
 //
 // Flash-attention shape (tuning/attention_prefill.hpp): a block holds a tile of
@@ -40,7 +41,7 @@ namespace pagoda::kernels {
 void attention_prefill(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                        std::uint32_t n_heads, std::uint32_t n_kv_heads, std::uint32_t head_dim,
                        std::uint32_t max_context, float scale, std::uint32_t start, std::size_t tokens,
-                       cudaStream_t stream);
+                       cudaStream_t stream, std::uint32_t window = 0);
 
 #if defined(__CUDACC__)
 
@@ -59,6 +60,7 @@ struct PrefillArgs {
   int start;
   int tokens;
   int query_tiles;
+  int window;            // > 0: keys more than window - 1 behind a query are masked
 };
 
 __device__ __forceinline__ float4 fma4(float a, float4 b, float4 c) {
@@ -107,8 +109,10 @@ __global__ void __launch_bounds__(AttentionPrefillPolicy::threads)
   const int head = static_cast<int>(blockIdx.y);
   const int q0 = tile * P.queries;
   const std::size_t kv_offset = static_cast<std::size_t>(head / a.group) * static_cast<std::size_t>(a.head_dim);
-  // Keys this block needs: the prefix of its last token.
+  // Keys this block needs: the prefix of its last token, from the window's
+  // start for its first token on a sliding-window layer.
   const int kv_end = a.start + min(q0 + P.queries, a.tokens);
+  const int kv_begin = a.window > 0 ? max(0, a.start + q0 - a.window + 1) : 0;
 
   // Q tile -> shared (zeros past the last token and past head_dim).
   for (int idx = tid; idx < P.queries * (D / 4); idx += P.threads) {
@@ -132,7 +136,7 @@ __global__ void __launch_bounds__(AttentionPrefillPolicy::threads)
     for (int c = 0; c < OPT; ++c) o[i][c] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
   }
 
-  for (int kv0 = 0; kv0 < kv_end; kv0 += P.keys) {
+  for (int kv0 = kv_begin; kv0 < kv_end; kv0 += P.keys) {
     __syncthreads();  // the previous tile's K, V and P are no longer read
     for (int idx = tid; idx < P.keys * (D / 8); idx += P.threads) {
       const int r = idx / (D / 8);
@@ -174,24 +178,28 @@ __global__ void __launch_bounds__(AttentionPrefillPolicy::threads)
           s[i][j] = fmaf(qv[i].x, kv[j].x, fmaf(qv[i].y, kv[j].y, fmaf(qv[i].z, kv[j].z, fmaf(qv[i].w, kv[j].w, s[i][j]))));
     }
 
-    // Causal mask, online softmax, P -> shared, O rescaled.
+    // Causal (and window) mask, online softmax, P -> shared, O rescaled.
 #pragma unroll
     for (int i = 0; i < QPT; ++i) {
       const int position = a.start + q0 + row + 16 * i;
+      const int first_visible = a.window > 0 ? position - a.window + 1 : 0;
       float tile_max = -INFINITY;
 #pragma unroll
       for (int j = 0; j < KPT; ++j) {
-        s[i][j] = kv0 + lane + 16 * j <= position ? s[i][j] * a.scale_log2 : -INFINITY;
+        const int key = kv0 + lane + 16 * j;
+        s[i][j] = key <= position && key >= first_visible ? s[i][j] * a.scale_log2 : -INFINITY;
         tile_max = fmaxf(tile_max, s[i][j]);
       }
-      // Key 0 is in every row's prefix, so after the first tile m is finite.
+      // A row's first visible key may lie in a later tile (sliding windows):
+      // until then m stays -inf, and nothing is added or rescaled.
       const float m_new = fmaxf(m[i], row_max(tile_max));
-      const float alpha = exp2f(m[i] - m_new);  // 0 on the first tile (m = -inf)
+      const bool none_yet = m_new == -INFINITY;
+      const float alpha = none_yet ? 1.0f : exp2f(m[i] - m_new);  // 0 on a row's first visible tile (m = -inf)
       m[i] = m_new;
       float sum = 0.0f;
 #pragma unroll
       for (int j = 0; j < KPT; ++j) {
-        const float p = exp2f(s[i][j] - m_new);  // masked: exp2(-inf) = 0
+        const float p = none_yet ? 0.0f : exp2f(s[i][j] - m_new);  // masked: exp2(-inf) = 0
         sum += p;
         ps[(row + 16 * i) * LP + lane + 16 * j] = p;
       }

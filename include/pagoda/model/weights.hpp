@@ -11,6 +11,8 @@
 
 namespace pagoda::model {
 
+// The tensors after "optional" are bound exactly when the architecture says
+// its layers have them (model/architecture.hpp), and are nullptr otherwise.
 struct LayerWeights {
   const gguf::TensorInfo* attn_norm;  // (d_model)
   const gguf::TensorInfo* wq;         // (d_model) x q_dim rows
@@ -21,6 +23,14 @@ struct LayerWeights {
   const gguf::TensorInfo* w_gate;     // (d_model) x d_ffn rows
   const gguf::TensorInfo* w_up;       // (d_model) x d_ffn rows
   const gguf::TensorInfo* w_down;     // (d_ffn) x d_model rows
+  // optional:
+  const gguf::TensorInfo* q_bias = nullptr;          // (q_dim), qkv_bias
+  const gguf::TensorInfo* k_bias = nullptr;          // (kv_dim), qkv_bias
+  const gguf::TensorInfo* v_bias = nullptr;          // (kv_dim), qkv_bias
+  const gguf::TensorInfo* q_norm = nullptr;          // (head_dim), qk_norm
+  const gguf::TensorInfo* k_norm = nullptr;          // (head_dim), qk_norm
+  const gguf::TensorInfo* post_attn_norm = nullptr;  // (d_model), post_norms
+  const gguf::TensorInfo* post_ffn_norm = nullptr;   // (d_model), post_norms
 };
 
 struct ModelWeights {

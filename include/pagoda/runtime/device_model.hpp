@@ -1,6 +1,6 @@
 // The model as the GPU sees it: every weight matrix bound to its device-visible
-// bytes and its format's kernels, the (small) norm weights and RoPE factors as
-// f32 in VRAM. Where the matrix bytes live is the mapping policy's business;
+// bytes and its format's kernels, the small tensors (norm weights, biases) and
+// RoPE factors as f32 in VRAM. Where the matrix bytes live is the mapping policy's business;
 // it arrives here only as a function from tensor to device pointer.
 #pragma once
 
@@ -21,6 +21,14 @@ struct DeviceLayer {
   const float* attn_norm;  // (d_model) f32
   const float* ffn_norm;   // (d_model) f32
   DeviceMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  // f32 in VRAM where the architecture has them (model::LayerWeights), else nullptr:
+  const float* q_bias = nullptr;          // (q_dim)
+  const float* k_bias = nullptr;          // (kv_dim)
+  const float* v_bias = nullptr;          // (kv_dim)
+  const float* q_norm = nullptr;          // (head_dim)
+  const float* k_norm = nullptr;          // (head_dim)
+  const float* post_attn_norm = nullptr;  // (d_model)
+  const float* post_ffn_norm = nullptr;   // (d_model)
 };
 
 class DeviceModel {
@@ -40,6 +48,7 @@ public:
 
 private:
   const float* upload_f32(const gguf::TensorInfo& tensor);
+  const float* upload_optional(const gguf::TensorInfo* tensor) { return tensor ? upload_f32(*tensor) : nullptr; }
 
   DeviceMatrix token_embedding_;
   DeviceMatrix output_;

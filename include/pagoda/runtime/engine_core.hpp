@@ -1,5 +1,6 @@
-// The forward pass on the GPU for llama-architecture models, given a bound
-// DeviceModel: prefill in chunks on tensor cores, and a one-token decode step
+// The forward pass on the GPU for every supported architecture, given a bound
+// DeviceModel: the CPU oracle's block, with the architecture's facts and each
+// layer's LayerSpec (model/config.hpp) deciding its optional steps; prefill in chunks on tensor cores, and a one-token decode step
 // captured once as a CUDA graph and replayed. Within a step nothing waits for
 // the host; the only synchronisation is reading the sampled token at the end.
 // Policy-free: Engine<Policy> (engine.hpp) owns the weights' placement.
@@ -46,6 +47,8 @@ private:
   void require_room(std::size_t tokens) const;
   void enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, bool decode);
   void enqueue_decode_step(cudaStream_t stream);
+  // Token rows of the first `tokens` ids in tokens_ into x_, scaled as the architecture says.
+  void embed(std::size_t tokens, cudaStream_t stream);
   std::int32_t sample_and_read();
 
   model::ModelConfig config_;

@@ -45,8 +45,10 @@ public:
   static ChatTemplate by_name(std::string_view name);
   // Recognises a Jinja template's family; throws pagoda::Error naming the options.
   static ChatTemplate from_jinja(std::string_view jinja);
-  // From tokenizer.chat_template; errors name the file.
-  static ChatTemplate from_gguf(const gguf::File& file);
+  // From tokenizer.chat_template; errors name the file. A file without one
+  // gets the template named `fallback` (the architecture's, e.g. "gemma" for
+  // gemma3 GGUFs converted without it), or an error when that is empty.
+  static ChatTemplate from_gguf(const gguf::File& file, std::string_view fallback = {});
   [[nodiscard]] static std::span<const std::string_view> names();
 
   [[nodiscard]] ChatFormat format() const { return format_; }

@@ -19,7 +19,8 @@ namespace pagoda::kernels {
 
 struct AttentionShape {
   std::uint32_t n_heads, n_kv_heads, head_dim, max_context;
-  float scale;  // applied to q.k, usually 1 / sqrt(head_dim)
+  float scale;              // applied to q.k, usually 1 / sqrt(head_dim)
+  std::uint32_t window = 0;  // > 0: only the last `window` positions are visible (sliding-window layers)
 };
 
 struct AttentionPolicy {
