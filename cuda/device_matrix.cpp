@@ -1,8 +1,14 @@
 // The one place where a matrix's runtime format becomes kernel instantiations.
 #include "pagoda/runtime/device_matrix.hpp"
 
+#include <algorithm>
+#include <array>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/kernels/activation.cuh"
 #include "pagoda/kernels/embedding.cuh"
 #include "pagoda/kernels/gemv_q.cuh"
+#include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/matmul_q.cuh"
 #include "pagoda/quant/format_list.hpp"
 
@@ -15,8 +21,52 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
     matrix.gemv = &kernels::gemv_q<Format>;
     matrix.matmul = &kernels::matmul_q<Format>;
     matrix.embedding = &kernels::embedding<Format>;
+    matrix.fused_gemv = &kernels::gemv_q_fused<Format>;
+    matrix.gated_gemv = &kernels::gemv_q_fused_gated<Format>;
+    matrix.fusable = kernels::gemv_takes_staged_path<Format>(device_data, matrix.cols);
   });
   return matrix;
+}
+
+namespace {
+
+// Same format (the same launchers), same cols, each on the staged path.
+bool can_fuse(std::span<const DeviceMatrix* const> matrices) {
+  const DeviceMatrix& first = *matrices.front();
+  return std::all_of(matrices.begin(), matrices.end(), [&](const DeviceMatrix* m) {
+    return m->fusable && m->fused_gemv == first.fused_gemv && m->cols == first.cols;
+  });
+}
+
+}  // namespace
+
+void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrices, const float* x,
+                                    std::span<const VectorProduct> products, cudaStream_t stream) {
+  if (matrices.empty() || matrices.size() > 3 || matrices.size() != products.size())
+    fail("DeviceMatrix::multiply_vectors: one to three matrices, one product each (got {} and {})", matrices.size(),
+         products.size());
+  if (!can_fuse(matrices)) {
+    for (std::size_t m = 0; m < matrices.size(); ++m)
+      matrices[m]->multiply_vector(x, products[m].y, products[m].residual, stream);
+    return;
+  }
+  std::array<kernels::GemvTarget, 3> targets{};
+  for (std::size_t m = 0; m < matrices.size(); ++m)
+    targets[m] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+  matrices.front()->fused_gemv(std::span(targets).first(matrices.size()), matrices.front()->cols, x, stream);
+}
+
+void DeviceMatrix::multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate,
+                                         const DeviceMatrix& up, const float* x, float* out, float* up_scratch,
+                                         cudaStream_t stream) {
+  const std::array<const DeviceMatrix*, 2> pair{&gate, &up};
+  if (can_fuse(pair) && gate.rows == up.rows) {
+    gate.gated_gemv(activation, gate.data, up.data, gate.rows, gate.cols, x, out, stream);
+    return;
+  }
+  gate.multiply_vector(x, out, nullptr, stream);
+  up.multiply_vector(x, up_scratch, nullptr, stream);
+  kernels::gated_activation(activation, out, up_scratch, out, gate.rows, stream);
 }
 
 }  // namespace pagoda::runtime

@@ -1,6 +1,7 @@
 #include "pagoda/runtime/engine_core.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "pagoda/kernels/kv_cache.cuh"
 #include "pagoda/kernels/norm.cuh"
 #include "pagoda/kernels/rope.cuh"
+#include "pagoda/kernels/rope_kv_store.cuh"
 
 namespace pagoda::runtime {
 
@@ -98,21 +100,32 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
                                    model_.rope_freq_factors(), spec.rope.layout};
     kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-    project(layer.wq, normed, q, nullptr);
-    project(layer.wk, normed, k, nullptr);
-    project(layer.wv, normed, v, nullptr);
-    if (arch.qkv_bias) {
-      kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
-      kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
-      kernels::add_bias(v, layer.v_bias, tokens, c.kv_dim(), s);
+    if (decode) {  // q, k and v in one launch where they can share it; a bias rides as the residual
+      const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
+      const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
+                                                  VectorProduct{v, layer.v_bias}};
+      DeviceMatrix::multiply_vectors(qkv, normed, products, s);
+    } else {
+      project(layer.wq, normed, q, nullptr);
+      project(layer.wk, normed, k, nullptr);
+      project(layer.wv, normed, v, nullptr);
+      if (arch.qkv_bias) {
+        kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
+        kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
+        kernels::add_bias(v, layer.v_bias, tokens, c.kv_dim(), s);
+      }
     }
     if (arch.qk_norm) {  // every head of every token is a row of head_dim
       kernels::rms_norm(q, layer.q_norm, q, tokens * c.n_heads, c.head_dim, c.rms_norm_eps, s);
       kernels::rms_norm(k, layer.k_norm, k, tokens * c.n_kv_heads, c.head_dim, c.rms_norm_eps, s);
     }
-    kernels::rope(q, tokens, c.n_heads, rope, positions, s);
-    kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
-    kernels::kv_store(k, v, kv_.keys(l), kv_.values(l), tokens, c.kv_dim(), positions, s);
+    if (decode) {
+      kernels::rope_kv_store(q, k, v, kv_.keys(l), kv_.values(l), c.n_heads, c.n_kv_heads, rope, positions, s);
+    } else {
+      kernels::rope(q, tokens, c.n_heads, rope, positions, s);
+      kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
+      kernels::kv_store(k, v, kv_.keys(l), kv_.values(l), tokens, c.kv_dim(), positions, s);
+    }
     if (decode) {
       const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
                                           spec.sliding_window};
@@ -126,9 +139,13 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     std::swap(x, x_next);  // the residual stream moves to the other buffer
 
     kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-    project(layer.w_gate, normed, gate, nullptr);
-    project(layer.w_up, normed, up, nullptr);
-    kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+    if (decode) {  // gate, up and the activation in one launch where they can share it
+      DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed, gate, up, s);
+    } else {
+      project(layer.w_gate, normed, gate, nullptr);
+      project(layer.w_up, normed, up, nullptr);
+      kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+    }
     add_block_output(layer.w_down, gate, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }

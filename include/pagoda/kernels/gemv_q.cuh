@@ -35,6 +35,7 @@
 #include <cuda_runtime_api.h>
 
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/quant/float_formats.hpp>
 #include <pagoda/quant/format.hpp>
@@ -44,7 +45,7 @@
 #if defined(__CUDACC__)
 #include <cub/warp/warp_reduce.cuh>
 
-#include <pagoda/kernels/gemv_q_staged.cuh>
+#include <pagoda/kernels/gemv_q_staged_launch.cuh>
 #include <pagoda/kernels/warp_dot_q.cuh>
 #endif
 
@@ -56,19 +57,6 @@ namespace pagoda::kernels {
 // aligned weights, cols <= gemv_staged_max_cols).
 enum class GemvPath { fast, generic, staged };
 
-// Whether gemv_q<F> takes the staged path (host and device): x as int16 takes
-// 2.125 bytes of shared memory per column, under 140 KB here.
-inline constexpr std::size_t gemv_staged_max_cols = 65536;
-template <quant::QuantFormat F>
-inline constexpr bool gemv_has_staged_path =
-    std::is_same_v<F, quant::Q4_0> || std::is_same_v<F, quant::Q4_1> || std::is_same_v<F, quant::Q5_0> ||
-    std::is_same_v<F, quant::Q5_1> || std::is_same_v<F, quant::Q8_0> || std::is_same_v<F, quant::Q4_K> ||
-    std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>;
-template <quant::QuantFormat F>
-[[nodiscard]] constexpr bool gemv_takes_staged_path(const std::byte* weights, std::size_t cols) {
-  return gemv_has_staged_path<F> && cols % F::block_elements == 0 && cols <= gemv_staged_max_cols &&
-         cols / F::block_elements * F::block_bytes % 16 == 0 && reinterpret_cast<std::uintptr_t>(weights) % 16 == 0;
-}
 
 // y = W x (+ residual), asynchronously on `stream`. Preconditions (throwing
 // pagoda::Error naming the format): cols is whole blocks; weights aligned as
@@ -182,66 +170,21 @@ void launch_gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols,
     fail_cuda(gemv_name<F>(), cudaGetErrorName(status), cudaGetErrorString(status));
 }
 
-template <quant::QuantFormat F, int Threads, int RowsPerBlock>
-void launch_staged_kernel(const std::byte* weights, std::size_t rows, std::size_t row_bytes, std::size_t cols,
-                          const float* x, float* y, const float* residual, int max_blocks, cudaStream_t stream) {
-  constexpr GemvPolicy p{Threads, RowsPerBlock};
-  const auto kernel = gemv_q_staged_kernel<F, Threads, RowsPerBlock>;
-  const std::size_t shared =
-      StagedSharedLayout::of(cols, staged_tile_bytes<X16Dot<F>, F>, p.warps(), p.rows_per_warp()).total;
-  // Above 48 KB a kernel must opt in; once per instantiation, to the most any call may need.
-  static const bool opted_in = [&] {
-    const std::size_t most =
-        StagedSharedLayout::of(gemv_staged_max_cols, staged_tile_bytes<X16Dot<F>, F>, p.warps(), p.rows_per_warp())
-            .total;
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)),
-               "cudaFuncSetAttribute(gemv_q_staged_kernel, MaxDynamicSharedMemorySize)");
-    return true;
-  }();
-  (void)opted_in;
-  const std::size_t groups = (rows + RowsPerBlock - 1) / static_cast<std::size_t>(RowsPerBlock);
-  const auto grid = static_cast<unsigned>(std::min<std::size_t>(groups, static_cast<std::size_t>(max_blocks)));
-  kernel<<<grid, Threads, shared, stream>>>(weights, rows, row_bytes, cols, x, y, residual);
-}
-
 template <quant::QuantFormat F>
 void launch_gemv_q_staged(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                          const float* residual, GemvPolicy policy, int max_blocks, cudaStream_t stream) {
-  const auto need = [](bool holds, const std::string& requirement) {
-    if (!holds) fail_precondition(gemv_name<F>() + " (staged path)", requirement);
-  };
-  need(gemv_has_staged_path<F>, "the format has a staged path");
-  if constexpr (gemv_has_staged_path<F>) {
-    static_assert(X16Dot<F>::available, "gemv_has_staged_path lists the formats X16Dot has");
-    need(cols % F::block_elements == 0, "cols (" + std::to_string(cols) + ") is a multiple of the block size (" +
-                                            std::to_string(F::block_elements) + ")");
-    need(cols <= gemv_staged_max_cols, "cols (" + std::to_string(cols) + ") is at most " +
-                                           std::to_string(gemv_staged_max_cols));
-    const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
-    need(row_bytes % 16 == 0, "a row (" + std::to_string(row_bytes) + " bytes) is whole 16-byte words");
-    if (rows == 0) return;
-    if (cols == 0) {  // an empty dot product: y = residual or 0
-      launch_gemv_q<F, GenericDot<F>>(weights, rows, cols, x, y, residual, gemv_policy_short, stream);
-      return;
-    }
-    need(y != nullptr && weights != nullptr && x != nullptr, "weights, x and y are not null");
-    need(reinterpret_cast<std::uintptr_t>(weights) % 16 == 0, "the weights are aligned to 16 bytes");
-    need(reinterpret_cast<std::uintptr_t>(x) % 16 == 0, "x is aligned to 16 bytes");
-    need(static_cast<const void*>(x) != static_cast<const void*>(y), "y is not x");
-    if (policy == gemv_staged_policy_tall) {
-      constexpr GemvPolicy p = gemv_staged_policy_tall;
-      launch_staged_kernel<F, p.threads, p.rows_per_block>(weights, rows, row_bytes, cols, x, y, residual,
-                                                           max_blocks, stream);
-    } else if (policy == gemv_staged_policy_short) {
-      constexpr GemvPolicy p = gemv_staged_policy_short;
-      launch_staged_kernel<F, p.threads, p.rows_per_block>(weights, rows, row_bytes, cols, x, y, residual,
-                                                           max_blocks, stream);
-    } else {
-      need(false, "the policy is one of kernels::gemv_staged_policies");
-    }
-    if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-      fail_cuda(gemv_name<F>(), cudaGetErrorName(status), cudaGetErrorString(status));
+                          const float* residual, GemvPolicy policy, cudaStream_t stream) {
+  const std::string operation = gemv_name<F>() + " (staged path)";
+  if (rows != 0 && cols == 0) {  // an empty dot product: y = residual or 0
+    staged_requirements<F>(operation, nullptr, cols, nullptr);
+    launch_gemv_q<F, GenericDot<F>>(weights, rows, cols, x, y, residual, gemv_policy_short, stream);
+    return;
   }
+  StagedTargets targets;
+  targets.weights[0] = weights;
+  targets.y[0] = y;
+  targets.residual[0] = residual;
+  targets.rows[0] = rows;
+  launch_staged<F, StoreRows>(operation, targets, rows, cols, x, policy, stream);
 }
 
 inline int current_compute_capability() {
@@ -252,26 +195,15 @@ inline int current_compute_capability() {
   return 10 * major + minor;
 }
 
-// Blocks of the staged kernel that run at once on the current device: its
-// grid never needs more (they stride over the rows). 4 per SM: 256-thread
-// blocks are register-bound at 4 per SM on sm_80..sm_90.
-inline int staged_resident_blocks() {
-  int device = 0, sms = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-  return 4 * sms;
-}
-
 }  // namespace detail
 
 template <quant::QuantFormat F>
 void gemv_q_with(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
                  const float* residual, GemvPolicy policy, GemvPath path, cudaStream_t stream) {
-  static const int resident_blocks = detail::staged_resident_blocks();
   if (path == GemvPath::fast)
     detail::launch_gemv_q<F, WarpDot<F>>(weights, rows, cols, x, y, residual, policy, stream);
   else if (path == GemvPath::staged)
-    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, resident_blocks, stream);
+    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, stream);
   else
     detail::launch_gemv_q<F, GenericDot<F>>(weights, rows, cols, x, y, residual, policy, stream);
 }
@@ -281,10 +213,9 @@ void gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols, const 
             const float* residual, cudaStream_t stream) {
   // Queried once per format, on the device current at the first call.
   static const int compute_capability = detail::current_compute_capability();
-  static const int resident_blocks = detail::staged_resident_blocks();
   if (gemv_takes_staged_path<F>(weights, cols)) {
     const GemvPolicy policy = tuning::select_staged(compute_capability, GemvShape{rows, cols});
-    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, resident_blocks, stream);
+    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, stream);
   } else {
     const GemvPolicy policy = tuning::select(compute_capability, GemvShape{rows, cols});
     detail::launch_gemv_q<F, WarpDot<F>>(weights, rows, cols, x, y, residual, policy, stream);

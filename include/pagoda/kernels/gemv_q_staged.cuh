@@ -11,6 +11,10 @@
 // block to int16 in shared memory (quant/activation_q16.hpp), so the inner
 // products are dp2a on the raw quants.
 //
+// One launch can also cover several matrices that share x (StagedTargets):
+// the rows of q, k and v one after another (StoreRows), or gate and up rows
+// in pairs whose epilogue is the gated activation (GatedRows): act(g) * u.
+//
 // Shared memory: 2.125 bytes per column of x plus warps * rows_per_warp *
 // tile bytes (<= 27 KB). Blocks stride over the row groups (the grid is at
 // most 4 blocks per SM), so x is quantized once per resident block.
@@ -25,8 +29,10 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/kernels/x16_dot_q.cuh>
+#include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/activation_q16.hpp>
 
 namespace pagoda::kernels {
@@ -45,6 +51,59 @@ struct StagedSharedLayout {
     const std::size_t scales = 2 * cols;
     const std::size_t tiles = (scales + cols / quant::q16_activation_block * sizeof(float) + 15) / 16 * 16;
     return {scales, tiles, tiles + static_cast<std::size_t>(warps * rows_per_warp) * tile_bytes};
+  }
+};
+
+// The matrices of one staged launch: same format and columns, up to three.
+struct StagedTargets {
+  const std::byte* weights[3] = {};
+  float* y[3] = {};
+  const float* residual[3] = {};  // added to y (a residual stream or a bias); may be null
+  std::size_t rows[3] = {};
+};
+
+// Rows of the targets one after another; y[m][i] = W_m x (+ residual[m][i]).
+struct StoreRows {
+  static constexpr bool paired = false;
+  __device__ static std::size_t total(const StagedTargets& t) { return t.rows[0] + t.rows[1] + t.rows[2]; }
+  __device__ static int matrix_of(const StagedTargets& t, std::size_t& row) {
+    if (row < t.rows[0]) return 0;
+    row -= t.rows[0];
+    if (row < t.rows[1]) return 1;
+    row -= t.rows[1];
+    return 2;
+  }
+  __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
+    const int m = matrix_of(t, row);
+    return t.weights[m] + row * row_bytes;
+  }
+  template <int R>
+  __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
+    const std::size_t rows = total(t);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      if (first + r >= rows) break;
+      std::size_t row = first + r;
+      const int m = matrix_of(t, row);
+      t.y[m][row] = t.residual[m] != nullptr ? acc[r] + t.residual[m][row] : acc[r];
+    }
+  }
+};
+
+// Gate row i and up row i as rows 2i and 2i + 1 (the two rows of one warp);
+// y[0][i] = act(gate_i x) * (up_i x), the element-wise kernels' rounding.
+template <model::FfnActivation Activation>
+struct GatedRows {
+  static constexpr bool paired = true;
+  __device__ static std::size_t total(const StagedTargets& t) { return 2 * t.rows[0]; }
+  __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
+    return t.weights[row % 2] + row / 2 * row_bytes;
+  }
+  template <int R>
+  __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
+    static_assert(R == 2, "GatedRows: a warp computes one gate row and its up row");
+    const float gate = Activation == model::FfnActivation::silu ? silu(acc[0]) : gelu_tanh(acc[0]);
+    t.y[0][first / 2] = __fmul_rn(gate, acc[1]);
   }
 };
 
@@ -108,12 +167,10 @@ struct TileWords {
 
 }  // namespace detail
 
-template <class F, int Threads, int RowsPerBlock>
+template <class F, class Rows, int Threads, int RowsPerBlock>
 __global__ void __launch_bounds__(Threads)
-    gemv_q_staged_kernel(const std::byte* __restrict__ weights,  // (rows, row_bytes), 16-aligned rows
-                         std::size_t rows, std::size_t row_bytes, std::size_t cols,
-                         const float* __restrict__ x,
-                         float* y, const float* residual) {      // (rows); y may be residual
+    gemv_q_staged_kernel(StagedTargets targets,  // (rows, row_bytes) each, 16-aligned rows; y may be residual
+                         std::size_t row_bytes, std::size_t cols, const float* __restrict__ x) {
   using Dot = X16Dot<F>;
   constexpr GemvPolicy policy{Threads, RowsPerBlock};
   static_assert(policy.valid() && policy.warps_per_row() == 1, "gemv_q_staged: one warp per row group");
@@ -131,6 +188,7 @@ __global__ void __launch_bounds__(Threads)
   const int lane = static_cast<int>(threadIdx.x) % 32;
   std::byte* tiles = shared_bytes + layout.tiles + static_cast<std::size_t>(warp) * R * tile_bytes;
 
+  const std::size_t rows = Rows::total(targets);
   const std::size_t tiles_per_row = (row_bytes + tile_bytes - 1) / tile_bytes;
   const std::size_t group_stride = std::size_t{gridDim.x} * RowsPerBlock;
   std::size_t first = std::size_t{blockIdx.x} * RowsPerBlock + static_cast<std::size_t>(warp) * R;
@@ -140,7 +198,7 @@ __global__ void __launch_bounds__(Threads)
   const auto bind_rows = [&](std::size_t group_first) {
 #pragma unroll
     for (int r = 0; r < R; ++r)
-      row[r] = weights + (group_first + r < rows ? group_first + r : rows - 1) * row_bytes;
+      row[r] = Rows::row_bytes_at(targets, group_first + r < rows ? group_first + r : rows - 1, row_bytes);
   };
   detail::TileWords<R, words> next;
   if (first < rows) {  // the first tile is in flight while x is quantized
@@ -177,11 +235,7 @@ __global__ void __launch_bounds__(Threads)
     for (int r = 0; r < R; ++r)
 #pragma unroll
       for (int o = 16; o > 0; o /= 2) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], o);
-    if (lane == 0) {
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-        if (first + r < rows) y[first + r] = residual != nullptr ? acc[r] + residual[first + r] : acc[r];
-    }
+    if (lane == 0) Rows::finish(targets, first, acc);
     if (first + group_stride < rows) {  // the next group's first tile
       bind_rows(first + group_stride);
       next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);

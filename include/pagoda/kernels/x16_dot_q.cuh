@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include <pagoda/kernels/tuning/gemv_q.hpp>
+#include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/kernels/warp_dot_q.cuh>
 #include <pagoda/quant/k_formats.hpp>
 #include <pagoda/quant/legacy_formats.hpp>

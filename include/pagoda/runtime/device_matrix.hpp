@@ -5,10 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include <cuda_runtime_api.h>
 
 #include "pagoda/gguf/file.hpp"
+#include "pagoda/kernels/gemv_q_fused.cuh"
+#include "pagoda/model/architecture.hpp"
 
 namespace pagoda::runtime {
 
@@ -18,6 +21,17 @@ using MatmulLauncher = void (*)(const std::byte* weights, std::size_t rows, std:
                                 std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
+using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
+                                   cudaStream_t stream);
+using GatedGemvLauncher = void (*)(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
+                                   std::size_t rows, std::size_t cols, const float* x, float* out,
+                                   cudaStream_t stream);
+
+// One output of DeviceMatrix::multiply_vectors.
+struct VectorProduct {
+  float* y;
+  const float* residual;  // added to y (residual stream or bias), or nullptr
+};
 
 struct DeviceMatrix {
   const gguf::TensorInfo* info = nullptr;
@@ -27,6 +41,9 @@ struct DeviceMatrix {
   GemvLauncher gemv = nullptr;
   MatmulLauncher matmul = nullptr;
   EmbeddingLauncher embedding = nullptr;
+  FusedGemvLauncher fused_gemv = nullptr;
+  GatedGemvLauncher gated_gemv = nullptr;
+  bool fusable = false;  // takes gemv_q's staged path, so it can share a fused launch
 
   // y = W x (+ residual): one token.
   void multiply_vector(const float* x, float* y, const float* residual, cudaStream_t stream) const {
@@ -36,6 +53,14 @@ struct DeviceMatrix {
   void multiply(const float* x, std::size_t tokens, float* y, const float* residual, cudaStream_t stream) const {
     matmul(data, rows, cols, x, tokens, y, residual, stream);
   }
+  // y_m = W_m x (+ residual_m) for up to three matrices sharing x: one launch
+  // when they can fuse (same format and cols, staged path), else one each.
+  static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const float* x,
+                               std::span<const VectorProduct> products, cudaStream_t stream);
+  // out = act(W_gate x) * (W_up x): one launch when gate and up can fuse, else
+  // two products (up's into up_scratch) and the element-wise activation.
+  static void multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
+                                    const float* x, float* out, float* up_scratch, cudaStream_t stream);
   // Rows `tokens` of the matrix, dequantized (an embedding table).
   void gather_rows(const std::int32_t* tokens, std::size_t count, float* out, cudaStream_t stream) const {
     embedding(data, cols, tokens, count, out, stream);

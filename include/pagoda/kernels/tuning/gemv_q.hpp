@@ -67,11 +67,6 @@ inline constexpr GemvPolicy gemv_staged_policies[] = {gemv_staged_policy_tall, g
 static_assert(gemv_staged_policy_tall.valid() && gemv_staged_policy_short.valid());
 static_assert(gemv_staged_policy_tall.warps_per_row() == 1 && gemv_staged_policy_short.warps_per_row() == 1);
 
-// Blocks of F in one staged tile: whole 16-byte words of ~1-1.7 KB (Q4_0 1152
-// bytes, Q8_0 1088, Q4_K 1152, Q6_K 1680), small enough that 8 warps x 2 rows
-// of tiles stay under 27 KB of shared memory.
-template <class F>
-inline constexpr std::size_t gemv_staged_tile_blocks = F::block_bytes == 34 ? 32 : (F::block_elements == 256 ? 8 : 64);
 
 namespace tuning {
 

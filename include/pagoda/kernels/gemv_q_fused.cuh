@@ -1,0 +1,155 @@
+// kernels::gemv_q_fused / gemv_q_fused_gated: several decode-step products
+// that share x in one launch of gemv_q's staged kernel (gemv_q_staged.cuh):
+//   gemv_q_fused:       y_m = W_m x (+ residual_m) for up to three matrices
+//                       (q, k and v; a bias rides as the residual);
+//   gemv_q_fused_gated: out = act(W_gate x) * (W_up x), the gated FFN input,
+//                       with the element-wise kernels' rounding (activation.cuh).
+// Each launch quantizes x once and spreads the matrices' rows over every SM,
+// where separate launches each pay launch latency, x and a ragged tail. The
+// results equal gemv_q's staged path (and the element-wise activation after
+// it) bit for bit: the same kernel computes every row.
+// Preconditions (throwing pagoda::Error): every matrix takes the staged path
+// (gemv_takes_staged_path: gemv_fusable says so for a set), same format and
+// cols; gated: gate and up of equal rows.
+//
+// Host code compiled by g++ includes this header for the declarations; the
+// instantiations are generated per format from cuda/templates/gemv_q_fused_format.cu.in.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/kernels/gemv_staged_path.hpp>
+#include <pagoda/model/architecture.hpp>
+#include <pagoda/quant/float_formats.hpp>
+#include <pagoda/quant/format.hpp>
+#include <pagoda/quant/k_formats.hpp>
+#include <pagoda/quant/legacy_formats.hpp>
+
+#if defined(__CUDACC__)
+#include <pagoda/kernels/gemv_q_staged_launch.cuh>
+#endif
+
+namespace pagoda::kernels {
+
+struct GemvTarget {
+  const std::byte* weights;  // (rows, cols) in the format
+  std::size_t rows;
+  float* y;                  // (rows)
+  const float* residual;     // added to y, or nullptr
+};
+
+// Whether matrices of format F at these addresses can share one fused launch.
+template <quant::QuantFormat F>
+[[nodiscard]] bool gemv_fusable(std::span<const std::byte* const> weights, std::size_t cols) {
+  for (const std::byte* w : weights)
+    if (!gemv_takes_staged_path<F>(w, cols)) return false;
+  return true;
+}
+
+template <quant::QuantFormat F>
+void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, cudaStream_t stream);
+
+template <quant::QuantFormat F>
+void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
+                        std::size_t cols, const float* x, float* out, cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+template <quant::QuantFormat F>
+void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, cudaStream_t stream) {
+  const std::string operation = std::string("kernels::gemv_q_fused<").append(F::name).append(">");
+  if (targets.empty() || targets.size() > 3)
+    fail_precondition(operation, "one to three matrices (got " + std::to_string(targets.size()) + ")");
+  StagedTargets staged;
+  std::size_t rows = 0;
+  for (std::size_t m = 0; m < targets.size(); ++m) {
+    staged.weights[m] = targets[m].weights;
+    staged.y[m] = targets[m].y;
+    staged.residual[m] = targets[m].residual;
+    staged.rows[m] = targets[m].rows;
+    rows += targets[m].rows;
+  }
+  detail::launch_staged<F, StoreRows>(operation, staged, rows, cols, x, gemv_staged_policy_tall, stream);
+}
+
+template <quant::QuantFormat F>
+void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
+                        std::size_t cols, const float* x, float* out, cudaStream_t stream) {
+  const std::string operation = std::string("kernels::gemv_q_fused_gated<").append(F::name).append(">");
+  StagedTargets staged;
+  staged.weights[0] = gate;
+  staged.weights[1] = up;
+  staged.y[0] = out;
+  staged.y[1] = out;  // checked against x; written through y[0] only
+  staged.rows[0] = rows;
+  staged.rows[1] = rows;  // checked like a matrix of its own
+  if (activation == model::FfnActivation::silu)
+    detail::launch_staged<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x,
+                                                                     gemv_staged_policy_tall, stream);
+  else
+    detail::launch_staged<F, GatedRows<model::FfnActivation::gelu_tanh>>(operation, staged, 2 * rows, cols, x,
+                                                                          gemv_staged_policy_tall, stream);
+}
+
+#endif  // __CUDACC__
+
+// Instantiated once each in pagoda_cuda; one line per entry of quant::formats
+// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
+extern template void gemv_q_fused<quant::F32>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::F16>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::BF16>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q2_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q3_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+extern template void gemv_q_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                               cudaStream_t);
+
+extern template void gemv_q_fused_gated<quant::F32>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::F16>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::BF16>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q2_K>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q3_K>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+extern template void gemv_q_fused_gated<quant::Q6_K>(model::FfnActivation, const std::byte*, const std::byte*,
+                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+
+}  // namespace pagoda::kernels

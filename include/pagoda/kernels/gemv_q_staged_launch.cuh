@@ -1,0 +1,111 @@
+// Launching gemv_q_staged_kernel (device-side helper of gemv_q.cuh and
+// gemv_q_fused.cuh): the preconditions every matrix of a launch must meet,
+// the shared-memory opt-in, and a grid of at most the blocks that fit the
+// GPU at once (they stride over the rest).
+#pragma once
+
+#if !defined(__CUDACC__)
+#error "gemv_q_staged_launch.cuh is device code; host code includes pagoda/kernels/gemv_q.cuh"
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/gemv_q_staged.cuh>
+#include <pagoda/kernels/gemv_staged_path.hpp>
+#include <pagoda/kernels/tuning/gemv_q.hpp>
+
+namespace pagoda::kernels::detail {
+
+// Throws naming `operation` unless F has the staged path and `cols` columns
+// suit it; when weights or x are given, also their alignment.
+template <quant::QuantFormat F>
+void staged_requirements(const std::string& operation, const std::byte* weights, std::size_t cols, const float* x) {
+  const auto need = [&](bool holds, const std::string& requirement) {
+    if (!holds) fail_precondition(operation, requirement);
+  };
+  need(gemv_has_staged_path<F>, "the format has a staged path");
+  need(cols % F::block_elements == 0, "cols (" + std::to_string(cols) + ") is a multiple of the block size (" +
+                                          std::to_string(F::block_elements) + ")");
+  need(cols <= gemv_staged_max_cols,
+       "cols (" + std::to_string(cols) + ") is at most " + std::to_string(gemv_staged_max_cols));
+  const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
+  need(row_bytes % 16 == 0, "a row (" + std::to_string(row_bytes) + " bytes) is whole 16-byte words");
+  if (weights != nullptr)
+    need(reinterpret_cast<std::uintptr_t>(weights) % 16 == 0, "the weights are aligned to 16 bytes");
+  if (x != nullptr) need(reinterpret_cast<std::uintptr_t>(x) % 16 == 0, "x is aligned to 16 bytes");
+}
+
+// Blocks of a staged kernel that fit the current device at once.
+template <class Kernel>
+int staged_resident_blocks(Kernel kernel, int threads, std::size_t shared) {
+  int device = 0, sms = 0, per_sm = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
+  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared),
+             "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  return std::max(1, per_sm) * sms;
+}
+
+template <quant::QuantFormat F, class Rows, int Threads, int RowsPerBlock>
+void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
+                          cudaStream_t stream) {
+  if constexpr (X16Dot<F>::available) {
+    constexpr GemvPolicy p{Threads, RowsPerBlock};
+    constexpr std::size_t tile_bytes = staged_tile_bytes<X16Dot<F>, F>;
+    const auto kernel = gemv_q_staged_kernel<F, Rows, Threads, RowsPerBlock>;
+    const std::size_t shared = StagedSharedLayout::of(cols, tile_bytes, p.warps(), p.rows_per_warp()).total;
+    // Above 48 KB a kernel must opt in: once per instantiation, to the most any
+    // call may need. The grid: what fits at the typical size (4096 columns).
+    static const int resident = [&] {
+      const std::size_t most = StagedSharedLayout::of(gemv_staged_max_cols, tile_bytes, p.warps(), p.rows_per_warp()).total;
+      check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)),
+                 "cudaFuncSetAttribute(gemv_q_staged_kernel, MaxDynamicSharedMemorySize)");
+      return staged_resident_blocks(kernel, Threads,
+                                    StagedSharedLayout::of(4096, tile_bytes, p.warps(), p.rows_per_warp()).total);
+    }();
+    const std::size_t groups = (rows + RowsPerBlock - 1) / static_cast<std::size_t>(RowsPerBlock);
+    const auto grid = static_cast<unsigned>(std::min<std::size_t>(groups, static_cast<std::size_t>(resident)));
+    const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
+    kernel<<<grid, Threads, shared, stream>>>(targets, row_bytes, cols, x);
+  }
+}
+
+// One staged launch over `targets` (rows: what Rows::total gives), checked.
+template <quant::QuantFormat F, class Rows>
+void launch_staged(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
+                   const float* x, GemvPolicy policy, cudaStream_t stream) {
+  const auto need = [&](bool holds, const std::string& requirement) {
+    if (!holds) fail_precondition(operation, requirement);
+  };
+  staged_requirements<F>(operation, nullptr, cols, x);
+  if (rows == 0) return;
+  need(x != nullptr && cols != 0, "x is not null and cols is not 0");
+  for (int m = 0; m < 3; ++m) {
+    if (targets.rows[m] == 0) continue;
+    need(targets.weights[m] != nullptr && targets.y[m] != nullptr, "weights and y are not null");
+    staged_requirements<F>(operation, targets.weights[m], cols, nullptr);
+    need(static_cast<const void*>(x) != static_cast<const void*>(targets.y[m]), "y is not x");
+  }
+  if constexpr (Rows::paired) need(policy == gemv_staged_policy_tall, "a gated launch runs two rows per warp");
+  if (policy == gemv_staged_policy_tall) {
+    constexpr GemvPolicy p = gemv_staged_policy_tall;
+    launch_staged_kernel<F, Rows, p.threads, p.rows_per_block>(targets, rows, cols, x, stream);
+  } else if (policy == gemv_staged_policy_short) {
+    if constexpr (!Rows::paired) {
+      constexpr GemvPolicy p = gemv_staged_policy_short;
+      launch_staged_kernel<F, Rows, p.threads, p.rows_per_block>(targets, rows, cols, x, stream);
+    }
+  } else {
+    need(false, "the policy is one of kernels::gemv_staged_policies");
+  }
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
+}
+
+}  // namespace pagoda::kernels::detail

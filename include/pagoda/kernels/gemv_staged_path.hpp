@@ -1,0 +1,36 @@
+// When gemv_q's staged path applies (host and device code): which formats
+// have it, which rows and alignments it takes, and how big its tiles are.
+// The kernel is gemv_q_staged.cuh; gemv_q.cuh and gemv_q_fused.cuh launch it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <pagoda/quant/format.hpp>
+#include <pagoda/quant/k_formats.hpp>
+#include <pagoda/quant/legacy_formats.hpp>
+
+namespace pagoda::kernels {
+
+// Whether gemv_q<F> takes the staged path (host and device): x as int16 takes
+// 2.125 bytes of shared memory per column, under 140 KB here.
+inline constexpr std::size_t gemv_staged_max_cols = 65536;
+template <quant::QuantFormat F>
+inline constexpr bool gemv_has_staged_path =
+    std::is_same_v<F, quant::Q4_0> || std::is_same_v<F, quant::Q4_1> || std::is_same_v<F, quant::Q5_0> ||
+    std::is_same_v<F, quant::Q5_1> || std::is_same_v<F, quant::Q8_0> || std::is_same_v<F, quant::Q4_K> ||
+    std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>;
+template <quant::QuantFormat F>
+[[nodiscard]] inline bool gemv_takes_staged_path(const std::byte* weights, std::size_t cols) {
+  return gemv_has_staged_path<F> && cols % F::block_elements == 0 && cols <= gemv_staged_max_cols &&
+         cols / F::block_elements * F::block_bytes % 16 == 0 && reinterpret_cast<std::uintptr_t>(weights) % 16 == 0;
+}
+
+// Blocks of F in one staged tile: whole 16-byte words of ~1-1.7 KB (Q4_0 1152
+// bytes, Q8_0 1088, Q4_K 1152, Q6_K 1680), small enough that 8 warps x 2 rows
+// of tiles stay under 27 KB of shared memory.
+template <class F>
+inline constexpr std::size_t gemv_staged_tile_blocks = F::block_bytes == 34 ? 32 : (F::block_elements == 256 ? 8 : 64);
+
+}  // namespace pagoda::kernels

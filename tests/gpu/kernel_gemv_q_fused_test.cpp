@@ -1,0 +1,148 @@
+// kernels::gemv_q_fused (q, k and v in one launch) and gemv_q_fused_gated
+// (gate, up and the activation in one) against what they replace: gemv_q's
+// staged path once per matrix (its own CPU-oracle test is
+// kernel_gemv_q_test.cpp) and, for the gated form, the element-wise
+// activation kernel after it. Every row is computed by the same kernel code
+// on the same quantized x, so the outputs must be equal bit for bit: for
+// each staged format, row counts that make a warp straddle two matrices, a
+// bias riding as the residual, and enough rows that blocks stride.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <span>
+#include <vector>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/core/error.hpp>
+#include <pagoda/kernels/activation.cuh>
+#include <pagoda/kernels/gemv_q.cuh>
+#include <pagoda/kernels/gemv_q_fused.cuh>
+#include <pagoda/model/synthetic_blocks.hpp>
+#include <pagoda/quant/format_list.hpp>
+
+#include "gpu/kernel_support.hpp"
+
+using namespace pagoda;
+namespace kt = pagoda::kernel_test;
+
+namespace {
+
+template <class F>
+std::vector<std::byte> synthetic_weights(std::size_t n_blocks, std::uint64_t seed) {
+  std::vector<std::byte> bytes(n_blocks * F::block_bytes);
+  for (std::size_t b = 0; b < n_blocks; ++b) {
+    auto rng = model::synth::unit_rng(seed, 3, b);
+    typename F::block block{};
+    model::synth::random_block<F>(rng, 0.5f, block);
+    std::memcpy(bytes.data() + b * F::block_bytes, &block, F::block_bytes);
+  }
+  return bytes;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+// Every format with the staged path takes 2048 columns as whole 16-byte words.
+constexpr std::size_t cols = 2048;
+
+template <class F>
+void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed) {
+  CAPTURE(rows[0]);
+  CAPTURE(rows[1]);
+  CAPTURE(rows[2]);
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  kt::Stream stream;
+  std::vector<kt::DeviceArray<std::byte>> weights;
+  std::vector<kt::DeviceArray<float>> biases, fused, separate;
+  for (std::size_t m = 0; m < 3; ++m) {
+    const auto bytes = synthetic_weights<F>(rows[m] * cols / F::block_elements, seed * 7 + m);
+    weights.emplace_back(std::span<const std::byte>(bytes));
+    const std::vector<float> bias = kt::random_normal(rows[m], rng);
+    biases.emplace_back(std::span<const float>(bias));
+    fused.emplace_back(rows[m]);
+    separate.emplace_back(rows[m]);
+  }
+  std::array<kernels::GemvTarget, 3> targets{};
+  for (std::size_t m = 0; m < 3; ++m) {
+    const float* bias = m == 1 ? nullptr : biases[m].get();  // with and without a residual in one launch
+    targets[m] = {weights[m].get(), rows[m], fused[m].get(), bias};
+    kernels::gemv_q_with<F>(weights[m].get(), rows[m], cols, device_x.get(), separate[m].get(), bias,
+                            kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+  }
+  kernels::gemv_q_fused<F>(targets, cols, device_x.get(), stream);
+  stream.sync();
+  for (std::size_t m = 0; m < 3; ++m) {
+    CAPTURE(m);
+    CHECK(same_bits(fused[m].download(), separate[m].download()));
+  }
+}
+
+template <class F>
+void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_t seed) {
+  CAPTURE(rows);
+  CAPTURE(static_cast<int>(activation));
+  std::mt19937 rng(static_cast<std::uint32_t>(seed));
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  const auto gate_bytes = synthetic_weights<F>(rows * cols / F::block_elements, seed * 11);
+  const auto up_bytes = synthetic_weights<F>(rows * cols / F::block_elements, seed * 13);
+  const kt::DeviceArray<std::byte> gate{std::span<const std::byte>(gate_bytes)};
+  const kt::DeviceArray<std::byte> up{std::span<const std::byte>(up_bytes)};
+  kt::DeviceArray<float> fused(rows), want_gate(rows), want_up(rows);
+  kt::Stream stream;
+  kernels::gemv_q_with<F>(gate.get(), rows, cols, device_x.get(), want_gate.get(), nullptr,
+                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+  kernels::gemv_q_with<F>(up.get(), rows, cols, device_x.get(), want_up.get(), nullptr,
+                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+  kernels::gated_activation(activation, want_gate.get(), want_up.get(), want_gate.get(), rows, stream);
+  kernels::gemv_q_fused_gated<F>(activation, gate.get(), up.get(), rows, cols, device_x.get(), fused.get(), stream);
+  stream.sync();
+  CHECK(same_bits(fused.download(), want_gate.download()));
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("kernel gemv_q_fused equals one staged gemv_q per matrix, bit for bit", F, quant::Q4_0,
+                   quant::Q4_1, quant::Q5_0, quant::Q5_1, quant::Q8_0, quant::Q4_K, quant::Q5_K, quant::Q6_K) {
+  check_fused<F>({96, 32, 32}, 1);
+  check_fused<F>({17, 5, 3}, 2);        // odd counts: one warp's two rows straddle q and k
+  check_fused<F>({9001, 1000, 1001}, 3);  // more row groups than resident blocks
+}
+
+TEST_CASE_TEMPLATE("kernel gemv_q_fused_gated equals gate, up and the activation run in turn, bit for bit", F,
+                   quant::Q4_0, quant::Q4_1, quant::Q8_0, quant::Q4_K, quant::Q5_K, quant::Q6_K) {
+  for (const auto activation : {model::FfnActivation::silu, model::FfnActivation::gelu_tanh}) {
+    check_gated<F>(activation, 1, 4);
+    check_gated<F>(activation, 77, 5);
+    check_gated<F>(activation, 6000, 6);
+  }
+}
+
+TEST_CASE("kernel gemv_q_fused refuses what its staged launch cannot take, naming itself") {
+  kt::DeviceArray<std::byte> weights(64 * 1024);
+  kt::DeviceArray<float> x(4096), y(64);
+  const std::array<kernels::GemvTarget, 1> one{kernels::GemvTarget{weights.get(), 4, y.get(), nullptr}};
+  // 96 Q4_0 columns: 54-byte rows, not whole 16-byte words.
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 96, x.get(), nullptr),
+                       doctest::Contains("kernels::gemv_q_fused<Q4_0>"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::F16>(one, 64, x.get(), nullptr),
+                       doctest::Contains("staged path"), Error);
+  const std::array<kernels::GemvTarget, 1> misaligned{kernels::GemvTarget{weights.get() + 2, 4, y.get(), nullptr}};
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(misaligned, 256, x.get(), nullptr),
+                       doctest::Contains("aligned to 16"), Error);
+  const std::array<kernels::GemvTarget, 4> four{one[0], one[0], one[0], one[0]};
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(four, 256, x.get(), nullptr),
+                       doctest::Contains("one to three"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation::silu, weights.get(),
+                                                                weights.get() + 4, 4, 256, x.get(), y.get(), nullptr),
+                       doctest::Contains("aligned to 16"), Error);
+  kt::cuda_ok(cudaDeviceSynchronize(), "sync");
+}
