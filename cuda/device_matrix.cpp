@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 #include "pagoda/core/error.hpp"
 #include "pagoda/kernels/activation.cuh"
 #include "pagoda/kernels/embedding.cuh"
 #include "pagoda/kernels/gemv_q.cuh"
 #include "pagoda/kernels/gemv_q_fused.cuh"
+#include "pagoda/kernels/norm.cuh"
 #include "pagoda/kernels/matmul_q.cuh"
 #include "pagoda/quant/format_list.hpp"
 
@@ -30,22 +32,32 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
 
 namespace {
 
-// Same format (the same launchers), same cols, each on the staged path.
-bool can_fuse(std::span<const DeviceMatrix* const> matrices) {
+// Same format (the same launchers), same cols, each on the staged path, and
+// a norm weight the staged kernel can read with 16-byte loads.
+bool can_fuse(std::span<const DeviceMatrix* const> matrices, const NormedVector& input) {
   const DeviceMatrix& first = *matrices.front();
-  return std::all_of(matrices.begin(), matrices.end(), [&](const DeviceMatrix* m) {
-    return m->fusable && m->fused_gemv == first.fused_gemv && m->cols == first.cols;
-  });
+  return reinterpret_cast<std::uintptr_t>(input.norm.weight) % 16 == 0 &&
+         std::all_of(matrices.begin(), matrices.end(), [&](const DeviceMatrix* m) {
+           return m->fusable && m->fused_gemv == first.fused_gemv && m->cols == first.cols;
+         });
+}
+
+// The unfused path's input: x itself, or x normalised into the scratch.
+const float* normalised(const NormedVector& input, std::size_t cols, cudaStream_t stream) {
+  if (input.norm.weight == nullptr) return input.x;
+  kernels::rms_norm(input.x, input.norm.weight, input.normed, 1, cols, input.norm.eps, stream);
+  return input.normed;
 }
 
 }  // namespace
 
-void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrices, const float* x,
+void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
                                     std::span<const VectorProduct> products, cudaStream_t stream) {
   if (matrices.empty() || matrices.size() > 3 || matrices.size() != products.size())
     fail("DeviceMatrix::multiply_vectors: one to three matrices, one product each (got {} and {})", matrices.size(),
          products.size());
-  if (!can_fuse(matrices)) {
+  if (!can_fuse(matrices, input)) {
+    const float* x = normalised(input, matrices.front()->cols, stream);
     for (std::size_t m = 0; m < matrices.size(); ++m)
       matrices[m]->multiply_vector(x, products[m].y, products[m].residual, stream);
     return;
@@ -53,17 +65,19 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
   std::array<kernels::GemvTarget, 3> targets{};
   for (std::size_t m = 0; m < matrices.size(); ++m)
     targets[m] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-  matrices.front()->fused_gemv(std::span(targets).first(matrices.size()), matrices.front()->cols, x, stream);
+  matrices.front()->fused_gemv(std::span(targets).first(matrices.size()), matrices.front()->cols, input.x, input.norm,
+                               stream);
 }
 
 void DeviceMatrix::multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate,
-                                         const DeviceMatrix& up, const float* x, float* out, float* up_scratch,
-                                         cudaStream_t stream) {
+                                         const DeviceMatrix& up, const NormedVector& input, float* out,
+                                         float* up_scratch, cudaStream_t stream) {
   const std::array<const DeviceMatrix*, 2> pair{&gate, &up};
-  if (can_fuse(pair) && gate.rows == up.rows) {
-    gate.gated_gemv(activation, gate.data, up.data, gate.rows, gate.cols, x, out, stream);
+  if (can_fuse(pair, input) && gate.rows == up.rows) {
+    gate.gated_gemv(activation, gate.data, up.data, gate.rows, gate.cols, input.x, input.norm, out, stream);
     return;
   }
+  const float* x = normalised(input, gate.cols, stream);
   gate.multiply_vector(x, out, nullptr, stream);
   up.multiply_vector(x, up_scratch, nullptr, stream);
   kernels::gated_activation(activation, out, up_scratch, out, gate.rows, stream);

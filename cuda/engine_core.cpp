@@ -99,13 +99,13 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     const model::LayerSpec& spec = c.layers[l];
     const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
                                    model_.rope_freq_factors(), spec.rope.layout};
-    kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-    if (decode) {  // q, k and v in one launch where they can share it; a bias rides as the residual
+    if (decode) {  // the norm, q, k and v in one launch where they can share it; a bias rides as the residual
       const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
                                                   VectorProduct{v, layer.v_bias}};
-      DeviceMatrix::multiply_vectors(qkv, normed, products, s);
+      DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, s);
     } else {
+      kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
       project(layer.wq, normed, q, nullptr);
       project(layer.wk, normed, k, nullptr);
       project(layer.wv, normed, v, nullptr);
@@ -138,10 +138,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     add_block_output(layer.wo, attended, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
 
-    kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-    if (decode) {  // gate, up and the activation in one launch where they can share it
-      DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed, gate, up, s);
+    if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
+      DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
+                                          {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, s);
     } else {
+      kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
       project(layer.w_gate, normed, gate, nullptr);
       project(layer.w_up, normed, up, nullptr);
       kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);

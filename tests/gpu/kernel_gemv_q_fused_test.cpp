@@ -5,7 +5,9 @@
 // activation kernel after it. Every row is computed by the same kernel code
 // on the same quantized x, so the outputs must be equal bit for bit: for
 // each staged format, row counts that make a warp straddle two matrices, a
-// bias riding as the residual, and enough rows that blocks stride.
+// bias riding as the residual, and enough rows that blocks stride. With an
+// RMSNorm first (RmsNormFirst), against kernels::rms_norm run before: the
+// same sums in the same order, so again bit for bit.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -22,6 +24,7 @@
 #include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/gemv_q.cuh>
 #include <pagoda/kernels/gemv_q_fused.cuh>
+#include <pagoda/kernels/norm.cuh>
 #include <pagoda/model/synthetic_blocks.hpp>
 #include <pagoda/quant/format_list.hpp>
 
@@ -51,15 +54,35 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 // Every format with the staged path takes 2048 columns as whole 16-byte words.
 constexpr std::size_t cols = 2048;
 
+// A norm weight near 1 (as trained ones are) and what rms_norm makes of x with it.
+struct Norm {
+  kt::DeviceArray<float> weight;
+  kt::DeviceArray<float> normed;
+  static constexpr float eps = 1e-5f;
+};
+
+Norm make_norm(const kt::DeviceArray<float>& x, std::mt19937& rng, cudaStream_t stream) {
+  std::vector<float> weight = kt::random_normal(cols, rng, 0.1f);
+  for (float& w : weight) w += 1.0f;
+  Norm norm{kt::DeviceArray<float>(std::span<const float>(weight)), kt::DeviceArray<float>(cols)};
+  kernels::rms_norm(x.get(), norm.weight.get(), norm.normed.get(), 1, cols, Norm::eps, stream);
+  return norm;
+}
+
 template <class F>
-void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed) {
+void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_norm) {
   CAPTURE(rows[0]);
   CAPTURE(rows[1]);
   CAPTURE(rows[2]);
+  CAPTURE(with_norm);
   std::mt19937 rng(static_cast<std::uint32_t>(seed));
   const std::vector<float> x = kt::random_normal(cols, rng);
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::Stream stream;
+  const Norm norm = make_norm(device_x, rng, stream);
+  const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
+  const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
+                                                     : kernels::RmsNormFirst{};
   std::vector<kt::DeviceArray<std::byte>> weights;
   std::vector<kt::DeviceArray<float>> biases, fused, separate;
   for (std::size_t m = 0; m < 3; ++m) {
@@ -74,10 +97,10 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed) {
   for (std::size_t m = 0; m < 3; ++m) {
     const float* bias = m == 1 ? nullptr : biases[m].get();  // with and without a residual in one launch
     targets[m] = {weights[m].get(), rows[m], fused[m].get(), bias};
-    kernels::gemv_q_with<F>(weights[m].get(), rows[m], cols, device_x.get(), separate[m].get(), bias,
+    kernels::gemv_q_with<F>(weights[m].get(), rows[m], cols, separate_input, separate[m].get(), bias,
                             kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
   }
-  kernels::gemv_q_fused<F>(targets, cols, device_x.get(), stream);
+  kernels::gemv_q_fused<F>(targets, cols, device_x.get(), fused_norm, stream);
   stream.sync();
   for (std::size_t m = 0; m < 3; ++m) {
     CAPTURE(m);
@@ -86,9 +109,10 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed) {
 }
 
 template <class F>
-void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_t seed) {
+void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_t seed, bool with_norm) {
   CAPTURE(rows);
   CAPTURE(static_cast<int>(activation));
+  CAPTURE(with_norm);
   std::mt19937 rng(static_cast<std::uint32_t>(seed));
   const std::vector<float> x = kt::random_normal(cols, rng);
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
@@ -98,12 +122,17 @@ void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_
   const kt::DeviceArray<std::byte> up{std::span<const std::byte>(up_bytes)};
   kt::DeviceArray<float> fused(rows), want_gate(rows), want_up(rows);
   kt::Stream stream;
-  kernels::gemv_q_with<F>(gate.get(), rows, cols, device_x.get(), want_gate.get(), nullptr,
+  const Norm norm = make_norm(device_x, rng, stream);
+  const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
+  const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
+                                                     : kernels::RmsNormFirst{};
+  kernels::gemv_q_with<F>(gate.get(), rows, cols, separate_input, want_gate.get(), nullptr,
                           kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
-  kernels::gemv_q_with<F>(up.get(), rows, cols, device_x.get(), want_up.get(), nullptr,
+  kernels::gemv_q_with<F>(up.get(), rows, cols, separate_input, want_up.get(), nullptr,
                           kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
   kernels::gated_activation(activation, want_gate.get(), want_up.get(), want_gate.get(), rows, stream);
-  kernels::gemv_q_fused_gated<F>(activation, gate.get(), up.get(), rows, cols, device_x.get(), fused.get(), stream);
+  kernels::gemv_q_fused_gated<F>(activation, gate.get(), up.get(), rows, cols, device_x.get(), fused_norm,
+                                 fused.get(), stream);
   stream.sync();
   CHECK(same_bits(fused.download(), want_gate.download()));
 }
@@ -112,17 +141,21 @@ void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_
 
 TEST_CASE_TEMPLATE("kernel gemv_q_fused equals one staged gemv_q per matrix, bit for bit", F, quant::Q4_0,
                    quant::Q4_1, quant::Q5_0, quant::Q5_1, quant::Q8_0, quant::Q4_K, quant::Q5_K, quant::Q6_K) {
-  check_fused<F>({96, 32, 32}, 1);
-  check_fused<F>({17, 5, 3}, 2);        // odd counts: one warp's two rows straddle q and k
-  check_fused<F>({9001, 1000, 1001}, 3);  // more row groups than resident blocks
+  for (const bool with_norm : {false, true}) {
+    check_fused<F>({96, 32, 32}, 1, with_norm);
+    check_fused<F>({17, 5, 3}, 2, with_norm);        // odd counts: one warp's two rows straddle q and k
+    check_fused<F>({9001, 1000, 1001}, 3, with_norm);  // more row groups than resident blocks
+  }
 }
 
 TEST_CASE_TEMPLATE("kernel gemv_q_fused_gated equals gate, up and the activation run in turn, bit for bit", F,
                    quant::Q4_0, quant::Q4_1, quant::Q8_0, quant::Q4_K, quant::Q5_K, quant::Q6_K) {
   for (const auto activation : {model::FfnActivation::silu, model::FfnActivation::gelu_tanh}) {
-    check_gated<F>(activation, 1, 4);
-    check_gated<F>(activation, 77, 5);
-    check_gated<F>(activation, 6000, 6);
+    for (const bool with_norm : {false, true}) {
+      check_gated<F>(activation, 1, 4, with_norm);
+      check_gated<F>(activation, 77, 5, with_norm);
+      check_gated<F>(activation, 6000, 6, with_norm);
+    }
   }
 }
 
@@ -131,18 +164,22 @@ TEST_CASE("kernel gemv_q_fused refuses what its staged launch cannot take, namin
   kt::DeviceArray<float> x(4096), y(64);
   const std::array<kernels::GemvTarget, 1> one{kernels::GemvTarget{weights.get(), 4, y.get(), nullptr}};
   // 96 Q4_0 columns: 54-byte rows, not whole 16-byte words.
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 96, x.get(), nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 96, x.get(), {}, nullptr),
                        doctest::Contains("kernels::gemv_q_fused<Q4_0>"), Error);
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::F16>(one, 64, x.get(), nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::F16>(one, 64, x.get(), {}, nullptr),
                        doctest::Contains("staged path"), Error);
   const std::array<kernels::GemvTarget, 1> misaligned{kernels::GemvTarget{weights.get() + 2, 4, y.get(), nullptr}};
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(misaligned, 256, x.get(), nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(misaligned, 256, x.get(), {}, nullptr),
                        doctest::Contains("aligned to 16"), Error);
   const std::array<kernels::GemvTarget, 4> four{one[0], one[0], one[0], one[0]};
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(four, 256, x.get(), nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(four, 256, x.get(), {}, nullptr),
                        doctest::Contains("one to three"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation::silu, weights.get(),
-                                                                weights.get() + 4, 4, 256, x.get(), y.get(), nullptr),
+                                                                weights.get() + 4, 4, 256, x.get(), {}, y.get(),
+                                                                nullptr),
                        doctest::Contains("aligned to 16"), Error);
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 256, x.get(),
+                                                          kernels::RmsNormFirst{x.get() + 1, 1e-5f}, nullptr),
+                       doctest::Contains("norm weight is aligned"), Error);
   kt::cuda_ok(cudaDeviceSynchronize(), "sync");
 }

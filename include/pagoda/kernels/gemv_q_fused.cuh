@@ -4,6 +4,8 @@
 //                       (q, k and v; a bias rides as the residual);
 //   gemv_q_fused_gated: out = act(W_gate x) * (W_up x), the gated FFN input,
 //                       with the element-wise kernels' rounding (activation.cuh).
+// Either may first RMS-normalise x (RmsNormFirst), exactly as kernels::rms_norm
+// would, so the norm before a decode projection needs no launch of its own.
 // Each launch quantizes x once and spreads the matrices' rows over every SM,
 // where separate launches each pay launch latency, x and a ragged tail. The
 // results equal gemv_q's staged path (and the element-wise activation after
@@ -34,6 +36,12 @@
 
 namespace pagoda::kernels {
 
+// The RMSNorm to apply to x first (weight: (cols) f32, 16-aligned), or none.
+struct RmsNormFirst {
+  const float* weight = nullptr;
+  float eps = 0.0f;
+};
+
 struct GemvTarget {
   const std::byte* weights;  // (rows, cols) in the format
   std::size_t rows;
@@ -50,20 +58,24 @@ template <quant::QuantFormat F>
 }
 
 template <quant::QuantFormat F>
-void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, cudaStream_t stream);
+void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
+                  cudaStream_t stream);
 
 template <quant::QuantFormat F>
 void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
-                        std::size_t cols, const float* x, float* out, cudaStream_t stream);
+                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
 template <quant::QuantFormat F>
-void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, cudaStream_t stream) {
+void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
+                  cudaStream_t stream) {
   const std::string operation = std::string("kernels::gemv_q_fused<").append(F::name).append(">");
   if (targets.empty() || targets.size() > 3)
     fail_precondition(operation, "one to three matrices (got " + std::to_string(targets.size()) + ")");
   StagedTargets staged;
+  staged.norm_weight = norm.weight;
+  staged.norm_eps = norm.eps;
   std::size_t rows = 0;
   for (std::size_t m = 0; m < targets.size(); ++m) {
     staged.weights[m] = targets[m].weights;
@@ -77,9 +89,11 @@ void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const f
 
 template <quant::QuantFormat F>
 void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
-                        std::size_t cols, const float* x, float* out, cudaStream_t stream) {
+                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream) {
   const std::string operation = std::string("kernels::gemv_q_fused_gated<").append(F::name).append(">");
   StagedTargets staged;
+  staged.norm_weight = norm.weight;
+  staged.norm_eps = norm.eps;
   staged.weights[0] = gate;
   staged.weights[1] = up;
   staged.y[0] = out;
@@ -99,57 +113,70 @@ void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, 
 // Instantiated once each in pagoda_cuda; one line per entry of quant::formats
 // (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
 extern template void gemv_q_fused<quant::F32>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::F16>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::BF16>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q2_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q3_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 extern template void gemv_q_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               cudaStream_t);
+                                               RmsNormFirst, cudaStream_t);
 
 extern template void gemv_q_fused_gated<quant::F32>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::F16>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::BF16>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q2_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q3_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 extern template void gemv_q_fused_gated<quant::Q6_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, float*, cudaStream_t);
+                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
+                                                     cudaStream_t);
 
 }  // namespace pagoda::kernels

@@ -29,6 +29,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <cub/block/block_reduce.cuh>
+
 #include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/kernels/x16_dot_q.cuh>
@@ -60,6 +62,11 @@ struct StagedTargets {
   float* y[3] = {};
   const float* residual[3] = {};  // added to y (a residual stream or a bias); may be null
   std::size_t rows[3] = {};
+  // When set, x is RMS-normalised with this weight first (what kernels::rms_norm
+  // computes, bit for bit: the same sum order and rounding), so the norm
+  // before a decode projection costs no launch of its own.
+  const float* norm_weight = nullptr;
+  float norm_eps = 0.0f;
 };
 
 // Rows of the targets one after another; y[m][i] = W_m x (+ residual[m][i]).
@@ -113,16 +120,43 @@ namespace detail {
 // shared memory, by all Threads threads. Lanes 8g..8g+7 of a warp hold one
 // block of 32 (four values each) and agree on its scale by shuffles; the loop
 // bound is uniform per warp so every lane takes part in them.
+// 1 / sqrt(mean(x^2) + eps) for the whole block, as rms_norm_kernel computes
+// it: thread t sums x[t], x[t + Threads], ... in double, CUB adds the threads.
+template <int Threads>
+__device__ float rms_scale(const float* __restrict__ x, std::size_t cols, float eps) {
+  double sum_squares = 0.0;
+  for (std::size_t i = threadIdx.x; i < cols; i += Threads) {
+    const double v = x[i];
+    sum_squares = fma(v, v, sum_squares);
+  }
+  using BlockReduce = cub::BlockReduce<double, Threads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  __shared__ float scale;
+  sum_squares = BlockReduce(storage).Sum(sum_squares);  // valid in thread 0
+  if (threadIdx.x == 0)
+    scale = static_cast<float>(1.0 / sqrt(sum_squares / static_cast<double>(cols) + static_cast<double>(eps)));
+  __syncthreads();
+  return scale;
+}
+
+// x, normalised first when norm_weight is set: (x * scale) * weight, each
+// product rounded once, as rms_norm_kernel.
 template <int Threads>
 __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
-                                                       std::int16_t* xq, float* xd) {
+                                                       std::int16_t* xq, float* xd,
+                                                       const float* __restrict__ norm_weight, float norm_scale) {
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
 #pragma unroll 4
   for (std::size_t base = 128 * static_cast<std::size_t>(warp); base < cols; base += 4 * Threads) {
     const std::size_t i = base + 4 * static_cast<std::size_t>(lane);
     const bool inside = i < cols;
-    const float4 v = inside ? *reinterpret_cast<const float4*>(x + i) : float4{0, 0, 0, 0};
+    float4 v = inside ? *reinterpret_cast<const float4*>(x + i) : float4{0, 0, 0, 0};
+    if (norm_weight != nullptr && inside) {
+      const float4 w = *reinterpret_cast<const float4*>(norm_weight + i);
+      v = float4{__fmul_rn(__fmul_rn(v.x, norm_scale), w.x), __fmul_rn(__fmul_rn(v.y, norm_scale), w.y),
+                 __fmul_rn(__fmul_rn(v.z, norm_scale), w.z), __fmul_rn(__fmul_rn(v.w, norm_scale), w.w)};
+    }
     float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
     amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
     amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
@@ -205,7 +239,9 @@ __global__ void __launch_bounds__(Threads)
     bind_rows(first);
     next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);
   }
-  detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd);
+  const float norm_scale =
+      targets.norm_weight != nullptr ? detail::rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
+  detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd, targets.norm_weight, norm_scale);
   __syncthreads();
 
   for (; first < rows; first += group_stride) {

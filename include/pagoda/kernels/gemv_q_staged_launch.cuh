@@ -92,6 +92,8 @@ void launch_staged(const std::string& operation, const StagedTargets& targets, s
     staged_requirements<F>(operation, targets.weights[m], cols, nullptr);
     need(static_cast<const void*>(x) != static_cast<const void*>(targets.y[m]), "y is not x");
   }
+  if (targets.norm_weight != nullptr)
+    need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
   if constexpr (Rows::paired) need(policy == gemv_staged_policy_tall, "a gated launch runs two rows per warp");
   if (policy == gemv_staged_policy_tall) {
     constexpr GemvPolicy p = gemv_staged_policy_tall;

@@ -22,10 +22,19 @@ using MatmulLauncher = void (*)(const std::byte* weights, std::size_t rows, std:
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
-                                   cudaStream_t stream);
+                                   kernels::RmsNormFirst norm, cudaStream_t stream);
 using GatedGemvLauncher = void (*)(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
-                                   std::size_t rows, std::size_t cols, const float* x, float* out,
-                                   cudaStream_t stream);
+                                   std::size_t rows, std::size_t cols, const float* x, kernels::RmsNormFirst norm,
+                                   float* out, cudaStream_t stream);
+
+// The input of a decode step's fused products: x, RMS-normalised first with
+// `norm` (inside the product where it can fuse, else into `normed` by
+// kernels::rms_norm).
+struct NormedVector {
+  const float* x;
+  kernels::RmsNormFirst norm;
+  float* normed;  // (cols) scratch for the unfused path
+};
 
 // One output of DeviceMatrix::multiply_vectors.
 struct VectorProduct {
@@ -53,14 +62,15 @@ struct DeviceMatrix {
   void multiply(const float* x, std::size_t tokens, float* y, const float* residual, cudaStream_t stream) const {
     matmul(data, rows, cols, x, tokens, y, residual, stream);
   }
-  // y_m = W_m x (+ residual_m) for up to three matrices sharing x: one launch
-  // when they can fuse (same format and cols, staged path), else one each.
-  static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const float* x,
+  // y_m = W_m norm(x) (+ residual_m) for up to three matrices sharing x: one
+  // launch, the norm included, when they can fuse (same format and cols,
+  // staged path), else the norm and one product each.
+  static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
                                std::span<const VectorProduct> products, cudaStream_t stream);
-  // out = act(W_gate x) * (W_up x): one launch when gate and up can fuse, else
-  // two products (up's into up_scratch) and the element-wise activation.
+  // out = act(W_gate norm(x)) * (W_up norm(x)): one launch when gate and up can
+  // fuse, else the norm, two products (up's into up_scratch) and the activation.
   static void multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
-                                    const float* x, float* out, float* up_scratch, cudaStream_t stream);
+                                    const NormedVector& input, float* out, float* up_scratch, cudaStream_t stream);
   // Rows `tokens` of the matrix, dequantized (an embedding table).
   void gather_rows(const std::int32_t* tokens, std::size_t count, float* out, cudaStream_t stream) const {
     embedding(data, cols, tokens, count, out, stream);
