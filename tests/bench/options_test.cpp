@@ -48,6 +48,7 @@ TEST_CASE("defaults are llama-bench's: pp512 and tg128, 5 repetitions, markdown;
   CHECK(o.seed == 1);
   CHECK(o.warmup);
   CHECK(o.cuda_graph);
+  CHECK(o.programmatic_launch);
   CHECK(o.probe_mib == 1024);
   CHECK_FALSE(o.verbose);
 }
@@ -93,13 +94,18 @@ TEST_CASE("--hugepage-size and --no-fallback reach hugepage-import's own options
   CHECK(error_of({"-m", "x.gguf", "--no-fallback=1"}) == "--no-fallback: takes no value");
 }
 
+TEST_CASE("--no-pdl turns programmatic dependent launch off for the run") {
+  CHECK_FALSE(parse({"-m", "a.gguf", "--no-pdl"}).programmatic_launch);
+  CHECK(error_of({"-m", "x.gguf", "--no-pdl=yes"}) == "--no-pdl: takes no value");
+}
+
 TEST_CASE("--help stops parsing, whatever follows") {
   CHECK(parse({"--help"}).help);
   CHECK(parse({"-h", "--bogus"}).help);
   CHECK_FALSE(bench_usage().empty());
   for (const char* flag : {"-m, --model", "-p, --n-prompt", "-n, --n-gen", "-pg", "-d, --n-depth", "-r, --repetitions",
                            "--mapping", "--hugepage-size", "--no-fallback", "-o, --output", "--save", "--no-warmup",
-                           "--probe-mib"})
+                           "--no-pdl", "--probe-mib"})
     CHECK_MESSAGE(bench_usage().find(flag) != std::string::npos, flag);
 }
 

@@ -15,6 +15,7 @@
 
 #include "engine_bench.hpp"
 #include "machine.hpp"
+#include "pagoda/kernels/programmatic_launch.hpp"
 #include "pagoda/core/error.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/capabilities.hpp"
@@ -83,8 +84,10 @@ int run(const bench::BenchOptions& options) {
                      .seed = options.seed,
                      .batch = options.batch,
                      .cuda_graph = options.cuda_graph,
+                     .programmatic_launch = options.programmatic_launch,
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
+  pagoda::kernels::set_programmatic_launch(options.programmatic_launch);
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
                                         .max_batch = options.batch,
                                         .use_cuda_graph = options.cuda_graph};

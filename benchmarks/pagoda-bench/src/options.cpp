@@ -24,6 +24,7 @@ constexpr FlagName repetitions_flag{"-r", "--repetitions"};
 constexpr FlagName mapping_flag{"", "--mapping"};
 constexpr FlagName hugepage_size_flag{"", "--hugepage-size"};
 constexpr FlagName no_fallback_flag{"", "--no-fallback"};
+constexpr FlagName no_pdl_flag{"", "--no-pdl"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -103,6 +104,7 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --seed N                seed of the random token ids (default 1)
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
+  --no-pdl                launch the decode GEMVs without programmatic dependent launch
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one
@@ -173,6 +175,9 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
     } else if (no_graph_flag.matches(flag)) {
       cursor.no_value(no_graph_flag);
       o.cuda_graph = false;
+    } else if (no_pdl_flag.matches(flag)) {
+      cursor.no_value(no_pdl_flag);
+      o.programmatic_launch = false;
     } else if (probe_flag.matches(flag)) {
       o.probe_mib = static_cast<std::uint32_t>(parse_count(probe_flag, cursor.value(probe_flag), 64, 65536));
     } else if (summary_flag.matches(flag)) {

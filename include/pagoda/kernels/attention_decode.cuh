@@ -22,6 +22,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/programmatic_launch.hpp>
+
 #include <pagoda/kernels/tuning/attention_decode.hpp>
 
 #if defined(__CUDACC__)
@@ -104,6 +106,7 @@ __global__ void __launch_bounds__(Threads)
                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
                                   AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, attention::Workspace ws) {
+  pdl_trigger();  // see programmatic_launch.hpp
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
@@ -237,6 +240,7 @@ template <int Threads, int MinSplit>
 __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, float* __restrict__ out) {
+  pdl_trigger();  // see programmatic_launch.hpp
   const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
   const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
   const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads

@@ -32,6 +32,7 @@
 #include <cub/block/block_reduce.cuh>
 
 #include <pagoda/kernels/activation.cuh>
+#include <pagoda/kernels/programmatic_launch.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/kernels/x16_dot_q.cuh>
 #include <pagoda/model/architecture.hpp>
@@ -234,11 +235,13 @@ __global__ void __launch_bounds__(Threads)
     for (int r = 0; r < R; ++r)
       row[r] = Rows::row_bytes_at(targets, group_first + r < rows ? group_first + r : rows - 1, row_bytes);
   };
+  pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
   detail::TileWords<R, words> next;
-  if (first < rows) {  // the first tile is in flight while x is quantized
+  if (first < rows) {  // the first tile is in flight while the kernel before ends and x is quantized
     bind_rows(first);
     next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);
   }
+  pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
   const float norm_scale =
       targets.norm_weight != nullptr ? detail::rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
   detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd, targets.norm_weight, norm_scale);

@@ -18,6 +18,7 @@
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
 #include <pagoda/kernels/gemv_staged_path.hpp>
+#include <pagoda/kernels/programmatic_launch.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 
 namespace pagoda::kernels::detail {
@@ -72,7 +73,26 @@ void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::s
     const std::size_t groups = (rows + RowsPerBlock - 1) / static_cast<std::size_t>(RowsPerBlock);
     const auto grid = static_cast<unsigned>(std::min<std::size_t>(groups, static_cast<std::size_t>(resident)));
     const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
-    kernel<<<grid, Threads, shared, stream>>>(targets, row_bytes, cols, x);
+    static const bool device_has_pdl = [] {
+      int device = 0, major = 0;
+      check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+      check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+      return major >= 9;
+    }();
+    cudaLaunchConfig_t config{};
+    config.gridDim = dim3(grid);
+    config.blockDim = dim3(Threads);
+    config.dynamicSmemBytes = shared;
+    config.stream = stream;
+    cudaLaunchAttribute attribute{};
+    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attribute.val.programmaticStreamSerializationAllowed = 1;
+    if (device_has_pdl && programmatic_launch_enabled()) {
+      config.attrs = &attribute;
+      config.numAttrs = 1;
+    }
+    check_cuda(cudaLaunchKernelEx(&config, kernel, targets, row_bytes, cols, x),
+               "cudaLaunchKernelEx(gemv_q_staged_kernel)");
   }
 }
 

@@ -17,6 +17,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/programmatic_launch.hpp>
+
 #if defined(__CUDACC__)
 #include <cub/block/block_reduce.cuh>
 #endif
@@ -45,6 +47,7 @@ __global__ void __launch_bounds__(Threads)
                     const float* weight,  // (dim)
                     float* out,           // (rows, dim); may be x
                     std::size_t dim, float eps) {
+  pdl_trigger();  // see programmatic_launch.hpp
   static_assert(Threads % 32 == 0 && Threads <= 1024);
   const float* row = x + std::size_t{blockIdx.x} * dim;
   float* out_row = out + std::size_t{blockIdx.x} * dim;

@@ -48,6 +48,7 @@ struct BenchOptions {
   std::uint64_t seed = 1;                           // --seed: the random token ids
   bool warmup = true;                               // --no-warmup
   bool cuda_graph = true;                           // --no-cuda-graph
+  bool programmatic_launch = true;                  // --no-pdl: no programmatic dependent launches
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
   std::vector<std::string> summaries;               // --summary: merge saved JSON reports, run nothing

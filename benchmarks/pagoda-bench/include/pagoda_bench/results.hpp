@@ -35,6 +35,7 @@ struct BenchSettings {
   std::uint64_t seed = 0;
   std::uint32_t batch = 0;
   bool cuda_graph = true;
+  bool programmatic_launch = true;  // false: --no-pdl
   std::uint32_t context = 0;  // the engines' context: the largest test's positions
   std::string pagoda_version;
 };

@@ -1,0 +1,37 @@
+// Programmatic dependent launch (PDL, sm_90+): a kernel launched with it may
+// start while the kernel before it in the stream is still running, do work
+// that does not depend on it (the staged GEMV fetches its first weight tiles),
+// and wait at pdl_wait() for the earlier kernel's completion and memory before
+// it reads that kernel's outputs. Kernels that end a decode chain's step call
+// pdl_trigger() first thing, so that the next one may be scheduled at once.
+// In a captured CUDA graph this becomes a programmatic edge.
+//
+// Only a kernel that calls pdl_wait() before touching its predecessor's
+// outputs may be launched with it (gemv_q_staged_kernel). The switch is
+// process-wide, on by default where the device has compute capability 9.0 or
+// more; pagoda-bench --no-pdl turns it off to measure what it brings.
+#pragma once
+
+namespace pagoda::kernels {
+
+// Whether launches that support it use PDL (default true; ignored below sm_90).
+[[nodiscard]] bool programmatic_launch_enabled();
+void set_programmatic_launch(bool enabled);
+
+#if defined(__CUDACC__)
+
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+#endif  // __CUDACC__
+
+}  // namespace pagoda::kernels
