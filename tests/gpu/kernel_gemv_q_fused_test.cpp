@@ -51,8 +51,19 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Every format with the staged path takes 2048 columns as whole 16-byte words.
-constexpr std::size_t cols = 2048;
+// Every format with the staged path takes 2048 columns as whole 16-byte words
+// (16-byte staging loads); narrow_cols<F>() gives rows of whole 8-byte words
+// that are not 16 (8-byte loads), or 0 where F has none (the K45 blocks).
+constexpr std::size_t wide_cols = 2048;
+
+template <class F>
+std::size_t narrow_cols() {
+  for (std::size_t n = 1; n <= 64; ++n) {
+    const std::size_t bytes = n * F::block_bytes;
+    if (bytes % 8 == 0 && bytes % 16 != 0 && n * F::block_elements >= 512) return n * F::block_elements;
+  }
+  return 0;
+}
 
 // A norm weight near 1 (as trained ones are) and what rms_norm makes of x with it.
 struct Norm {
@@ -61,7 +72,8 @@ struct Norm {
   static constexpr float eps = 1e-5f;
 };
 
-Norm make_norm(const kt::DeviceArray<float>& x, std::mt19937& rng, cudaStream_t stream) {
+Norm make_norm(const kt::DeviceArray<float>& x, std::mt19937& rng, cudaStream_t stream,
+               std::size_t cols = wide_cols) {
   std::vector<float> weight = kt::random_normal(cols, rng, 0.1f);
   for (float& w : weight) w += 1.0f;
   Norm norm{kt::DeviceArray<float>(std::span<const float>(weight)), kt::DeviceArray<float>(cols)};
@@ -70,7 +82,9 @@ Norm make_norm(const kt::DeviceArray<float>& x, std::mt19937& rng, cudaStream_t 
 }
 
 template <class F>
-void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_norm) {
+void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_norm,
+                 std::size_t cols = wide_cols) {
+  CAPTURE(cols);
   CAPTURE(rows[0]);
   CAPTURE(rows[1]);
   CAPTURE(rows[2]);
@@ -79,7 +93,7 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_
   const std::vector<float> x = kt::random_normal(cols, rng);
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::Stream stream;
-  const Norm norm = make_norm(device_x, rng, stream);
+  const Norm norm = make_norm(device_x, rng, stream, cols);
   const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
   const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
                                                      : kernels::RmsNormFirst{};
@@ -109,7 +123,9 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_
 }
 
 template <class F>
-void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_t seed, bool with_norm) {
+void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_t seed, bool with_norm,
+                 std::size_t cols = wide_cols) {
+  CAPTURE(cols);
   CAPTURE(rows);
   CAPTURE(static_cast<int>(activation));
   CAPTURE(with_norm);
@@ -122,7 +138,7 @@ void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_
   const kt::DeviceArray<std::byte> up{std::span<const std::byte>(up_bytes)};
   kt::DeviceArray<float> fused(rows), want_gate(rows), want_up(rows);
   kt::Stream stream;
-  const Norm norm = make_norm(device_x, rng, stream);
+  const Norm norm = make_norm(device_x, rng, stream, cols);
   const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
   const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
                                                      : kernels::RmsNormFirst{};
@@ -145,6 +161,10 @@ TEST_CASE_TEMPLATE("kernel gemv_q_fused equals one staged gemv_q per matrix, bit
     check_fused<F>({96, 32, 32}, 1, with_norm);
     check_fused<F>({17, 5, 3}, 2, with_norm);        // odd counts: one warp's two rows straddle q and k
     check_fused<F>({9001, 1000, 1001}, 3, with_norm);  // more row groups than resident blocks
+    if (const std::size_t narrow = narrow_cols<F>(); narrow != 0) {  // 8-byte staging loads
+      check_fused<F>({96, 32, 32}, 7, with_norm, narrow);
+      check_fused<F>({17, 5, 3}, 8, with_norm, narrow);
+    }
   }
 }
 
@@ -155,6 +175,8 @@ TEST_CASE_TEMPLATE("kernel gemv_q_fused_gated equals gate, up and the activation
       check_gated<F>(activation, 1, 4, with_norm);
       check_gated<F>(activation, 77, 5, with_norm);
       check_gated<F>(activation, 6000, 6, with_norm);
+      if (const std::size_t narrow = narrow_cols<F>(); narrow != 0)
+        check_gated<F>(activation, 77, 9, with_norm, narrow);
     }
   }
 }

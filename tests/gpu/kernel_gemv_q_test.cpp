@@ -15,7 +15,7 @@
 // quant/activation_q16.hpp: it is held to the same budget against the oracle
 // on x' (quant::q16_activation_round_trip), and to nmse < 1e-6 against the
 // oracle on x itself (the quantization's own error, ~1e-9 for normal x). It
-// runs on rows of whole 16-byte words (the extra column counts below: one
+// runs on rows of whole 8-byte words (the extra column counts below: one
 // such row, and more than a tile with a partial last one) and, at 9001 rows,
 // with blocks that stride over several row groups.
 // Outputs are poisoned (NaN) before each run; the weights end exactly at the
@@ -179,22 +179,27 @@ std::vector<float> int16_activations(const std::vector<float>& x) {
   return out;
 }
 
-// Rows of `blocks` blocks of F are whole 16-byte words (what the staged path needs).
+// Rows of `blocks` blocks of F are whole `word`-byte words (the staged path
+// needs 8; it loads 16 bytes at a time where rows allow).
 template <class F>
-constexpr bool whole_words(std::size_t blocks) {
-  return blocks * F::block_bytes % 16 == 0;
+constexpr bool whole_words(std::size_t blocks, std::size_t word = 8) {
+  return blocks * F::block_bytes % word == 0;
 }
 
 // Column counts (in blocks) that the staged path runs on: the fewest blocks
-// that make whole 16-byte words, and a tile plus that many (a partial last tile).
+// that make whole 8-byte words and whole 16-byte words (its two load widths),
+// and a tile plus that many (a partial last tile).
 template <class F>
 std::vector<std::size_t> staged_col_blocks() {
   if constexpr (!kernels::gemv_has_staged_path<F>) {
     return {};
   } else {
-    std::size_t fewest = 1;
+    std::size_t fewest = 1, fewest_wide = 1;
     while (!whole_words<F>(fewest)) ++fewest;
-    return {fewest, kernels::gemv_staged_tile_blocks<F> + fewest};
+    while (!whole_words<F>(fewest_wide, 16)) ++fewest_wide;
+    std::vector<std::size_t> blocks{fewest, kernels::gemv_staged_tile_blocks<F> + fewest};
+    if (fewest_wide != fewest) blocks.push_back(fewest_wide);
+    return blocks;
   }
 }
 
@@ -390,7 +395,7 @@ TEST_CASE("kernel gemv_q refuses partial blocks and misaligned operands, naming 
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<quant::Q4_0>(weights.get(), 2, 96, x.get(), y.get(), nullptr,
                                                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged,
                                                          nullptr),
-                       doctest::Contains("16-byte words"), Error);
+                       doctest::Contains("8-byte words"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get() + 4, 2, 512, x.get(), y.get(), nullptr,
                                                   kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, nullptr),
                        doctest::Contains("aligned to 16"), Error);

@@ -15,8 +15,9 @@
 // the reference the fast paths are tested against.
 //
 // The integer formats (Q4_0 .. Q5_1, Q8_0, Q4_K, Q5_K, Q6_K) also have a
-// staged path (gemv_q_staged.cuh) for rows of whole 16-byte words: weight
-// tiles copied through shared memory with 16-byte loads, x quantized to int16
+// staged path (gemv_q_staged.cuh) for rows of whole 8-byte words: weight
+// tiles copied through shared memory with 16-byte loads (8-byte ones where a
+// row is not whole 16-byte words), x quantized to int16
 // per 32 values, products as dp2a. gemv_q takes it where it applies; its
 // result is W x' up to f32 summation order, x' being x after that
 // quantization (relative error <= 1/65534 of each block's largest value).
@@ -53,7 +54,7 @@ namespace pagoda::kernels {
 
 // fast: f32 x through the format's WarpDot (the generic one where it has no
 // fast path); generic: always F::dequantize_element; staged: X16Dot on tiles
-// in shared memory (the integer formats, rows of whole 16-byte words, 16-byte
+// in shared memory (the integer formats, rows of whole 8-byte words, 16-byte
 // aligned weights, cols <= gemv_staged_max_cols).
 enum class GemvPath { fast, generic, staged };
 

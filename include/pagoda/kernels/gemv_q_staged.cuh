@@ -1,5 +1,6 @@
 // The staged kernel of gemv_q (device code; gemv_q.cuh launches it), for the
-// integer formats on rows that are whole 16-byte words.
+// integer formats on rows that are whole 16-byte words (or 8-byte ones: the
+// 360- and 440-byte rows of SmolLM2 and Gemma 3 270M, staged with 8-byte loads).
 //
 // Why: the f32 kernel reads each lane's few bytes with 2- or 4-byte loads
 // (GGUF blocks are only 2-aligned), and a warp then has too few bytes in
@@ -28,6 +29,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include <cub/block/block_reduce.cuh>
 
@@ -173,11 +175,16 @@ __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__
   }
 }
 
-// One tile of R rows, 16-byte words lane, lane + 32, ... of each: read from
-// global memory into registers, then written to the warp's shared tiles.
-template <int R, int Words>
+// The load of one lane: 16 bytes where rows are whole 16-byte words, else 8.
+template <int WordBytes>
+using StagingWord = std::conditional_t<WordBytes == 16, uint4, uint2>;
+
+// One tile of R rows, words lane, lane + 32, ... of each: read from global
+// memory into registers, then written to the warp's shared tiles.
+template <int R, int Words, int WordBytes>
 struct TileWords {
-  uint4 word[R][Words];
+  using Word = StagingWord<WordBytes>;
+  Word word[R][Words];
 
   __device__ __forceinline__ void load(const std::byte* const (&rows)[R], std::size_t offset, std::size_t bytes,
                                        int lane) {
@@ -185,8 +192,8 @@ struct TileWords {
     for (int r = 0; r < R; ++r)
 #pragma unroll
       for (int w = 0; w < Words; ++w) {
-        const std::size_t at = 16 * static_cast<std::size_t>(lane + 32 * w);
-        if (at < bytes) word[r][w] = __ldg(reinterpret_cast<const uint4*>(rows[r] + offset + at));
+        const std::size_t at = WordBytes * static_cast<std::size_t>(lane + 32 * w);
+        if (at < bytes) word[r][w] = __ldg(reinterpret_cast<const Word*>(rows[r] + offset + at));
       }
   }
   __device__ __forceinline__ void store(std::byte* tiles, std::size_t tile_bytes, std::size_t bytes, int lane) const {
@@ -194,17 +201,17 @@ struct TileWords {
     for (int r = 0; r < R; ++r)
 #pragma unroll
       for (int w = 0; w < Words; ++w) {
-        const std::size_t at = 16 * static_cast<std::size_t>(lane + 32 * w);
-        if (at < bytes) *reinterpret_cast<uint4*>(tiles + r * tile_bytes + at) = word[r][w];
+        const std::size_t at = WordBytes * static_cast<std::size_t>(lane + 32 * w);
+        if (at < bytes) *reinterpret_cast<Word*>(tiles + r * tile_bytes + at) = word[r][w];
       }
   }
 };
 
 }  // namespace detail
 
-template <class F, class Rows, int Threads, int RowsPerBlock>
+template <class F, class Rows, int Threads, int RowsPerBlock, int WordBytes>
 __global__ void __launch_bounds__(Threads)
-    gemv_q_staged_kernel(StagedTargets targets,  // (rows, row_bytes) each, 16-aligned rows; y may be residual
+    gemv_q_staged_kernel(StagedTargets targets,  // (rows, row_bytes) each, WordBytes-aligned rows; y may be residual
                          std::size_t row_bytes, std::size_t cols, const float* __restrict__ x) {
   using Dot = X16Dot<F>;
   constexpr GemvPolicy policy{Threads, RowsPerBlock};
@@ -212,7 +219,8 @@ __global__ void __launch_bounds__(Threads)
   constexpr int R = policy.rows_per_warp();
   constexpr std::size_t tile_bytes = staged_tile_bytes<Dot, F>;
   static_assert(tile_bytes % 16 == 0, "a tile is whole 16-byte words");
-  constexpr int words = static_cast<int>((tile_bytes / 16 + 31) / 32);
+  static_assert(WordBytes == 16 || WordBytes == 8, "gemv_q_staged: 8- or 16-byte staging loads");
+  constexpr int words = static_cast<int>((tile_bytes / WordBytes + 31) / 32);
   const StagedSharedLayout layout = StagedSharedLayout::of(cols, tile_bytes, policy.warps(), R);
 
   extern __shared__ int4 shared[];
@@ -236,7 +244,7 @@ __global__ void __launch_bounds__(Threads)
       row[r] = Rows::row_bytes_at(targets, group_first + r < rows ? group_first + r : rows - 1, row_bytes);
   };
   pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
-  detail::TileWords<R, words> next;
+  detail::TileWords<R, words, WordBytes> next;
   if (first < rows) {  // the first tile is in flight while the kernel before ends and x is quantized
     bind_rows(first);
     next.load(row, 0, tile_bytes < row_bytes ? tile_bytes : row_bytes, lane);

@@ -36,7 +36,7 @@ void staged_requirements(const std::string& operation, const std::byte* weights,
   need(cols <= gemv_staged_max_cols,
        "cols (" + std::to_string(cols) + ") is at most " + std::to_string(gemv_staged_max_cols));
   const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
-  need(row_bytes % 16 == 0, "a row (" + std::to_string(row_bytes) + " bytes) is whole 16-byte words");
+  need(row_bytes % 8 == 0, "a row (" + std::to_string(row_bytes) + " bytes) is whole 8-byte words");
   if (weights != nullptr)
     need(reinterpret_cast<std::uintptr_t>(weights) % 16 == 0, "the weights are aligned to 16 bytes");
   if (x != nullptr) need(reinterpret_cast<std::uintptr_t>(x) % 16 == 0, "x is aligned to 16 bytes");
@@ -53,13 +53,13 @@ int staged_resident_blocks(Kernel kernel, int threads, std::size_t shared) {
   return std::max(1, per_sm) * sms;
 }
 
-template <quant::QuantFormat F, class Rows, int Threads, int RowsPerBlock>
+template <quant::QuantFormat F, class Rows, int Threads, int RowsPerBlock, int WordBytes>
 void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
                           cudaStream_t stream) {
   if constexpr (X16Dot<F>::available) {
     constexpr GemvPolicy p{Threads, RowsPerBlock};
     constexpr std::size_t tile_bytes = staged_tile_bytes<X16Dot<F>, F>;
-    const auto kernel = gemv_q_staged_kernel<F, Rows, Threads, RowsPerBlock>;
+    const auto kernel = gemv_q_staged_kernel<F, Rows, Threads, RowsPerBlock, WordBytes>;
     const std::size_t shared = StagedSharedLayout::of(cols, tile_bytes, p.warps(), p.rows_per_warp()).total;
     // Above 48 KB a kernel must opt in: once per instantiation, to the most any
     // call may need. The grid: what fits at the typical size (4096 columns).
@@ -115,13 +115,17 @@ void launch_staged(const std::string& operation, const StagedTargets& targets, s
   if (targets.norm_weight != nullptr)
     need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
   if constexpr (Rows::paired) need(policy == gemv_staged_policy_tall, "a gated launch runs two rows per warp");
+  // 16-byte staging loads where the rows allow them, else 8-byte ones.
+  const bool wide = cols / F::block_elements * F::block_bytes % 16 == 0;
   if (policy == gemv_staged_policy_tall) {
     constexpr GemvPolicy p = gemv_staged_policy_tall;
-    launch_staged_kernel<F, Rows, p.threads, p.rows_per_block>(targets, rows, cols, x, stream);
+    if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
+    else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
   } else if (policy == gemv_staged_policy_short) {
     if constexpr (!Rows::paired) {
       constexpr GemvPolicy p = gemv_staged_policy_short;
-      launch_staged_kernel<F, Rows, p.threads, p.rows_per_block>(targets, rows, cols, x, stream);
+      if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
+      else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
     }
   } else {
     need(false, "the policy is one of kernels::gemv_staged_policies");

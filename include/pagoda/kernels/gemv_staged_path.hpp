@@ -24,7 +24,7 @@ inline constexpr bool gemv_has_staged_path =
 template <quant::QuantFormat F>
 [[nodiscard]] inline bool gemv_takes_staged_path(const std::byte* weights, std::size_t cols) {
   return gemv_has_staged_path<F> && cols % F::block_elements == 0 && cols <= gemv_staged_max_cols &&
-         cols / F::block_elements * F::block_bytes % 16 == 0 && reinterpret_cast<std::uintptr_t>(weights) % 16 == 0;
+         cols / F::block_elements * F::block_bytes % 8 == 0 && reinterpret_cast<std::uintptr_t>(weights) % 16 == 0;
 }
 
 // Blocks of F in one staged tile: whole 16-byte words of ~1-1.7 KB (Q4_0 1152
