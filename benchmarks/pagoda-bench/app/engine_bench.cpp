@@ -69,8 +69,10 @@ void run_policy(PolicyRun& run, const BenchContext& context) {
   const auto start = Clock::now();
   std::unique_ptr<gguf::MappedFile> file;
   std::unique_ptr<runtime::Engine<Policy>> engine;  // declared after the file: destroyed first
+  double open_seconds = 0;
   try {
     file = gguf::MappedFile::open(run.model.path);
+    open_seconds = seconds_since(start);
     engine = std::make_unique<runtime::Engine<Policy>>(
         *file, mapping::policy_options<Policy>({context.options.hugepage_size, context.options.no_fallback}),
         context.engine);
@@ -103,7 +105,13 @@ void run_policy(PolicyRun& run, const BenchContext& context) {
   progress("{} / {}: loaded in {:.2f} s; VRAM {}, RSS {}, pinned host {}", run.model.name, run.policy_label(),
            load.seconds, signed_size_text(load.engine_vram_delta_bytes), size_text(load.rss_bytes),
            size_text(load.host_registered_bytes));
-  if (context.options.verbose) progress("  {}", load.placement);
+  if (context.options.verbose) {
+    // Where the load went: the GGUF parse, the policy's own work (its report),
+    // and the rest of the engine (model binding, KV cache, buffers, sampler).
+    progress("  load: open and parse {:.3f} s, policy {:.3f} s, rest of the engine {:.3f} s", open_seconds,
+             placement.total_seconds, load.seconds - open_seconds - placement.total_seconds);
+    progress("  {}", load.placement);
+  }
 
   const Roofline roofline{run.model.weight_bytes_per_token, run.link_gb_s, run.model.kv_bytes_per_position,
                           context.machine.device_read ? context.machine.device_read->gb_s : 0.0};
