@@ -37,9 +37,9 @@ if ((all)); then
   tail -25 "$out/ctest.log"
 else
   # The whole-model tests need the real model (PAGODA_MODEL_PATH) and take
-  # minutes; kernel-level runs leave them out.
+  # minutes; kernel-level runs leave them out (and the API tests that load it).
   filter=()
-  [[ -z "${PAGODA_MODEL_PATH:-}" ]] && filter=(-sfe='*engine_model_test*')
+  [[ -z "${PAGODA_MODEL_PATH:-}" ]] && filter=(-sfe='*engine_model_test*,*api_placement_test*')
   ./build-device/tests/test_gpu "${filter[@]}" >"$out/gpu.log" 2>&1 || status=1
   tail -40 "$out/gpu.log"
 fi
