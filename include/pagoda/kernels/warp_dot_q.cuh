@@ -89,6 +89,50 @@ __device__ __forceinline__ void k_scale_min(std::uint32_t w0, std::uint32_t w1, 
   }
 }
 
+// One unit of a Q4_K/Q5_K block (c = sub-block pair, k = 4-byte group, as
+// WarpDotK45 and X16DotK45 walk it): quants of sub-blocks 2c (lo) and 2c+1
+// (hi) as 4 bytes each, their scales and mins, the block's d and dmin.
+struct K45Unit {
+  std::uint32_t lo, hi;
+  float scale0, min0, scale1, min1;
+  float d, dmin;
+};
+template <bool Five>
+__device__ __forceinline__ K45Unit k45_unit(const std::byte* b, int c, int k) {
+  K45Unit u;
+  const std::uint32_t dm = load_u32(b);
+  const std::uint32_t w0 = load_u32(b + 4), w1 = load_u32(b + 8), w2 = load_u32(b + 12);
+  const std::uint32_t q = load_u32(b + (Five ? 48 : 16) + 32 * c + 4 * k);
+  u.lo = q & 0x0f0f0f0fu;
+  u.hi = (q >> 4) & 0x0f0f0f0fu;
+  if constexpr (Five) {
+    const std::uint32_t qh = load_u32(b + 16 + 4 * k);
+    u.lo |= ((qh >> (2 * c)) & 0x01010101u) << 4;
+    u.hi |= ((qh >> (2 * c + 1)) & 0x01010101u) << 4;
+  }
+  k_scale_min(w0, w1, w2, 2 * c, u.scale0, u.min0);
+  k_scale_min(w0, w1, w2, 2 * c + 1, u.scale1, u.min1);
+  u.d = half_bits(dm);
+  u.dmin = half_bits(dm >> 16);
+  return u;
+}
+
+// One unit of a Q6_K block (t = 16h + m): 6-bit quants (0..63) of elements
+// 128h+4m.. (lo) and 128h+64+4m.. (hi), their int8 scales, the block's d.
+struct Q6KUnit {
+  std::uint32_t lo, hi;
+  float scale_lo, scale_hi, d;
+};
+__device__ __forceinline__ Q6KUnit q6k_unit(const std::byte* b, int h, int m) {
+  const int shift = 2 * (m / 8);
+  const std::uint32_t ql = load_u32_a2(b + 64 * h + 4 * m);
+  const std::uint32_t qh = load_u32_a2(b + 128 + 32 * h + 4 * (m % 8));
+  const auto* scales = reinterpret_cast<const std::int8_t*>(b + 192 + 8 * h + m / 4);
+  return {(ql & 0x0f0f0f0fu) | (((qh >> shift) & 0x03030303u) << 4),
+          ((ql >> 4) & 0x0f0f0f0fu) | (((qh >> (shift + 4)) & 0x03030303u) << 4), static_cast<float>(scales[0]),
+          static_cast<float>(scales[4]), load_f16(b + 208)};
+}
+
 }  // namespace dot
 
 // Any format, through F::dequantize_element: units of 8 elements of a block
@@ -294,25 +338,12 @@ struct WarpDotK45 {
     const float xh_sum = dot::sum4(xh);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const std::byte* b = rows[r] + F::block_bytes * block;
-      const std::uint32_t dm = dot::load_u32(b);
-      const std::uint32_t w0 = dot::load_u32(b + 4), w1 = dot::load_u32(b + 8), w2 = dot::load_u32(b + 12);
-      const std::uint32_t q = dot::load_u32(b + (five ? 48 : 16) + 32 * c + 4 * k);
-      std::uint32_t lo = q & 0x0f0f0f0fu;
-      std::uint32_t hi = (q >> 4) & 0x0f0f0f0fu;
-      if constexpr (five) {
-        const std::uint32_t qh = dot::load_u32(b + 16 + 4 * k);
-        lo |= ((qh >> (2 * c)) & 0x01010101u) << 4;
-        hi |= ((qh >> (2 * c + 1)) & 0x01010101u) << 4;
-      }
-      float scale0, min0, scale1, min1;
-      dot::k_scale_min(w0, w1, w2, 2 * c, scale0, min0);
-      dot::k_scale_min(w0, w1, w2, 2 * c + 1, scale1, min1);
-      const float sum_lo = dot::dot4(lo, dot::magic, xl, 0.0f);
-      const float sum_hi = dot::dot4(hi, dot::magic, xh, 0.0f);
-      const float scaled = fmaf(scale0, sum_lo, scale1 * sum_hi);
-      const float offset = fmaf(min0, xl_sum, min1 * xh_sum);
-      acc[r] = fmaf(dot::half_bits(dm), scaled, fmaf(-dot::half_bits(dm >> 16), offset, acc[r]));
+      const dot::K45Unit u = dot::k45_unit<five>(rows[r] + F::block_bytes * block, c, k);
+      const float sum_lo = dot::dot4(u.lo, dot::magic, xl, 0.0f);
+      const float sum_hi = dot::dot4(u.hi, dot::magic, xh, 0.0f);
+      const float scaled = fmaf(u.scale0, sum_lo, u.scale1 * sum_hi);
+      const float offset = fmaf(u.min0, xl_sum, u.min1 * xh_sum);
+      acc[r] = fmaf(u.d, scaled, fmaf(-u.dmin, offset, acc[r]));
     }
   }
 };
@@ -336,22 +367,15 @@ struct WarpDot<quant::Q6_K> {
     const int t = static_cast<int>(unit % 32);
     const int h = t / 16;
     const int m = t % 16;
-    const int shift = 2 * (m / 8);
     const float* xb = x + 256 * block + 128 * h + 4 * m;
     const float4 xl = dot::load_x4(xb);
     const float4 xh = dot::load_x4(xb + 64);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const std::byte* b = rows[r] + 210 * block;
-      const std::uint32_t ql = dot::load_u32_a2(b + 64 * h + 4 * m);
-      const std::uint32_t qh = dot::load_u32_a2(b + 128 + 32 * h + 4 * (m % 8));
-      const auto* scales = reinterpret_cast<const std::int8_t*>(b + 192 + 8 * h + m / 4);
-      const std::uint32_t lo = (ql & 0x0f0f0f0fu) | (((qh >> shift) & 0x03030303u) << 4);
-      const std::uint32_t hi = ((ql >> 4) & 0x0f0f0f0fu) | (((qh >> (shift + 4)) & 0x03030303u) << 4);
-      const float sum_lo = dot::dot4(lo, dot::magic + 32, xl, 0.0f);
-      const float sum_hi = dot::dot4(hi, dot::magic + 32, xh, 0.0f);
-      const float scaled = fmaf(static_cast<float>(scales[0]), sum_lo, static_cast<float>(scales[4]) * sum_hi);
-      acc[r] = fmaf(dot::load_f16(b + 208), scaled, acc[r]);
+      const dot::Q6KUnit u = dot::q6k_unit(rows[r] + 210 * block, h, m);
+      const float sum_lo = dot::dot4(u.lo, dot::magic + 32, xl, 0.0f);
+      const float sum_hi = dot::dot4(u.hi, dot::magic + 32, xh, 0.0f);
+      acc[r] = fmaf(u.d, fmaf(u.scale_lo, sum_lo, u.scale_hi * sum_hi), acc[r]);
     }
   }
 };

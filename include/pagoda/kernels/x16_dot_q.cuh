@@ -152,24 +152,11 @@ struct X16DotK45 {
     const float xh_sum = dxh * static_cast<float>(dot::sum4_x16(xh, 0));
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const std::byte* b = rows[r] + F::block_bytes * block;
-      const std::uint32_t dm = dot::load_u32(b);
-      const std::uint32_t w0 = dot::load_u32(b + 4), w1 = dot::load_u32(b + 8), w2 = dot::load_u32(b + 12);
-      const std::uint32_t q = dot::load_u32(b + (five ? 48 : 16) + 32 * c + 4 * k);
-      std::uint32_t lo = q & 0x0f0f0f0fu;
-      std::uint32_t hi = (q >> 4) & 0x0f0f0f0fu;
-      if constexpr (five) {
-        const std::uint32_t qh = dot::load_u32(b + 16 + 4 * k);
-        lo |= ((qh >> (2 * c)) & 0x01010101u) << 4;
-        hi |= ((qh >> (2 * c + 1)) & 0x01010101u) << 4;
-      }
-      float scale0, min0, scale1, min1;
-      dot::k_scale_min(w0, w1, w2, 2 * c, scale0, min0);
-      dot::k_scale_min(w0, w1, w2, 2 * c + 1, scale1, min1);
-      const float scaled = fmaf(scale0 * dxl, static_cast<float>(dot::dot4_x16(xl, lo, 0)),
-                                scale1 * dxh * static_cast<float>(dot::dot4_x16(xh, hi, 0)));
-      const float offset = fmaf(min0, xl_sum, min1 * xh_sum);
-      acc[r] = fmaf(dot::half_bits(dm), scaled, fmaf(-dot::half_bits(dm >> 16), offset, acc[r]));
+      const dot::K45Unit u = dot::k45_unit<five>(rows[r] + F::block_bytes * block, c, k);
+      const float scaled = fmaf(u.scale0 * dxl, static_cast<float>(dot::dot4_x16(xl, u.lo, 0)),
+                                u.scale1 * dxh * static_cast<float>(dot::dot4_x16(xh, u.hi, 0)));
+      const float offset = fmaf(u.min0, xl_sum, u.min1 * xh_sum);
+      acc[r] = fmaf(u.d, scaled, fmaf(-u.dmin, offset, acc[r]));
     }
   }
 };
@@ -193,7 +180,6 @@ struct X16Dot<quant::Q6_K> {
     const int t = static_cast<int>(unit % 32);
     const int h = t / 16;
     const int m = t % 16;
-    const int shift = 2 * (m / 8);
     const int2 xl = dot::load_x16_4(xq + 256 * block + 128 * h + 4 * m);
     const int2 xh = dot::load_x16_4(xq + 256 * block + 128 * h + 64 + 4 * m);
     const float dxl = xd[8 * block + 4 * h + m / 8];
@@ -202,17 +188,12 @@ struct X16Dot<quant::Q6_K> {
     const int xh_offset = 32 * dot::sum4_x16(xh, 0);
 #pragma unroll
     for (int r = 0; r < R; ++r) {
-      const std::byte* b = rows[r] + 210 * block;
-      const std::uint32_t ql = dot::load_u32_a2(b + 64 * h + 4 * m);
-      const std::uint32_t qh = dot::load_u32_a2(b + 128 + 32 * h + 4 * (m % 8));
-      const auto* scales = reinterpret_cast<const std::int8_t*>(b + 192 + 8 * h + m / 4);
-      const std::uint32_t lo = (ql & 0x0f0f0f0fu) | (((qh >> shift) & 0x03030303u) << 4);
-      const std::uint32_t hi = ((ql >> 4) & 0x0f0f0f0fu) | (((qh >> (shift + 4)) & 0x03030303u) << 4);
-      const int sum_lo = dot::dot4_x16(xl, lo, 0) - xl_offset;
-      const int sum_hi = dot::dot4_x16(xh, hi, 0) - xh_offset;
-      const float scaled = fmaf(static_cast<float>(scales[0]) * dxl, static_cast<float>(sum_lo),
-                                static_cast<float>(scales[4]) * dxh * static_cast<float>(sum_hi));
-      acc[r] = fmaf(dot::load_f16(b + 208), scaled, acc[r]);
+      const dot::Q6KUnit u = dot::q6k_unit(rows[r] + 210 * block, h, m);
+      const int sum_lo = dot::dot4_x16(xl, u.lo, 0) - xl_offset;
+      const int sum_hi = dot::dot4_x16(xh, u.hi, 0) - xh_offset;
+      const float scaled = fmaf(u.scale_lo * dxl, static_cast<float>(sum_lo),
+                                u.scale_hi * dxh * static_cast<float>(sum_hi));
+      acc[r] = fmaf(u.d, scaled, acc[r]);
     }
   }
 };
