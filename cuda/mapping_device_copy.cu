@@ -11,10 +11,11 @@
 #include <unistd.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/stopwatch.hpp"
 #include "pagoda/mapping/byte_text.hpp"
 #include "pagoda/mapping/device_copy.hpp"
+#include "pagoda/mapping/drop_behind.hpp"
 #include "pagoda/mapping/page_cache.hpp"
-#include "pagoda/mapping/stopwatch.hpp"
 
 namespace pagoda::mapping {
 
@@ -94,9 +95,12 @@ void parallel_copy(std::byte* destination, const std::byte* source, std::size_t 
 }
 
 // The staged path: two pinned chunks, the CPU filling one while the DMA
-// engine drains the other.
+// engine drains the other. Each chunk's pages of the file mapping are done
+// with once it is in its buffer: `drop` (when given) lets go of them behind
+// the copy.
 void fill_through_staging(const WeightSection& section, std::byte* device, const runtime::CudaStream& stream,
-                          std::size_t chunk_bytes, unsigned copy_threads, PlacementReport& report) {
+                          std::size_t chunk_bytes, unsigned copy_threads, DropBehind* drop,
+                          PlacementReport& report) {
   const std::uint64_t size = section.size();
   const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(chunk_bytes, 1), size));
   const std::string context = "DeviceCopy: staging " + section.file_name();
@@ -111,6 +115,7 @@ void fill_through_staging(const WeightSection& section, std::byte* device, const
     const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, size - offset));
     drained[slot].synchronize(context);  // the copy that last read this buffer is done
     parallel_copy(buffers[slot].data(), host + offset, n, copy_threads);
+    if (drop) drop->consumed(section.file_offset() + offset + n);
     check_cuda(cudaMemcpyAsync(device + offset, buffers[slot].data(), n, cudaMemcpyHostToDevice, stream.get()),
                "cudaMemcpyAsync", context);
     drained[slot].record(stream.get(), context);
@@ -146,6 +151,9 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
     ::posix_fadvise(source.fd(), static_cast<off_t>(section_.file_offset()), static_cast<off_t>(section_.size()),
                     POSIX_FADV_WILLNEED);  // read ahead while CUDA sets up
     const runtime::CudaStream stream("DeviceCopy");
+    // Started before the fill, so the staged path's pages go while it copies.
+    std::optional<DropBehind> drop;
+    if (options.release_page_cache) drop.emplace(source, section_.file_range());
     std::optional<std::string> not_registered = std::string("staging requested (DeviceCopyFill::staged)");
     if (options.fill != DeviceCopyFill::staged)
       not_registered = fill_from_registered_mapping(section_, weights_.data(), stream, options.device,
@@ -157,7 +165,7 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
         report_.fallbacks.push_back(
             "registered mapping not used: " + *not_registered + "; filled through pinned staging instead");
       fill_through_staging(section_, weights_.data(), stream, options.staging_chunk_bytes, options.copy_threads,
-                           report_);
+                           drop ? &*drop : nullptr, report_);
     }
     // The file's inter-tensor padding is whatever the file says; make it zero.
     for (const ByteRange& gap : section_.gaps())
@@ -165,14 +173,12 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
                  "DeviceCopy: zeroing padding");
     stream.synchronize("DeviceCopy: zeroing padding");
 
-    if (options.release_page_cache) {
+    if (drop) {  // what the fill did not release behind it (all of it after a registered fill)
       const Stopwatch releasing;
-      const PageCacheRelease released = release_page_cache(source, section_.file_range());
-      report_.notes.push_back("page cache released: " + bytes_text(released.resident_before) + " -> " +
-                              bytes_text(released.resident_after) + " resident");
-      if (!released.problem.empty())
-        report_.fallbacks.push_back("page cache not fully released: " + released.problem);
-      report_.release_seconds = releasing.seconds();
+      const std::uint64_t behind = drop->released_bytes();
+      const PageCacheRelease released = drop->finish();
+      record_page_cache_release(report_, released, releasing.seconds(),
+                                bytes_text(behind) + " of it behind the copy");
     }
     report_.page_cache_bytes = resident_bytes(section_.bytes());
   }

@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/stopwatch.hpp"
 #include "pagoda/mapping/capabilities.hpp"
 #include "pagoda/mapping/hmm_direct.hpp"
 #include "pagoda/mapping/page_cache.hpp"
-#include "pagoda/mapping/stopwatch.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 
 namespace pagoda::mapping {

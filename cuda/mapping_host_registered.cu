@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/stopwatch.hpp"
 #include "pagoda/mapping/byte_text.hpp"
 #include "pagoda/mapping/host_registered.hpp"
 #include "pagoda/mapping/page_cache.hpp"
-#include "pagoda/mapping/stopwatch.hpp"
 
 namespace pagoda::mapping {
 

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/stopwatch.hpp"
 #include "pagoda/mapping/byte_text.hpp"
 #include "pagoda/mapping/capabilities.hpp"
 #include "pagoda/mapping/hugepage_import.hpp"
 #include "pagoda/mapping/page_cache.hpp"
 #include "pagoda/mapping/section_image.hpp"
-#include "pagoda/mapping/stopwatch.hpp"
 
 namespace pagoda::mapping {
 
@@ -92,11 +92,7 @@ HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& opti
   if (options.release_page_cache) {
     const Stopwatch releasing;
     const mapping::ReadOnlyFile& source = file.mapping();
-    const PageCacheRelease released = release_page_cache(source, section_.file_range());
-    report_.notes.push_back("page cache released: " + bytes_text(released.resident_before) +
-                            " -> " + bytes_text(released.resident_after) + " resident");
-    if (!released.problem.empty()) report_.fallbacks.push_back("page cache not fully released: " + released.problem);
-    report_.release_seconds = releasing.seconds();
+    record_page_cache_release(report_, release_page_cache(source, section_.file_range()), releasing.seconds());
   }
   report_.page_cache_bytes = resident_bytes(section_.bytes());
   const runtime::DeviceMemoryInfo after = runtime::device_memory_info("HugepageImport");

@@ -54,25 +54,33 @@ std::uint64_t resident_bytes(std::span<const std::byte> mapped) {
   return pages * page;
 }
 
-PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range) {
+ByteRange folio_cover(ByteRange range, std::uint64_t file_size) {
+  const std::uint64_t begin = std::min(align_down(range.offset, page_cache_folio_bytes), file_size);
+  const std::uint64_t end = std::min(align_up(range.end(), page_cache_folio_bytes), file_size);
+  return {begin, end - begin};
+}
+
+PageCacheRelease release_pages(const ReadOnlyFile& file, ByteRange range) {
   PageCacheRelease release;
   const std::span<const std::byte> whole = file.bytes();
-  if (range.size == 0 || whole.empty()) return release;
-  constexpr std::uint64_t folio_bytes = std::uint64_t{2} << 20;  // the largest page-cache folio on x86-64
-  const std::uint64_t begin = align_down(range.offset, folio_bytes);
-  const std::uint64_t end = std::min<std::uint64_t>(align_up(range.end(), folio_bytes), whole.size());
-  const std::span<const std::byte> mapped = whole.subspan(begin, end - begin);
+  if (range.size == 0 || range.end() > whole.size()) return release;
+  const std::span<const std::byte> mapped = whole.subspan(range.offset, range.size);
   release.resident_before = resident_bytes(mapped);
   const ByteRange cover = page_cover_of(mapped);
   if (::madvise(reinterpret_cast<void*>(cover.offset), cover.size, MADV_DONTNEED) != 0)
     release.problem = fmt::format("madvise(MADV_DONTNEED) failed: {}", std::strerror(errno));
-  if (const int error = ::posix_fadvise(file.fd(), static_cast<off_t>(begin), static_cast<off_t>(end - begin),
+  if (const int error = ::posix_fadvise(file.fd(), static_cast<off_t>(range.offset), static_cast<off_t>(range.size),
                                         POSIX_FADV_DONTNEED);
       error != 0)
     release.problem += fmt::format("{}posix_fadvise(POSIX_FADV_DONTNEED) failed: {}",
                                    release.problem.empty() ? "" : "; ", std::strerror(error));
   release.resident_after = resident_bytes(mapped);
   return release;
+}
+
+PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range) {
+  if (range.size == 0) return {};
+  return release_pages(file, folio_cover(range, file.bytes().size()));
 }
 
 FolioScan scan_folios(std::span<const std::byte> mapped, FolioScanExtent extent) {

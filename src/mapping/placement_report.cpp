@@ -23,6 +23,15 @@ std::string joined(const std::vector<std::string>& items) {
 
 }  // namespace
 
+void record_page_cache_release(PlacementReport& report, const PageCacheRelease& released, double seconds,
+                               std::string_view detail) {
+  report.notes.push_back(fmt::format("page cache released: {} -> {} resident{}", bytes_text(released.resident_before),
+                                     bytes_text(released.resident_after),
+                                     detail.empty() ? std::string() : fmt::format(" ({})", detail)));
+  if (!released.problem.empty()) report.fallbacks.push_back("page cache not fully released: " + released.problem);
+  report.release_seconds = seconds;
+}
+
 std::string to_string(const PlacementReport& r) {
   std::string text = fmt::format(
       "{} ({} memory): {} of tensors in {} via {}; VRAM {} (measured delta {}), host registered {}, "

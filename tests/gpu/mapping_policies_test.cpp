@@ -121,6 +121,21 @@ TEST_CASE("DeviceCopy fills through pinned double-buffered staging when told to,
   CHECK(report.fallbacks.empty());  // asked for, so not a fallback
 }
 
+TEST_CASE("DeviceCopy's staged fill lets go of the file's page cache behind the copy, and none is left after") {
+  const MappedTestModel model;
+  DeviceCopyOptions options;
+  options.fill = DeviceCopyFill::staged;
+  options.staging_chunk_bytes = 1 << 20;
+  const DeviceCopy policy(*model.file, options);
+  const PlacementReport report = policy.report();
+  std::cout << "  " << report << "\n";
+  const auto note = std::ranges::find_if(report.notes, [](const std::string& n) { return n.starts_with("page cache released"); });
+  REQUIRE(note != report.notes.end());
+  CHECK(note->find("behind the copy") != std::string::npos);
+  CHECK(report.page_cache_bytes == 0);
+  CHECK(resident_bytes(WeightSection(model.file->gguf()).bytes()) == 0);
+}
+
 TEST_CASE("DeviceCopy uses the registered mapping where the device and the page cache allow it, and says so") {
   const MappedTestModel model(PageCache::base_pages);
   const DeviceCapabilities device = probe_device(0);

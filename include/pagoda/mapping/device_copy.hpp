@@ -9,9 +9,11 @@
 //  - otherwise through two pinned staging chunks: threads copy chunk k+1 out
 //    of the mapping while the DMA engine moves chunk k.
 // The path taken, and why, is in the report.
-// Gaps between tensors are zeroed on the device. Afterwards the file's pages
-// are dropped from RAM (madvise + posix_fadvise DONTNEED) so the weights do
-// not sit in host memory as well. The file must outlive the policy.
+// Gaps between tensors are zeroed on the device. The file's pages are
+// dropped from RAM (madvise + posix_fadvise DONTNEED) so the weights do not
+// sit in host memory as well: behind the staged copy as it goes
+// (mapping/drop_behind.hpp), after the registered one. The file must
+// outlive the policy.
 #pragma once
 
 #include <cstddef>

@@ -23,13 +23,22 @@ struct PageCacheRelease {
   std::string problem;  // empty when both calls succeeded
 };
 
-// Drops the file's pages holding `range` (file offsets) from RAM: first this
-// process's page-table entries for them (madvise MADV_DONTNEED on the
-// mapping: it is private, read-only and never written, so a later access
-// reads the same bytes from the file again), then the page cache
-// (posix_fadvise POSIX_FADV_DONTNEED). The range is widened to 2 MiB
-// boundaries within the file: the page cache keeps large folios, and one
-// only partly covered stays. Pages another process maps stay too.
+// The largest folio the page cache keeps on x86-64: a release that covers
+// only part of one leaves all of it resident.
+inline constexpr std::uint64_t page_cache_folio_bytes = std::uint64_t{2} << 20;
+
+// `range` (file offsets) widened to whole folios, clipped to the file's size.
+[[nodiscard]] ByteRange folio_cover(ByteRange range, std::uint64_t file_size);
+
+// Drops the file's pages of `range` (file offsets, taken as it is) from RAM:
+// first this process's page-table entries for them (madvise MADV_DONTNEED
+// on the mapping: it is private, read-only and never written, so a later
+// access reads the same bytes from the file again), then the page cache
+// (posix_fadvise POSIX_FADV_DONTNEED). Pages another process maps stay.
+PageCacheRelease release_pages(const ReadOnlyFile& file, ByteRange range);
+
+// release_pages over `range` widened to whole folios (folio_cover), so no
+// large folio at either end stays behind.
 PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range);
 
 // How the page cache holds a mapped range: in base pages or in large folios

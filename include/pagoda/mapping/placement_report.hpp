@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "pagoda/mapping/page_cache.hpp"
 #include "pagoda/mapping/policy_id.hpp"
 
 namespace pagoda::mapping {
@@ -31,7 +33,7 @@ struct PlacementReport {
   double register_seconds = 0;
   double read_seconds = 0;
   double copy_seconds = 0;
-  double release_seconds = 0;   // dropping the file's page cache after the fill
+  double release_seconds = 0;   // what the load waited for dropping the file's page cache (after the fill)
   double total_seconds = 0;
   std::vector<std::string> fallbacks;  // what was tried, why it did not apply, what was done instead
   std::vector<std::string> notes;      // hints applied, page cache released, ...
@@ -40,6 +42,12 @@ struct PlacementReport {
 // One line: "device-copy: 4.33 GiB in VRAM via registered mmap -> cudaMemcpyAsync;
 // VRAM 4.33 GiB (delta 4.35 GiB), ...; fallbacks: ...".
 [[nodiscard]] std::string to_string(const PlacementReport& report);
+
+// Records a release of the file's page cache: a note with what was resident
+// before and after (and `detail`, when given), a fallback if a call failed,
+// and the seconds the load waited for it.
+void record_page_cache_release(PlacementReport& report, const PageCacheRelease& released, double seconds,
+                               std::string_view detail = {});
 std::ostream& operator<<(std::ostream& out, const PlacementReport& report);
 
 }  // namespace pagoda::mapping

@@ -1,9 +1,10 @@
-// Seconds elapsed since construction, for the load timings of a placement report.
+// Seconds elapsed since construction: the load timings of a placement report
+// and of an engine.
 #pragma once
 
 #include <chrono>
 
-namespace pagoda::mapping {
+namespace pagoda {
 
 class Stopwatch {
 public:
@@ -15,4 +16,4 @@ private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };
 
-}  // namespace pagoda::mapping
+}  // namespace pagoda
