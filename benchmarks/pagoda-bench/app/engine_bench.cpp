@@ -106,10 +106,9 @@ void run_policy(PolicyRun& run, const BenchContext& context) {
            load.seconds, signed_size_text(load.engine_vram_delta_bytes), size_text(load.rss_bytes),
            size_text(load.host_registered_bytes));
   if (context.options.verbose) {
-    // Where the load went: the GGUF parse, the policy's own work (its report),
-    // and the rest of the engine (model binding, KV cache, buffers, sampler).
-    progress("  load: open and parse {:.3f} s, policy {:.3f} s, rest of the engine {:.3f} s", open_seconds,
-             placement.total_seconds, load.seconds - open_seconds - placement.total_seconds);
+    // Where the load went: the GGUF parse, then each stage of the engine's
+    // constructor (the policy's own split is in its report, next line).
+    progress("  load: open and parse {:.3f} s, {}", open_seconds, runtime::to_string(engine->load_times()));
     progress("  {}", load.placement);
   }
 

@@ -14,12 +14,14 @@
 #include <span>
 #include <vector>
 
+#include "pagoda/core/stopwatch.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/policy.hpp"
 #include "pagoda/model/config.hpp"
 #include "pagoda/model/weights.hpp"
 #include "pagoda/runtime/device_model.hpp"
 #include "pagoda/runtime/engine_core.hpp"
+#include "pagoda/runtime/load_times.hpp"
 
 namespace pagoda::runtime {
 
@@ -32,13 +34,20 @@ public:
   // `file` must outlive the engine.
   explicit Engine(const gguf::MappedFile& file, const typename Policy::Options& policy_options = {},
                   const EngineOptions& options = {})
-      : config_(model::read_config(file.gguf())),
-        weights_(model::bind_weights(file.gguf(), config_)),
+      : config_(timed(load_times_.model_binding, [&] { return model::read_config(file.gguf()); })),
+        weights_(timed(load_times_.model_binding, [&] { return model::bind_weights(file.gguf(), config_); })),
         policy_(file, policy_options),
-        core_(config_,
-              DeviceModel(config_, weights_,
-                          [this](const gguf::TensorInfo& tensor) { return policy_.device_pointer(tensor); }),
-              options) {}
+        core_(config_, timed(load_times_.device_model, [&] {
+                return DeviceModel(config_, weights_,
+                                   [this](const gguf::TensorInfo& tensor) { return policy_.device_pointer(tensor); });
+              }),
+              options) {
+    load_times_.total = constructing_.seconds();
+    load_times_.policy = policy_.report().total_seconds;
+    // The rest of the constructor: EngineCore's stream, KV cache, buffers and sampler.
+    load_times_.engine_core =
+        load_times_.total - load_times_.model_binding - load_times_.policy - load_times_.device_model;
+  }
 
   std::int32_t prefill(std::span<const std::int32_t> tokens) { return core_.prefill(tokens); }
   std::int32_t decode(std::int32_t token) { return core_.decode(token); }
@@ -53,9 +62,21 @@ public:
   [[nodiscard]] std::uint32_t context_size() const { return core_.context_size(); }
   [[nodiscard]] const model::ModelConfig& config() const { return config_; }
   [[nodiscard]] mapping::PlacementReport placement() const { return policy_.report(); }
+  [[nodiscard]] const LoadTimes& load_times() const { return load_times_; }
   [[nodiscard]] std::size_t working_vram_bytes() const { return core_.working_vram_bytes(); }
 
 private:
+  // make(), adding the seconds it took to `seconds`.
+  template <class Make>
+  static auto timed(double& seconds, Make make) {
+    const Stopwatch stopwatch;
+    auto made = make();
+    seconds += stopwatch.seconds();
+    return made;
+  }
+
+  Stopwatch constructing_;  // first of all: the load's clock
+  LoadTimes load_times_{};
   model::ModelConfig config_;
   model::ModelWeights weights_;
   Policy policy_;
