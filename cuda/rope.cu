@@ -7,9 +7,7 @@
 
 namespace pagoda::kernels {
 
-void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& params,
-          const std::int32_t* positions, cudaStream_t stream) {
-  constexpr std::string_view operation = "kernels::rope";
+void require_valid(const RopeParams& params, std::string_view operation) {
   require(params.rotated_dims % 2 == 0, operation,
           "rotated_dims (" + std::to_string(params.rotated_dims) + ") is even");
   require(params.rotated_dims <= params.head_dim, operation,
@@ -17,6 +15,12 @@ void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& p
               std::to_string(params.head_dim) + ")");
   require(params.freq_base > 0.0f && params.linear_scale > 0.0f, operation,
           "freq_base and linear_scale are positive");
+}
+
+void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& params,
+          const std::int32_t* positions, cudaStream_t stream) {
+  constexpr std::string_view operation = "kernels::rope";
+  require_valid(params, operation);
   require(n_heads <= 0xffffffffu, operation, "n_heads fits 32 bits");
   const std::size_t pairs = params.rotated_dims / 2;
   const std::size_t total = tokens * n_heads * pairs;

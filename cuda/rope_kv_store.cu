@@ -11,13 +11,7 @@ void rope_kv_store(float* q, float* k, const float* v, __half* k_cache, __half* 
                    std::size_t n_kv_heads, const RopeParams& params, const std::int32_t* position,
                    cudaStream_t stream) {
   constexpr std::string_view operation = "kernels::rope_kv_store";
-  require(params.rotated_dims % 2 == 0, operation,
-          "rotated_dims (" + std::to_string(params.rotated_dims) + ") is even");
-  require(params.rotated_dims <= params.head_dim, operation,
-          "rotated_dims (" + std::to_string(params.rotated_dims) + ") <= head_dim (" +
-              std::to_string(params.head_dim) + ")");
-  require(params.freq_base > 0.0f && params.linear_scale > 0.0f, operation,
-          "freq_base and linear_scale are positive");
+  require_valid(params, operation);
   require(n_heads + n_kv_heads <= 0x7fffffffu, operation, "the heads fit one grid");
   if (n_heads + n_kv_heads == 0 || params.head_dim == 0) return;
   require(q != nullptr && k != nullptr && v != nullptr && k_cache != nullptr && v_cache != nullptr &&

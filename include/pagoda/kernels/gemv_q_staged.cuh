@@ -31,9 +31,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include <cub/block/block_reduce.cuh>
-
 #include <pagoda/kernels/activation.cuh>
+#include <pagoda/kernels/block_rms_scale.cuh>
 #include <pagoda/kernels/programmatic_launch.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/kernels/x16_dot_q.cuh>
@@ -122,28 +121,9 @@ namespace detail {
 // x (cols, a multiple of 32) to xq (int16) and xd (one scale per 32) in
 // shared memory, by all Threads threads. Lanes 8g..8g+7 of a warp hold one
 // block of 32 (four values each) and agree on its scale by shuffles; the loop
-// bound is uniform per warp so every lane takes part in them.
-// 1 / sqrt(mean(x^2) + eps) for the whole block, as rms_norm_kernel computes
-// it: thread t sums x[t], x[t + Threads], ... in double, CUB adds the threads.
-template <int Threads>
-__device__ float rms_scale(const float* __restrict__ x, std::size_t cols, float eps) {
-  double sum_squares = 0.0;
-  for (std::size_t i = threadIdx.x; i < cols; i += Threads) {
-    const double v = x[i];
-    sum_squares = fma(v, v, sum_squares);
-  }
-  using BlockReduce = cub::BlockReduce<double, Threads>;
-  __shared__ typename BlockReduce::TempStorage storage;
-  __shared__ float scale;
-  sum_squares = BlockReduce(storage).Sum(sum_squares);  // valid in thread 0
-  if (threadIdx.x == 0)
-    scale = static_cast<float>(1.0 / sqrt(sum_squares / static_cast<double>(cols) + static_cast<double>(eps)));
-  __syncthreads();
-  return scale;
-}
-
-// x, normalised first when norm_weight is set: (x * scale) * weight, each
-// product rounded once, as rms_norm_kernel.
+// bound is uniform per warp so every lane takes part in them. When
+// norm_weight is set, x is normalised first: (x * norm_scale) * weight, each
+// product rounded once, as rms_norm_kernel does.
 template <int Threads>
 __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
                                                        std::int16_t* xq, float* xd,
@@ -251,7 +231,7 @@ __global__ void __launch_bounds__(Threads)
   }
   pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
   const float norm_scale =
-      targets.norm_weight != nullptr ? detail::rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
+      targets.norm_weight != nullptr ? block_rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
   detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd, targets.norm_weight, norm_scale);
   __syncthreads();
 

@@ -20,7 +20,7 @@
 #include <pagoda/kernels/programmatic_launch.hpp>
 
 #if defined(__CUDACC__)
-#include <cub/block/block_reduce.cuh>
+#include <pagoda/kernels/block_rms_scale.cuh>
 #endif
 
 namespace pagoda::kernels {
@@ -52,19 +52,7 @@ __global__ void __launch_bounds__(Threads)
   const float* row = x + std::size_t{blockIdx.x} * dim;
   float* out_row = out + std::size_t{blockIdx.x} * dim;
 
-  double sum_squares = 0.0;
-  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
-    const double v = row[i];
-    sum_squares = fma(v, v, sum_squares);
-  }
-  using BlockReduce = cub::BlockReduce<double, Threads>;
-  __shared__ typename BlockReduce::TempStorage storage;
-  __shared__ float scale;
-  sum_squares = BlockReduce(storage).Sum(sum_squares);  // valid in thread 0
-  if (threadIdx.x == 0)
-    scale = static_cast<float>(1.0 / sqrt(sum_squares / static_cast<double>(dim) + static_cast<double>(eps)));
-  __syncthreads();
-  const float s = scale;
+  const float s = block_rms_scale<Threads>(row, dim, eps);
   for (std::size_t i = threadIdx.x; i < dim; i += Threads) out_row[i] = __fmul_rn(__fmul_rn(row[i], s), weight[i]);
 }
 

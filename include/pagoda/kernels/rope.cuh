@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include <cuda_runtime_api.h>
 
@@ -30,6 +31,11 @@ struct RopeParams {
   const float* freq_factors;    // device, rotated_dims / 2 values, or nullptr (all 1)
   model::RopeLayout layout;
 };
+
+// Throws pagoda::Error naming `operation` unless rotated_dims is even and at
+// most head_dim, and freq_base and linear_scale are positive: every launcher
+// that rotates checks these.
+void require_valid(const RopeParams& params, std::string_view operation);
 
 struct RopePolicy {
   int threads;
