@@ -71,6 +71,14 @@ struct StagedTargets {
   float norm_eps = 0.0f;
 };
 
+// targets[m] for a matrix index known only at run time, by selects: an
+// index into the kernel's parameter (a StagedTargets passed by value) would
+// make the compiler copy all 112 bytes of it to each thread's local memory.
+template <class T>
+__device__ __forceinline__ T select3(const T (&values)[3], int m) {
+  return m == 0 ? values[0] : (m == 1 ? values[1] : values[2]);
+}
+
 // Rows of the targets one after another; y[m][i] = W_m x (+ residual[m][i]).
 struct StoreRows {
   static constexpr bool paired = false;
@@ -84,7 +92,7 @@ struct StoreRows {
   }
   __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
     const int m = matrix_of(t, row);
-    return t.weights[m] + row * row_bytes;
+    return select3(t.weights, m) + row * row_bytes;
   }
   template <int R>
   __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
@@ -94,7 +102,8 @@ struct StoreRows {
       if (first + r >= rows) break;
       std::size_t row = first + r;
       const int m = matrix_of(t, row);
-      t.y[m][row] = t.residual[m] != nullptr ? acc[r] + t.residual[m][row] : acc[r];
+      const float* residual = select3(t.residual, m);
+      select3(t.y, m)[row] = residual != nullptr ? acc[r] + residual[row] : acc[r];
     }
   }
 };
@@ -106,7 +115,7 @@ struct GatedRows {
   static constexpr bool paired = true;
   __device__ static std::size_t total(const StagedTargets& t) { return 2 * t.rows[0]; }
   __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
-    return t.weights[row % 2] + row / 2 * row_bytes;
+    return (row % 2 == 0 ? t.weights[0] : t.weights[1]) + row / 2 * row_bytes;
   }
   template <int R>
   __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
