@@ -1,6 +1,7 @@
 // The launchers of kernels::attention_decode (kernels and notes: attention_decode.cuh).
 #include <pagoda/kernels/attention_decode.cuh>
 
+#include <algorithm>
 #include <string>
 
 #include <pagoda/kernels/cuda_check.hpp>
@@ -10,11 +11,16 @@ namespace pagoda::kernels {
 namespace {
 
 constexpr std::string_view operation = "kernels::attention_decode";
-constexpr AttentionPolicy policy = attention_decode_policy;
 constexpr int merge_threads = 256;
-static_assert(policy.target_blocks <= merge_threads, "the merge kernel gives each split a thread");
-static_assert(policy.heads_per_block == 8 && policy.tile == 256 && policy.threads == 128,
-              "the split kernel's shared memory (~40 KiB) is sized for these values");
+// What every instantiated policy must share: the merge kernel and the
+// split kernel's static shared memory (~40 KiB at 8 heads, ~20 at 4) are
+// sized for these values.
+constexpr bool launchable(const AttentionPolicy& p) {
+  return p.target_blocks <= merge_threads && p.tile == 256 && p.threads == 128 &&
+         (p.heads_per_block == 4 || p.heads_per_block == 8) && p.min_split == attention_decode_policy.min_split;
+}
+static_assert(std::ranges::all_of(tuning::attention_decode_policies, launchable),
+              "every listed attention policy has a launch below");
 
 int compute_capability() {
   int device = 0, major = 0, minor = 0;
@@ -33,12 +39,26 @@ void check_shape(const AttentionShape& shape) {
   require(shape.max_context > 0, operation, "max_context is positive");
 }
 
-template <int Lanes>
+template <int Lanes, int Heads>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
                   cudaStream_t stream) {
-  attention_decode_split_kernel<policy.threads, Lanes, policy.tile, policy.heads_per_block, policy.min_split>
-      <<<grid, policy.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
+  constexpr AttentionPolicy p = attention_decode_policy;
+  attention_decode_split_kernel<p.threads, Lanes, p.tile, Heads, p.min_split>
+      <<<grid, p.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
+}
+
+// Lanes from head_dim (8 dims a lane), Heads from the policy.
+template <int Heads>
+void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
+                               const AttentionShape& shape, std::uint32_t splits, dim3 grid,
+                               const std::int32_t* position, attention::Workspace ws, cudaStream_t stream) {
+  if (shape.head_dim <= 64)
+    launch_split<8, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  else if (shape.head_dim <= 128)
+    launch_split<16, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  else
+    launch_split<32, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
 }
 
 }  // namespace
@@ -60,24 +80,22 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
   const AttentionPolicy chosen = tuning::select(compute_capability(), shape);
-  require(chosen == policy, operation, "the selected policy is the instantiated one");
+  require(launchable(chosen), operation, "the selected policy is one of the instantiated ones");
   const std::uint32_t splits = tuning::attention_splits(chosen, shape);
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
-  const std::uint32_t groups = (per_kv + policy.heads_per_block - 1) / policy.heads_per_block;
+  const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
   require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
 
   auto* base = static_cast<float*>(workspace);
   const std::size_t slots = std::size_t{splits} * shape.n_heads;
   const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
   const dim3 grid(splits, shape.n_kv_heads * groups);
-  if (shape.head_dim <= 64)
-    launch_split<8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
-  else if (shape.head_dim <= 128)
-    launch_split<16>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  if (chosen.heads_per_block == 4)
+    launch_split_for_head_dim<4>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   else
-    launch_split<32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split_for_head_dim<8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   check_launch(operation);
-  attention_decode_merge_kernel<merge_threads, policy.min_split>
+  attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
       <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);
   check_launch(operation);
 }

@@ -39,18 +39,32 @@ struct AttentionPolicy {
 };
 
 // A first guess: 256 blocks is ~2 per SM of an H100 (132 SMs). Measured
-// (tests/gpu/kernel_timing_test.cpp, H100, Llama-3-8B shape 32/8 heads x 128):
-// live 1: 10.7 us (two launches), 512: 15.8 us, 4096: 24 us (700 GB/s of KV),
-// 32768: 188 us (715 GB/s); the speed issue takes it towards HBM's 3 TB/s. The kernel's shared memory is sized for these
-// values (static_asserts in attention_decode.cuh).
+// (tests/gpu/kernel_timing_test.cpp, H100, Llama-3-8B shape 32/8 heads x 128,
+// with 8 heads per block): live 1: 10.7 us (two launches), 512: 15.8 us,
+// 4096: 24 us (700 GB/s of KV), 32768: 188 us (715 GB/s); the speed issue
+// takes it towards HBM's 3 TB/s. The kernel's shared memory is sized for
+// these values (static_asserts in cuda/attention_decode.cu).
 inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
+
+// The same with 4 query heads per block, for models whose KV heads serve at
+// most 4 query heads (Llama 3 8B and 3.2 1B, Gemma 3 270M: 4; SmolLM2: 3).
+// A block computes every one of its heads_per_block heads whether the model
+// has them or not, so 8 there is half idle work, and its 2 x 8 x 8 per-thread
+// accumulators cost registers: ptxas gives the head_dim-128 instantiation 168
+// registers with 12 bytes of spills at 8 heads (scripts/kernel-resources.sh;
+// docs/notes/performance.md, "attention_decode: heads per block").
+inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 256, 64};
 
 namespace tuning {
 
+// Every policy cuda/attention_decode.cu instantiates; select() returns one of them.
+inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode_policy_gqa4,
+                                                                attention_decode_policy};
+
 [[nodiscard]] constexpr AttentionPolicy select(int compute_capability, const AttentionShape& shape) {
   (void)compute_capability;
-  (void)shape;
-  return attention_decode_policy;
+  const std::uint32_t per_kv = shape.n_kv_heads == 0 ? 0 : shape.n_heads / shape.n_kv_heads;
+  return per_kv <= 4 ? attention_decode_policy_gqa4 : attention_decode_policy;
 }
 
 // Blocks per (KV head, head group) along the sequence; at most target_blocks.
