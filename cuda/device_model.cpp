@@ -1,6 +1,7 @@
 #include "pagoda/runtime/device_model.hpp"
 
-#include "pagoda/cpu/ops.hpp"
+#include "pagoda/kernels/dequantize.cuh"
+#include "pagoda/quant/format_list.hpp"
 
 namespace pagoda::runtime {
 
@@ -14,39 +15,55 @@ DeviceBuffer upload(const std::vector<float>& values, const char* what) {
 
 }  // namespace
 
-const float* DeviceModel::upload_f32(const gguf::TensorInfo& tensor) {
-  norm_buffers_.push_back(upload(cpu::dequantize_tensor(tensor), "norm weights and biases"));
-  own_bytes_ += norm_buffers_.back().size();
-  return reinterpret_cast<const float*>(norm_buffers_.back().data());
+// The small tensors become f32 in VRAM of their own, dequantized on the
+// device from where the policy placed them — never read back through the
+// file mapping: a copying policy has let go of the file's page cache by now,
+// and reading an 8B model's 65 scattered norm tensors back from disk took
+// 0.3 s (docs/notes/performance.md, "Issue 3: the norms read back from disk").
+const float* DeviceModel::place_f32(const gguf::TensorInfo& tensor, const DevicePointerOf& locate,
+                                   const CudaStream& stream) {
+  DeviceBuffer buffer(tensor.element_count * sizeof(float), "norm weights and biases");
+  auto* values = reinterpret_cast<float*>(buffer.data());
+  quant::visit_format(tensor.type, [&](auto tag) {
+    using F = typename decltype(tag)::type;
+    kernels::dequantize<F>(locate(tensor), values, tensor.element_count, stream.get());
+  });
+  own_bytes_ += buffer.size();
+  small_tensors_.push_back(std::move(buffer));
+  return values;
 }
 
 DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights,
                          const DevicePointerOf& locate) {
   const auto bind = [&](const gguf::TensorInfo* tensor) { return bind_device_matrix(*tensor, locate(*tensor)); };
+  const CudaStream stream("DeviceModel: norm weights and biases");
+  const auto place = [&](const gguf::TensorInfo* tensor) {
+    return tensor ? place_f32(*tensor, locate, stream) : nullptr;
+  };
   token_embedding_ = bind(weights.token_embedding);
   output_ = bind(weights.output);
-  output_norm_ = upload(cpu::dequantize_tensor(*weights.output_norm), "output norm");
-  own_bytes_ += output_norm_.size();
+  small_tensors_.reserve(9 * weights.layers.size() + 1);
+  output_norm_ = place(weights.output_norm);
   if (!config.rope.freq_factors.empty()) {
     rope_freq_factors_ = upload(config.rope.freq_factors, "RoPE frequency factors");
     own_bytes_ += rope_freq_factors_.size();
   }
-  norm_buffers_.reserve(9 * weights.layers.size());
   for (const auto& layer : weights.layers) {
     layers_.push_back(DeviceLayer{
-        .attn_norm = upload_f32(*layer.attn_norm),
-        .ffn_norm = upload_f32(*layer.ffn_norm),
+        .attn_norm = place(layer.attn_norm),
+        .ffn_norm = place(layer.ffn_norm),
         .wq = bind(layer.wq), .wk = bind(layer.wk), .wv = bind(layer.wv), .wo = bind(layer.wo),
         .w_gate = bind(layer.w_gate), .w_up = bind(layer.w_up), .w_down = bind(layer.w_down),
-        .q_bias = upload_optional(layer.q_bias),
-        .k_bias = upload_optional(layer.k_bias),
-        .v_bias = upload_optional(layer.v_bias),
-        .q_norm = upload_optional(layer.q_norm),
-        .k_norm = upload_optional(layer.k_norm),
-        .post_attn_norm = upload_optional(layer.post_attn_norm),
-        .post_ffn_norm = upload_optional(layer.post_ffn_norm),
+        .q_bias = place(layer.q_bias),
+        .k_bias = place(layer.k_bias),
+        .v_bias = place(layer.v_bias),
+        .q_norm = place(layer.q_norm),
+        .k_norm = place(layer.k_norm),
+        .post_attn_norm = place(layer.post_attn_norm),
+        .post_ffn_norm = place(layer.post_ffn_norm),
     });
   }
+  stream.synchronize("DeviceModel: norm weights and biases");
 }
 
 }  // namespace pagoda::runtime

@@ -37,7 +37,7 @@ public:
 
   [[nodiscard]] const DeviceMatrix& token_embedding() const { return token_embedding_; }
   [[nodiscard]] const DeviceMatrix& output() const { return output_; }
-  [[nodiscard]] const float* output_norm() const { return reinterpret_cast<const float*>(output_norm_.data()); }
+  [[nodiscard]] const float* output_norm() const { return output_norm_; }
   [[nodiscard]] const std::vector<DeviceLayer>& layers() const { return layers_; }
   // nullptr when the model has no rope_freqs.weight.
   [[nodiscard]] const float* rope_freq_factors() const {
@@ -47,14 +47,15 @@ public:
   [[nodiscard]] std::size_t own_vram_bytes() const { return own_bytes_; }
 
 private:
-  const float* upload_f32(const gguf::TensorInfo& tensor);
-  const float* upload_optional(const gguf::TensorInfo* tensor) { return tensor ? upload_f32(*tensor) : nullptr; }
+  // `tensor` as f32 in a buffer of this object's own (small_tensors_),
+  // dequantized on `stream` from its placed bytes.
+  const float* place_f32(const gguf::TensorInfo& tensor, const DevicePointerOf& locate, const CudaStream& stream);
 
   DeviceMatrix token_embedding_;
   DeviceMatrix output_;
-  DeviceBuffer output_norm_;
+  const float* output_norm_ = nullptr;
   DeviceBuffer rope_freq_factors_;
-  std::vector<DeviceBuffer> norm_buffers_;
+  std::vector<DeviceBuffer> small_tensors_;  // norm weights and biases, f32
   std::vector<DeviceLayer> layers_;
   std::size_t own_bytes_ = 0;
 };
