@@ -34,8 +34,8 @@ for line in open(sys.argv[1]):
         name = m.group(1)
     elif name and (m := re.search(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads", line)):
         stack, spill_st, spill_ld = map(int, m.groups())
-    elif name and (m := re.search(r"Used (\d+) registers.*?(\d+) bytes smem", line)):
-        rows.append([name, int(m.group(1)), stack, spill_st, spill_ld, int(m.group(2))])
+    elif name and (m := re.search(r"Used (\d+) registers(?:.*?(\d+) bytes smem)?", line)):
+        rows.append([name, int(m.group(1)), stack, spill_st, spill_ld, int(m.group(2) or 0)])
         name = None
 if not rows:
     sys.exit("kernel-resources: ptxas printed no kernels")
@@ -43,7 +43,7 @@ names = subprocess.run(["c++filt"], input="\n".join(r[0] for r in rows), capture
 for r, n in zip(rows, names):
     r[0] = re.sub(r"pagoda::(kernels|quant|model)::", "", n.strip() or r[0])
 rows.sort(key=lambda r: (-(r[2] + r[3] + r[4]), r[0]))
-print("| kernel | registers | stack B | spill st/ld B | smem B |")
+print("| kernel | registers | stack B | spill st/ld B | static smem B |")
 print("| --- | ---: | ---: | ---: | ---: |")
 for n, reg, stack, st, ld, smem in rows:
     print(f"| {n} | {reg} | {stack} | {st}/{ld} | {smem} |")
