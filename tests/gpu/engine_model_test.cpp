@@ -232,18 +232,3 @@ TEST_CASE("a full context on the GPU is a clear error, not corruption") {
   CHECK_THROWS_WITH_AS(engine.decode(9), doctest::Contains("context is full"), Error);
   CHECK(engine.position() == 8);
 }
-
-TEST_CASE("an engine says where its load went: the stages add up to the whole, the policy's is its report's") {
-  const auto file = gguf::MappedFile::open(test::require_default_model());
-  const runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 64});
-  const runtime::LoadTimes& times = engine.load_times();
-  MESSAGE(runtime::to_string(times));
-  CHECK(times.total > 0);
-  CHECK(times.policy == engine.placement().total_seconds);
-  for (const double stage : {times.model_binding, times.policy, times.device_model, times.engine_core}) {
-    CHECK(stage >= 0);
-    CHECK(stage <= times.total);
-  }
-  CHECK(times.model_binding + times.policy + times.device_model + times.engine_core ==
-        doctest::Approx(times.total).epsilon(1e-9));
-}

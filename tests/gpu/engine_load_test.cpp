@@ -1,0 +1,76 @@
+// What loading an Engine<Policy> leaves behind: where its time went, and no
+// weight bytes in RAM once a copying policy has placed them elsewhere — the
+// engine reads its small tensors (norm weights, biases) from the placed
+// weights, never back through the file mapping whose page cache the policy
+// let go of.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "mapping/mapping_fixtures.hpp"
+#include "pagoda/core/error.hpp"
+#include "pagoda/gguf/mapped_file.hpp"
+#include "pagoda/mapping/device_copy.hpp"
+#include "pagoda/mapping/hugepage_import.hpp"
+#include "pagoda/mapping/page_cache.hpp"
+#include "pagoda/mapping/weight_section.hpp"
+#include "pagoda/model/synthetic.hpp"
+#include "pagoda/runtime/engine.hpp"
+#include "support/real_model.hpp"
+#include "support/scratch_dir.hpp"
+
+using namespace pagoda;
+
+namespace {
+
+// A SmolLM2-shaped synthetic model of this test's own (no other process maps
+// it), synced so that its page cache is clean and can be dropped.
+std::filesystem::path private_small_model(const std::filesystem::path& dir) {
+  const auto path = dir / "smollm2-135m-q4_0.gguf";
+  model::SyntheticSpec spec{.shape = model::find_shape("smollm2-135m"),
+                            .recipe = model::QuantRecipe::uniform(gguf::TensorType::Q4_0), .seed = 3};
+  model::write_synthetic(spec, path);
+  mapping::testing::sync_file(path);
+  return path;
+}
+
+template <class Policy>
+void check_nothing_read_back(const std::filesystem::path& path) {
+  const auto file = gguf::MappedFile::open(path);
+  const mapping::WeightSection section(file->gguf());
+  try {
+    const runtime::Engine<Policy> engine(*file, {}, {.context_size = 64});
+    const mapping::PlacementReport report = engine.placement();
+    MESSAGE(mapping::to_string(report));
+    CHECK(report.page_cache_bytes == 0);
+    // After the whole engine is built, too: no norm weight came back from disk.
+    CHECK(mapping::resident_bytes(section.bytes()) == 0);
+  } catch (const Error& refused) {
+    MESSAGE(mapping::name_of(Policy::id) << " refused here: " << refused.what());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("after a copying policy's load no weight byte is in RAM: nothing read them back through the file") {
+  const test::ScratchDir dir;
+  const auto path = private_small_model(dir.path());
+  SUBCASE("device-copy") { check_nothing_read_back<mapping::DeviceCopy>(path); }
+  SUBCASE("hugepage-import") { check_nothing_read_back<mapping::HugepageImport>(path); }
+}
+
+TEST_CASE("an engine says where its load went: the stages add up to the whole, the policy's is its report's") {
+  const auto file = gguf::MappedFile::open(test::require_default_model());
+  const runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 64});
+  const runtime::LoadTimes& times = engine.load_times();
+  MESSAGE(runtime::to_string(times));
+  CHECK(times.total > 0);
+  CHECK(times.policy == engine.placement().total_seconds);
+  for (const double stage : {times.model_binding, times.policy, times.device_model, times.engine_core}) {
+    CHECK(stage >= 0);
+    CHECK(stage <= times.total);
+  }
+  CHECK(times.model_binding + times.policy + times.device_model + times.engine_core ==
+        doctest::Approx(times.total).epsilon(1e-9));
+}
