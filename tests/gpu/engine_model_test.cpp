@@ -139,52 +139,50 @@ TEST_CASE("GPU logits agree with the CPU oracle on the real Gemma 3 270M file, b
   check_against_oracle(*file, tokens, "Gemma 3 270M Q4_K_M (Q5_0, Q8_0, Q4_K, Q6_K)");
 }
 
+namespace {
+
+// The first `count` greedy tokens after `prompt`, from the CPU oracle.
+std::vector<std::int32_t> oracle_greedy(const gguf::File& gguf, const std::vector<std::int32_t>& prompt,
+                                        std::size_t count) {
+  cpu::ReferenceModel oracle(gguf, 128);
+  std::vector<std::int32_t> tokens;
+  auto logits = oracle.forward(prompt);
+  while (tokens.size() < count) {  // past an end-of-turn token too: `count` tokens either way
+    const auto next = static_cast<std::int32_t>(argmax(logits));
+    tokens.push_back(next);
+    logits = oracle.forward(std::span(&next, 1));
+  }
+  return tokens;
+}
+
+// The same from the GPU engine (device-copy, graph-replayed decode); its decode rate goes to the log.
+std::vector<std::int32_t> engine_greedy(const gguf::MappedFile& file, const std::vector<std::int32_t>& prompt,
+                                        std::size_t count, const char* label) {
+  runtime::Engine<mapping::DeviceCopy> engine(file, {}, {.context_size = 128, .sampling = {.temperature = 0.0f}});
+  std::vector<std::int32_t> tokens{engine.prefill(prompt)};
+  const auto start = std::chrono::steady_clock::now();
+  while (tokens.size() < count) tokens.push_back(engine.decode(tokens.back()));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE(label << " greedy decode on the GPU: " << double(count - 1) / seconds << " tokens/s");
+  return tokens;
+}
+
+}  // namespace
+
 TEST_CASE("Gemma 3: a greedy generation on the GPU equals the CPU oracle's for the first 32 tokens") {
   const auto file = gguf::MappedFile::open(test::require_gemma3_model());
   const auto greedy = test::load_reference("gemma3_greedy.json");
   const auto prompt = greedy["prompt_ids"].get<std::vector<std::int32_t>>();
-
-  cpu::ReferenceModel oracle(file->gguf(), 128);
-  std::vector<std::int32_t> cpu_tokens;
-  auto logits = oracle.forward(prompt);
-  for (int i = 0; i < 32; ++i) {
-    const auto next = static_cast<std::int32_t>(argmax(logits));
-    cpu_tokens.push_back(next);
-    logits = oracle.forward(std::span(&next, 1));
-  }
-
-  runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 128, .sampling = {.temperature = 0.0f}});
-  std::vector<std::int32_t> gpu_tokens{engine.prefill(prompt)};
-  const auto start = std::chrono::steady_clock::now();
-  while (gpu_tokens.size() < 32) gpu_tokens.push_back(engine.decode(gpu_tokens.back()));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  MESSAGE("Gemma 3 270M greedy decode on the GPU: " << 31 / seconds << " tokens/s");
-  CHECK(gpu_tokens == cpu_tokens);
+  const auto gpu_tokens = engine_greedy(*file, prompt, 32, "Gemma 3 270M");
+  CHECK(gpu_tokens == oracle_greedy(file->gguf(), prompt, 32));
   const auto expected = greedy["generated_ids"].get<std::vector<std::int32_t>>();
   CHECK(std::equal(expected.begin(), expected.end() - (greedy["stopped"].get<bool>() ? 1 : 0), gpu_tokens.begin()));
 }
 
 TEST_CASE("greedy generations on the GPU equal the CPU oracle's for the first 32 tokens") {
   const auto file = gguf::MappedFile::open(test::require_default_model());
-  const auto greedy = test::load_reference("smollm2_greedy.json");
-  const auto prompt = greedy["prompt_ids"].get<std::vector<std::int32_t>>();
-
-  cpu::ReferenceModel oracle(file->gguf(), 128);
-  std::vector<std::int32_t> cpu_tokens;
-  auto logits = oracle.forward(prompt);
-  for (int i = 0; i < 32; ++i) {  // past the end-of-turn token too: 32 tokens either way
-    const auto next = static_cast<std::int32_t>(argmax(logits));
-    cpu_tokens.push_back(next);
-    logits = oracle.forward(std::span(&next, 1));
-  }
-
-  runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 128, .sampling = {.temperature = 0.0f}});
-  std::vector<std::int32_t> gpu_tokens{engine.prefill(prompt)};
-  const auto start = std::chrono::steady_clock::now();
-  while (gpu_tokens.size() < 32) gpu_tokens.push_back(engine.decode(gpu_tokens.back()));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  MESSAGE("SmolLM2 greedy decode on the GPU: " << 31 / seconds << " tokens/s (first measurement, unoptimised)");
-  CHECK(gpu_tokens == cpu_tokens);
+  const auto prompt = test::load_reference("smollm2_greedy.json")["prompt_ids"].get<std::vector<std::int32_t>>();
+  CHECK(engine_greedy(*file, prompt, 32, "SmolLM2") == oracle_greedy(file->gguf(), prompt, 32));
 }
 
 TEST_CASE("logits are identical under every mapping policy the machine supports") {
