@@ -2,7 +2,9 @@
 #include <pagoda/kernels/attention_decode.cuh>
 
 #include <algorithm>
+#include <iterator>
 #include <string>
+#include <utility>
 
 #include <pagoda/kernels/cuda_check.hpp>
 
@@ -12,15 +14,15 @@ namespace {
 
 constexpr std::string_view operation = "kernels::attention_decode";
 constexpr int merge_threads = 256;
-// What every instantiated policy must share: the merge kernel and the
-// split kernel's static shared memory (~40 KiB at 8 heads, ~20 at 4) are
-// sized for these values.
+constexpr auto& policies = tuning::attention_decode_policies;
+// What every listed policy must meet: the merge kernel gives each split a
+// thread, and the split kernel's static shared memory (~40 KiB at 8 heads)
+// stays under 48 KiB.
 constexpr bool launchable(const AttentionPolicy& p) {
-  return p.target_blocks <= merge_threads && p.tile == 256 && p.threads == 128 &&
-         (p.heads_per_block == 4 || p.heads_per_block == 8) && p.min_split == attention_decode_policy.min_split;
+  return p.target_blocks <= merge_threads && p.tile <= 256 && p.threads <= 128 && p.heads_per_block <= 8 &&
+         p.min_split == attention_decode_policy.min_split;
 }
-static_assert(std::ranges::all_of(tuning::attention_decode_policies, launchable),
-              "every listed attention policy has a launch below");
+static_assert(std::ranges::all_of(policies, launchable), "every listed attention policy can be launched");
 
 int compute_capability() {
   int device = 0, major = 0, minor = 0;
@@ -39,26 +41,40 @@ void check_shape(const AttentionShape& shape) {
   require(shape.max_context > 0, operation, "max_context is positive");
 }
 
-template <int Lanes, int Heads>
+template <AttentionPolicy P, int Lanes>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
                   cudaStream_t stream) {
-  constexpr AttentionPolicy p = attention_decode_policy;
-  attention_decode_split_kernel<p.threads, Lanes, p.tile, Heads, p.min_split>
-      <<<grid, p.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
+  attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>
+      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
 }
 
-// Lanes from head_dim (8 dims a lane), Heads from the policy.
-template <int Heads>
+// Lanes from head_dim (8 dims a lane), the rest from the policy.
+template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
                                const std::int32_t* position, attention::Workspace ws, cudaStream_t stream) {
   if (shape.head_dim <= 64)
-    launch_split<8, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   else if (shape.head_dim <= 128)
-    launch_split<16, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   else
-    launch_split<32, Heads>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+}
+
+// The split kernel instantiated for `chosen`, one of the listed policies:
+// the one place the run-time choice becomes a template argument.
+template <std::size_t... I>
+void launch_split_for_policy(const AttentionPolicy& chosen, std::index_sequence<I...>, const float* q,
+                             const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
+                             std::uint32_t splits, dim3 grid, const std::int32_t* position,
+                             attention::Workspace ws, cudaStream_t stream) {
+  const bool launched = ((chosen == policies[I] &&
+                          (launch_split_for_head_dim<policies[I]>(q, k_cache, v_cache, shape, splits, grid,
+                                                                  position, ws, stream),
+                           true)) ||
+                         ...);
+  require(launched, operation, "the selected policy is one of tuning::attention_decode_policies");
 }
 
 }  // namespace
@@ -80,7 +96,6 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
   const AttentionPolicy chosen = tuning::select(compute_capability(), shape);
-  require(launchable(chosen), operation, "the selected policy is one of the instantiated ones");
   const std::uint32_t splits = tuning::attention_splits(chosen, shape);
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
@@ -90,10 +105,8 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   const std::size_t slots = std::size_t{splits} * shape.n_heads;
   const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
   const dim3 grid(splits, shape.n_kv_heads * groups);
-  if (chosen.heads_per_block == 4)
-    launch_split_for_head_dim<4>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
-  else
-    launch_split_for_head_dim<8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+  launch_split_for_policy(chosen, std::make_index_sequence<std::size(policies)>{}, q, k_cache, v_cache, shape, splits,
+                          grid, position, ws, stream);
   check_launch(operation);
   attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
       <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);
