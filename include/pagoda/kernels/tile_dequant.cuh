@@ -29,6 +29,7 @@
 #include <pagoda/core/host_device.hpp>
 #include <pagoda/quant/float_formats.hpp>
 #include <pagoda/quant/format.hpp>
+#include <pagoda/quant/field_streams.hpp>
 #include <pagoda/quant/half.hpp>
 #include <pagoda/quant/k_formats.hpp>
 #include <pagoda/quant/k_scales.hpp>
@@ -130,9 +131,17 @@ struct TileDequant<quant::Q4_0> : TileDequantBase<TileDequant<quant::Q4_0>> {
     tile_detail::Bytes8 q;
     std::uint32_t d;
   };
+  // The bytes of elements k..k+7 from a field source (quant::GgufBlockRow or
+  // quant::FieldStreamRow): the same bytes, so the same values, in either layout.
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q4_0::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 32;
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + k % 16),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb))};
+  }
   PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q4_0>(row, k);
-    return {tile_detail::load8(b.qs + k % 16), b.d.bits};
+    return load_from(quant::GgufBlockRow<quant::Q4_0>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int shift = k % 32 < 16 ? 0 : 4;
@@ -168,9 +177,16 @@ struct TileDequant<quant::Q4_1> : TileDequantBase<TileDequant<quant::Q4_1>> {
     tile_detail::Bytes8 q;
     std::uint32_t d, m;
   };
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q4_1::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 32;
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + k % 16),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb)),
+            tile_detail::load_u16(src.template bytes<offsetof(B, m)>(kb))};
+  }
   PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q4_1>(row, k);
-    return {tile_detail::load8(b.qs + k % 16), b.d.bits, b.m.bits};
+    return load_from(quant::GgufBlockRow<quant::Q4_1>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int shift = k % 32 < 16 ? 0 : 4;
@@ -189,9 +205,16 @@ struct TileDequant<quant::Q5_0> : TileDequantBase<TileDequant<quant::Q5_0>> {
     tile_detail::Bytes8 q;
     std::uint32_t high, d;
   };
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q5_0::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 32;
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + k % 16),
+            src.template bytes<offsetof(B, qh)>(kb)[k % 32 / 8],
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb))};
+  }
   PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q5_0>(row, k);
-    return {tile_detail::load8(b.qs + k % 16), b.qh[k % 32 / 8], b.d.bits};
+    return load_from(quant::GgufBlockRow<quant::Q5_0>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int shift = k % 32 < 16 ? 0 : 4;
@@ -209,9 +232,17 @@ struct TileDequant<quant::Q5_1> : TileDequantBase<TileDequant<quant::Q5_1>> {
     tile_detail::Bytes8 q;
     std::uint32_t high, d, m;
   };
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q5_1::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 32;
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + k % 16),
+            src.template bytes<offsetof(B, qh)>(kb)[k % 32 / 8],
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb)),
+            tile_detail::load_u16(src.template bytes<offsetof(B, m)>(kb))};
+  }
   PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q5_1>(row, k);
-    return {tile_detail::load8(b.qs + k % 16), b.qh[k % 32 / 8], b.d.bits, b.m.bits};
+    return load_from(quant::GgufBlockRow<quant::Q5_1>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int shift = k % 32 < 16 ? 0 : 4;
@@ -230,9 +261,15 @@ struct TileDequant<quant::Q8_0> : TileDequantBase<TileDequant<quant::Q8_0>> {
     tile_detail::Bytes8 q;
     std::uint32_t d;
   };
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q8_0::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 32;
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + k % 32),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb))};
+  }
   PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q8_0>(row, k);
-    return {tile_detail::load8(reinterpret_cast<const std::uint8_t*>(b.qs) + k % 32), b.d.bits};
+    return load_from(quant::GgufBlockRow<quant::Q8_0>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int, float (&out)[8]) {
     const float d = tile_detail::scale_of(r.d);
@@ -315,11 +352,18 @@ struct TileDequant<quant::Q4_K> : TileDequantBase<TileDequant<quant::Q4_K>> {
     KScaleBytes sc;
     std::uint32_t d, dmin;
   };
-  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q4_K>(row, k);
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q4_K::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 256;
     const int e = k % 256;
-    return {tile_detail::load8(b.qs + 32 * (e / 64) + e % 32), load_k_scale_bytes(b.scales, e / 32), b.d.bits,
-            b.dmin.bits};
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + 32 * (e / 64) + e % 32),
+            load_k_scale_bytes(src.template bytes<offsetof(B, scales)>(kb), e / 32),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb)),
+            tile_detail::load_u16(src.template bytes<offsetof(B, dmin)>(kb))};
+  }
+  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
+    return load_from(quant::GgufBlockRow<quant::Q4_K>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int s = k % 256 / 32;
@@ -340,11 +384,19 @@ struct TileDequant<quant::Q5_K> : TileDequantBase<TileDequant<quant::Q5_K>> {
     KScaleBytes sc;
     std::uint32_t d, dmin;
   };
-  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q5_K>(row, k);
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q5_K::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 256;
     const int e = k % 256;
-    return {tile_detail::load8(b.qs + 32 * (e / 64) + e % 32), tile_detail::load8(b.qh + e % 32),
-            load_k_scale_bytes(b.scales, e / 32), b.d.bits, b.dmin.bits};
+    return {tile_detail::load8(src.template bytes<offsetof(B, qs)>(kb) + 32 * (e / 64) + e % 32),
+            tile_detail::load8(src.template bytes<offsetof(B, qh)>(kb) + e % 32),
+            load_k_scale_bytes(src.template bytes<offsetof(B, scales)>(kb), e / 32),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb)),
+            tile_detail::load_u16(src.template bytes<offsetof(B, dmin)>(kb))};
+  }
+  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
+    return load_from(quant::GgufBlockRow<quant::Q5_K>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int s = k % 256 / 32;
@@ -367,13 +419,20 @@ struct TileDequant<quant::Q6_K> : TileDequantBase<TileDequant<quant::Q6_K>> {
     std::int32_t scale;
     std::uint32_t d;
   };
-  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
-    const auto& b = tile_detail::block_at<quant::Q6_K>(row, k);
+  template <class Source>
+  PAGODA_HD_INLINE static Raw load_from(const Source& src, int k) {
+    using B = quant::Q6_K::block;
+    const std::size_t kb = static_cast<std::size_t>(k) / 256;
     const int e = k % 256;
     const int h = e / 128;
     const int o = e % 128;
-    return {tile_detail::load8(b.ql + 64 * h + o % 64), tile_detail::load8(b.qh + 32 * h + o % 32), b.scales[e / 16],
-            b.d.bits};
+    return {tile_detail::load8(src.template bytes<offsetof(B, ql)>(kb) + 64 * h + o % 64),
+            tile_detail::load8(src.template bytes<offsetof(B, qh)>(kb) + 32 * h + o % 32),
+            static_cast<std::int8_t>(src.template bytes<offsetof(B, scales)>(kb)[e / 16]),
+            tile_detail::load_u16(src.template bytes<offsetof(B, d)>(kb))};
+  }
+  PAGODA_HD_INLINE static Raw load(const std::byte* row, int k, int) {
+    return load_from(quant::GgufBlockRow<quant::Q6_K>{row}, k);
   }
   PAGODA_HD_INLINE static void decode(const Raw& r, int k, float (&out)[8]) {
     const int o = k % 128;
