@@ -39,20 +39,41 @@ foreach(_name IN LISTS pagoda_quant_formats)
   endif()
 endforeach()
 
+# The families on the field-streams layout (named *_streams) follow its own
+# list, quant::field_stream_formats in include/pagoda/quant/field_streams.hpp.
+set(_pagoda_streams_list ${PROJECT_SOURCE_DIR}/include/pagoda/quant/field_streams.hpp)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_pagoda_streams_list})
+file(READ ${_pagoda_streams_list} _pagoda_streams_text)
+string(REGEX MATCH "using field_stream_formats = type_list<([^>]*)>;" _pagoda_match "${_pagoda_streams_text}")
+if(NOT _pagoda_match)
+  message(FATAL_ERROR "pagoda: could not find `using field_stream_formats = type_list<...>;` in ${_pagoda_streams_list}")
+endif()
+string(REGEX REPLACE "[ \t\r\n]" "" _pagoda_names "${CMAKE_MATCH_1}")
+string(REPLACE "," ";" pagoda_field_stream_formats "${_pagoda_names}")
+foreach(_name IN LISTS pagoda_field_stream_formats)
+  if(NOT _name IN_LIST pagoda_quant_formats)
+    message(FATAL_ERROR "pagoda: quant::field_stream_formats entry `${_name}` is not in quant::formats")
+  endif()
+endforeach()
+
 set(pagoda_generated_cuda_sources "")
 foreach(_family IN LISTS _pagoda_kernel_families)
   set(_header ${_pagoda_family_header_${_family}})
   set(_template ${_pagoda_template_dir}/${_family}_format.cu.in)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_header} ${_template})
   file(READ ${_header} _header_text)
-  foreach(_name IN LISTS pagoda_quant_formats)
+  set(_family_formats ${pagoda_quant_formats})
+  if(_family MATCHES "_streams$")
+    set(_family_formats ${pagoda_field_stream_formats})
+  endif()
+  foreach(_name IN LISTS _family_formats)
     # Without the extern declaration each caller would silently compile its
     # own copy of the kernel; with it missing from this list, the link fails.
     string(FIND "${_header_text}" "extern template void ${_family}<quant::${_name}>(" _found)
     if(_found EQUAL -1)
       message(FATAL_ERROR
         "pagoda: ${_header} lacks `extern template void ${_family}<quant::${_name}>(...)`; "
-        "every format in quant::formats needs one")
+        "every format of its list (quant::formats, or quant::field_stream_formats for *_streams) needs one")
     endif()
     set(PAGODA_FORMAT ${_name})
     string(TOLOWER ${_name} _lower)

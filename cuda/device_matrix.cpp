@@ -10,14 +10,35 @@
 #include "pagoda/kernels/embedding.cuh"
 #include "pagoda/kernels/gemv_q.cuh"
 #include "pagoda/kernels/gemv_q_fused.cuh"
+#include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/kernels/matmul_q_streams.cuh"
 #include "pagoda/kernels/norm.cuh"
 #include "pagoda/kernels/matmul_q.cuh"
+#include "pagoda/quant/field_streams.hpp"
 #include "pagoda/quant/format_list.hpp"
 
 namespace pagoda::runtime {
 
-DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data) {
+DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data,
+                                quant::WeightLayout layout) {
   DeviceMatrix matrix{.info = &tensor, .data = device_data, .rows = tensor.rows(), .cols = tensor.dims[0]};
+  matrix.layout = layout;
+  if (layout == quant::WeightLayout::field_streams) {
+    // The kernels of the field-streams layout; no embedding gather (the plan
+    // keeps the embedding table in GGUF blocks).
+    const bool known = quant::visit_field_stream_format(tensor.type, [&](auto tag) {
+      using Format = typename decltype(tag)::type;
+      matrix.gemv = &kernels::gemv_streams<Format>;
+      matrix.matmul = &kernels::matmul_q_streams<Format>;
+      matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
+      matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
+      matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
+                       matrix.cols <= kernels::gemv_streams_max_cols;
+    });
+    if (!known)
+      fail("bind_device_matrix: {} ({}) has no field-streams layout", tensor.name, gguf::name_of(tensor.type));
+    return matrix;
+  }
   quant::visit_format(tensor.type, [&](auto tag) {
     using Format = typename decltype(tag)::type;
     matrix.gemv = &kernels::gemv_q<Format>;
@@ -28,6 +49,11 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
     matrix.fusable = kernels::gemv_takes_staged_path<Format>(device_data, matrix.cols);
   });
   return matrix;
+}
+
+void DeviceMatrix::fail_gather() const {
+  fail("DeviceMatrix: rows of {} cannot be gathered in the {} layout (only an embedding table in GGUF blocks can)",
+       info ? info->name : "a matrix", quant::name_of(layout));
 }
 
 namespace {

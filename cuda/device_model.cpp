@@ -34,8 +34,10 @@ const float* DeviceModel::place_f32(const gguf::TensorInfo& tensor, const Device
 }
 
 DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights,
-                         const DevicePointerOf& locate) {
-  const auto bind = [&](const gguf::TensorInfo* tensor) { return bind_device_matrix(*tensor, locate(*tensor)); };
+                         const DevicePointerOf& locate, const LayoutOf& layout_of) {
+  const auto bind = [&](const gguf::TensorInfo* tensor) {
+    return bind_device_matrix(*tensor, locate(*tensor), layout_of(*tensor));
+  };
   const CudaStream stream("DeviceModel: norm weights and biases");
   const auto place = [&](const gguf::TensorInfo* tensor) {
     return tensor ? place_f32(*tensor, locate, stream) : nullptr;

@@ -1,6 +1,7 @@
 // DeviceCopy's constructor (see mapping/device_copy.hpp): allocate, fill at
 // the link's speed, zero the gaps, let go of the page cache, report.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -16,6 +17,8 @@
 #include "pagoda/mapping/device_copy.hpp"
 #include "pagoda/mapping/drop_behind.hpp"
 #include "pagoda/mapping/page_cache.hpp"
+#include "pagoda/kernels/repack_streams.cuh"
+#include "pagoda/quant/field_streams.hpp"
 
 namespace pagoda::mapping {
 
@@ -186,6 +189,41 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
   report_.vram_delta_bytes =
       static_cast<std::int64_t>(before.free_bytes) - static_cast<std::int64_t>(after.free_bytes);
   report_.total_seconds = total.seconds();
+}
+
+void DeviceCopy::repack_to_field_streams(std::span<const gguf::TensorInfo* const> tensors) {
+  if (tensors.empty()) return;
+  const Stopwatch repacking;
+  const runtime::ScopedDevice current(device_);
+  // One scratch chunk for every tensor: at most 64 MiB, at least one 8-row
+  // group of the widest row.
+  std::size_t widest_group = 0, largest = 0;
+  for (const gguf::TensorInfo* t : tensors) {
+    widest_group = std::max<std::size_t>(widest_group, quant::field_stream_group_rows * t->byte_size / t->rows());
+    largest = std::max<std::size_t>(largest, t->byte_size);
+  }
+  const std::size_t scratch_bytes = std::max(widest_group, std::min<std::size_t>(largest, std::size_t{64} << 20));
+  const runtime::DeviceBuffer scratch(scratch_bytes, "DeviceCopy: repacking scratch");
+  const runtime::CudaStream stream("DeviceCopy: repacking");
+  std::uint64_t bytes = 0;
+  for (const gguf::TensorInfo* t : tensors) {
+    std::byte* at = weights_.data() + section_.offset_of(*t);
+    const bool known = quant::visit_field_stream_format(t->type, [&](auto tag) {
+      using F = typename decltype(tag)::type;
+      kernels::repack_streams<F>(at, t->rows(), t->dims[0], scratch.data(), scratch.size(), stream.get());
+    });
+    if (!known)
+      throw Error("DeviceCopy: cannot repack " + std::string(t->name) + ": its format has no field-streams layout");
+    bytes += t->byte_size;
+  }
+  stream.synchronize("DeviceCopy: repacking");
+  report_.repack_seconds += repacking.seconds();
+  report_.repacked_bytes += bytes;
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.3f s", repacking.seconds());
+  report_.notes.push_back("repacked " + std::to_string(tensors.size()) + " matrices (" + bytes_text(bytes) +
+                          ") into field streams on the GPU in " + seconds + " through " + bytes_text(scratch_bytes) +
+                          " of scratch");
 }
 
 }  // namespace pagoda::mapping

@@ -14,7 +14,9 @@
 #     and 4096, 3 repetitions after a warm-up (with the 8B shape also
 #     hmm-direct: refused with its reason on a machine without HMM/ATS). One
 #     run per shape, so a time-out loses one shape, not all.
-#  3. pagoda-kernel-bench: GEMV per format over the three shapes' projections,
+#     2b. the 8B Q4_0 and Q4_K_M again with --layout gguf (the GGUF-layout
+#     kernels, beside the default field-streams rows).
+#  3. pagoda-kernel-bench: GEMV per format (and field-streams layout) over the three shapes' projections,
 #     attention decode at depths 512 .. 32768 for the 8B shape.
 #  4. pagoda-bench, host-registered + hugepage-import, SmolLM2 and 1B shapes
 #     (one run each), 2 repetitions (weights cross PCIe at ~50 GB/s: each
@@ -134,7 +136,13 @@ for shape in smollm2-135m llama-3.2-1b llama-3-8b; do
     "${tests[@]}" -r "$reps" --save "$out/bench-device-$shape.json" -o md >"$out/bench-device-$shape.md"
 done
 
-# 3. Kernels.
+# 2b. The same 8B models on the GGUF layout (--layout gguf): the kernels
+# before field streams, beside the default (packed) rows of stage 2.
+stage bench-device-gguf-llama-3-8b 40 "$bench" -m "$(model_path llama-3-8b Q4_0),$(model_path llama-3-8b Q4_K_M)" \
+  --mapping device-copy --layout gguf "${tests[@]}" -r 2 --save "$out/bench-device-gguf-llama-3-8b.json" \
+  -o md >"$out/bench-device-gguf-llama-3-8b.md"
+
+# 3. Kernels (each field-streams format beside its GGUF layout).
 stage kernel-bench 30 "$kernel_bench" --save "$out/kernel-bench.json" -o md >"$out/kernel-bench.md"
 
 # 4. Host-resident weights, the small shapes (SmolLM2 ~15 s, 1B ~90 s).
@@ -154,11 +162,11 @@ if [[ -s $out/kernel-bench.md ]]; then
   echo
   echo "### kernel-bench highlights (full tables: kernel-bench.md)"
   sed -n '/^### GEMV/,/^### attention/p' "$out/kernel-bench.md" |
-    grep -E '^\| (shape|---|llama-3-8b \| [a-z_]+ \| [0-9]+ × [0-9]+ \| (Q4_0|Q4_K|Q8_0) )'
+    grep -E '^\| (shape|---|llama-3-8b \| [a-z_]+ \| [0-9]+ × [0-9]+ \| (Q4_0|Q4_K|Q6_K|Q8_0) )'
   sed -n '/^### attention decode/,$p' "$out/kernel-bench.md"
 fi
 reports=()
-for f in "$out"/bench-{device-smollm2-135m,device-llama-3.2-1b,device-llama-3-8b,host-smollm2-135m,host-llama-3.2-1b,host-8b}.json; do
+for f in "$out"/bench-{device-smollm2-135m,device-llama-3.2-1b,device-llama-3-8b,device-gguf-llama-3-8b,host-smollm2-135m,host-llama-3.2-1b,host-8b}.json; do
   [[ -s $f ]] && reports+=("$f")
 done
 echo

@@ -42,6 +42,7 @@ std::string to_string(const PlacementReport& r) {
       bytes_text(r.staging_pinned_bytes), bytes_text(r.page_cache_bytes), bytes_text(r.hugepage_bytes),
       bytes_text(r.page_bytes), r.allocate_seconds, r.register_seconds, r.read_seconds, r.copy_seconds,
       r.release_seconds, r.total_seconds);
+  if (!r.layouts.empty()) text += "; layouts: " + r.layouts;
   text += r.fallbacks.empty() ? "; no fallbacks" : "; fallbacks: " + joined(r.fallbacks);
   if (!r.notes.empty()) text += "; notes: " + joined(r.notes);
   return text;

@@ -43,17 +43,22 @@ TEST_CASE("the 8B shape's decode step: q/k/v/o, gate/up/down and the output proj
 }
 
 TEST_CASE("GEMV cases: weight bytes from the format's blocks; K-quants skip SmolLM2's 576 columns, saying why") {
+  // Each format in its GGUF layout, then in field streams (both have them).
   const auto cases = plan_gemv({"smollm2-135m", "llama-3-8b"}, {TensorType::Q4_0, TensorType::Q4_K});
-  CHECK(cases.size() == 2 * 8 * 2);
+  CHECK(cases.size() == 2 * 8 * 2 * 2);
   const GemvCase& q4_0 = cases[0];  // smollm2 attn_q, Q4_0: 576 x 576
   CHECK(q4_0.shape == "smollm2-135m");
   CHECK(q4_0.projection.name == "attn_q");
   CHECK(q4_0.weight_bytes == 576ull * (576 / 32) * 18);
   CHECK(q4_0.skipped.empty());
-  const GemvCase& q4_k = cases[1];
+  CHECK(q4_0.layout == pagoda::quant::WeightLayout::gguf_blocks);
+  const GemvCase& q4_0_packed = cases[1];
+  CHECK(q4_0_packed.layout == pagoda::quant::WeightLayout::field_streams);
+  CHECK(q4_0_packed.weight_bytes == q4_0.weight_bytes);
+  const GemvCase& q4_k = cases[2];
   CHECK(q4_k.skipped == "cols 576 is not a multiple of Q4_K's 256-element blocks");
   CHECK(q4_k.weight_bytes == 0);
-  const GemvCase& down = cases[2 * 6 + 1];  // smollm2 ffn_down, Q4_K: 1536 columns tile
+  const GemvCase& down = cases[4 * 6 + 2];  // smollm2 ffn_down, Q4_K: 1536 columns tile
   CHECK(down.projection.name == "ffn_down");
   CHECK(down.skipped.empty());
   CHECK(down.weight_bytes == 576ull * (1536 / 256) * 144);
@@ -126,9 +131,13 @@ KernelReport sample_kernel_report() {
   r.device_read = bench::LinkMeasurement{3000.0, 1ull << 30, 21};
   r.samples = 50;
   r.gemv = plan_gemv({"smollm2-135m"}, {TensorType::Q4_K});
+  std::erase_if(r.gemv, [](const GemvCase& c) { return c.layout != pagoda::quant::WeightLayout::gguf_blocks; });
   r.gemv.resize(7);  // attn_q .. ffn_down: ffn_down (index 6) is the one that runs
   r.gemv[6].microseconds = 1.5;
   r.gemv[6].copies = 300;
+  r.gemv.push_back(r.gemv[6]);  // and the same matrix in field streams, twice as fast
+  r.gemv[7].layout = pagoda::quant::WeightLayout::field_streams;
+  r.gemv[7].microseconds = 0.75;
   r.attention = plan_attention("llama-3-8b", {4096});
   r.attention[0].microseconds = 10.0;
   r.attention[0].copies = 10;
@@ -145,6 +154,8 @@ TEST_CASE("kernel-bench markdown: header, a GEMV table with skipped rows, an att
                 "256-element blocks | | |\n") != std::string::npos);
   // 576 * 6 * 144 = 497664 bytes in 1.5 us: 331.8 GB/s, 11.1% of 3000.
   CHECK(md.find("| smollm2-135m | ffn_down | 576 × 1536 | Q4_K | 486.00 KiB | 1.50 | 331.8 | 11.1% |\n") !=
+        std::string::npos);
+  CHECK(md.find("| smollm2-135m | ffn_down | 576 × 1536 | Q4_K packed | 486.00 KiB | 0.75 | 663.6 | 22.1% |\n") !=
         std::string::npos);
   CHECK(md.find("### attention decode (kernels::attention_decode): llama-3-8b, 32 heads, 8 KV heads of 128\n") !=
         std::string::npos);
@@ -165,7 +176,9 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
   const auto doc = nlohmann::json::parse(format_json(report));
   CHECK(doc["machine"]["device_read"]["gb_s"] == 3000.0);
   CHECK(doc["samples"] == 50);
-  REQUIRE(doc["gemv"].size() == 7);
+  REQUIRE(doc["gemv"].size() == 8);
+  CHECK(doc["gemv"][6]["layout"] == "gguf-blocks");
+  CHECK(doc["gemv"][7]["layout"] == "field-streams");
   CHECK(doc["gemv"][0].contains("skipped"));
   CHECK_FALSE(doc["gemv"][0].contains("microseconds"));
   CHECK(doc["gemv"][6]["weight_bytes"] == 497664);

@@ -1,6 +1,9 @@
 // What MappingPolicy demands of a policy, shown on stand-ins (the real four
 // are checked against it where they are listed, mapping/policy_list.hpp),
-// and the two load paths that are all kernels see of a policy.
+// and the weight layouts that are all kernels see of a policy.
+#include <array>
+#include <span>
+
 #include <doctest/doctest.h>
 
 #include "pagoda/mapping/policy.hpp"
@@ -20,6 +23,7 @@ public:
   static constexpr PolicyId id = PolicyId::host_registered;
   static constexpr Residence residence = Residence::host;
   using Options = StandInOptions;
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   explicit StandIn(const gguf::MappedFile& file) : StandIn(file, Options{}) {}
   StandIn(const gguf::MappedFile&, const Options&) {}
   StandIn(StandIn&&) noexcept = default;
@@ -34,6 +38,7 @@ public:
   static constexpr PolicyId id = PolicyId::host_registered;
   static constexpr Residence residence = Residence::host;
   using Options = StandInOptions;
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   explicit Copyable(const gguf::MappedFile&, const Options& = {}) {}
   [[nodiscard]] const std::byte* device_pointer(const gguf::TensorInfo&) const { return nullptr; }
   [[nodiscard]] PlacementReport report() const { return {}; }
@@ -45,6 +50,7 @@ public:
   static constexpr PolicyId id = PolicyId::device_copy;
   static inline Residence residence = Residence::device;
   using Options = StandInOptions;
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   explicit RuntimeResidence(const gguf::MappedFile&, const Options& = {}) {}
   RuntimeResidence(const RuntimeResidence&) = delete;
   [[nodiscard]] const std::byte* device_pointer(const gguf::TensorInfo&) const { return nullptr; }
@@ -57,6 +63,7 @@ public:
   static constexpr PolicyId id = PolicyId::device_copy;
   static constexpr Residence residence = Residence::device;
   using Options = StandInOptions;
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   explicit MutablePointer(const gguf::MappedFile&, const Options& = {}) {}
   MutablePointer(const MutablePointer&) = delete;
   [[nodiscard]] std::byte* device_pointer(const gguf::TensorInfo&) const { return nullptr; }
@@ -73,9 +80,27 @@ TEST_CASE("a mapping policy is a non-copyable type with compile-time id and resi
   CHECK(MappingPolicy<StandIn>);
 }
 
-TEST_CASE("kernels see two load paths, whatever the number of policies") {
+// Offers field streams: it must say how it rearranges its bytes.
+class Repacking : public StandIn {
+public:
+  using StandIn::StandIn;
+  static constexpr std::array<quant::WeightLayout, 2> layouts{quant::WeightLayout::field_streams,
+                                                              quant::WeightLayout::gguf_blocks};
+  void repack_to_field_streams(std::span<const gguf::TensorInfo* const>) {}
+};
+class ClaimsStreamsWithoutRepacking : public StandIn {
+public:
+  using StandIn::StandIn;
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::field_streams};
+};
+
+TEST_CASE("kernels see the weight layouts a policy offers, and offering field streams takes a repack") {
   static_assert(policy_traits<StandIn>::residence == Residence::host);
-  static_assert(policy_traits<StandIn>::load == LoadPath::streaming);
-  static_assert(load_path_for(Residence::device) == LoadPath::read_only_cached);
-  CHECK(policy_traits<StandIn>::load == LoadPath::streaming);
+  static_assert(policy_traits<StandIn>::offers(quant::WeightLayout::gguf_blocks));
+  static_assert(!policy_traits<StandIn>::offers(quant::WeightLayout::field_streams));
+  static_assert(MappingPolicy<Repacking>);
+  static_assert(policy_traits<Repacking>::layouts[0] == quant::WeightLayout::field_streams, "best first");
+  static_assert(!MappingPolicy<ClaimsStreamsWithoutRepacking>);
+  CHECK(policy_traits<Repacking>::offers(quant::WeightLayout::field_streams));
+  CHECK_FALSE(MappingPolicy<ClaimsStreamsWithoutRepacking>);
 }

@@ -5,6 +5,8 @@
 #include "graph_timer.hpp"
 #include "kernel_timing.hpp"
 #include "pagoda/kernels/gemv_q.cuh"
+#include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/quant/field_streams.hpp"
 #include "pagoda/quant/format_list.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 #include "pagoda_bench/random_fill.hpp"
@@ -47,16 +49,22 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
     if (!c.skipped.empty()) continue;
     const std::uint64_t stride = padded(c.weight_bytes);
     const auto rows = c.projection.rows, cols = c.projection.cols;
-    quant::visit_format(c.format, [&](auto tag) {
-      using F = typename decltype(tag)::type;
+    const auto time_with = [&](auto launch) {
       const auto enqueue = [&](cudaStream_t s, int i) {
-        kernels::gemv_q<F>(pool.data() + static_cast<std::uint64_t>(i) * stride, rows, cols, xs, ys, nullptr, s);
+        launch(pool.data() + static_cast<std::uint64_t>(i) * stride, rows, cols, xs, ys, nullptr, s);
       };
       enqueue(stream, 0);  // outside the capture: the launcher's one-time device query
       c.microseconds = median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);
-    });
-    std::fprintf(stderr, "pagoda-kernel-bench: gemv %s %s %s: %.2f us (%d copies)\n", c.shape.c_str(),
-                 c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), c.microseconds, c.copies);
+    };
+    if (c.layout == quant::WeightLayout::field_streams)
+      quant::visit_field_stream_format(c.format, [&](auto tag) {
+        time_with(&kernels::gemv_streams<typename decltype(tag)::type>);
+      });
+    else
+      quant::visit_format(c.format, [&](auto tag) { time_with(&kernels::gemv_q<typename decltype(tag)::type>); });
+    std::fprintf(stderr, "pagoda-kernel-bench: gemv %s %s %s %s: %.2f us (%d copies)\n", c.shape.c_str(),
+                 c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(),
+                 std::string(quant::name_of(c.layout)).c_str(), c.microseconds, c.copies);
   }
 }
 

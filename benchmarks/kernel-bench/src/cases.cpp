@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "pagoda/quant/field_streams.hpp"
+
 namespace pagoda::kernel_bench {
 
 std::vector<Projection> projections_of(const model::SyntheticShape& s) {
@@ -26,7 +28,12 @@ std::vector<GemvCase> plan_gemv(const std::vector<std::string>& shapes, const st
                                   g.block_elements);
         else
           c.weight_bytes = p.rows * (p.cols / g.block_elements) * g.block_bytes;
-        cases.push_back(std::move(c));
+        const bool has_streams = quant::visit_field_stream_format(format, [](auto) {});
+        cases.push_back(c);
+        if (has_streams) {
+          c.layout = quant::WeightLayout::field_streams;
+          cases.push_back(std::move(c));
+        }
       }
     }
   }

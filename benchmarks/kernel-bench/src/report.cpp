@@ -31,13 +31,20 @@ std::string percent_cell(double gb_s, const KernelReport& r) {
   return r.device_read ? fmt::format("{:.1f}%", percent_of(gb_s, r.device_read)) : "";
 }
 
+// "Q4_0", or "Q4_0 packed" for the field-streams layout.
+std::string format_label(const GemvCase& c) {
+  std::string label(gguf::name_of(c.format));
+  if (c.layout == quant::WeightLayout::field_streams) label += " packed";
+  return label;
+}
+
 std::string gemv_table(const KernelReport& r) {
   std::string text = "### GEMV (kernels::gemv_q): one decode step's projections\n\n";
   text += "| shape | matrix | rows × cols | format | weights | µs | GB/s | % of device read |\n";
   text += "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: |\n";
   for (const GemvCase& c : r.gemv) {
     const std::string dims = fmt::format("{} × {}", c.projection.rows, c.projection.cols);
-    const std::string_view format = gguf::name_of(c.format);
+    const std::string format = format_label(c);
     if (!c.skipped.empty()) {
       text += fmt::format("| {} | {} | {} | {} | - | skipped: {} | | |\n", c.shape, c.projection.name, dims, format,
                           c.skipped);
@@ -89,12 +96,12 @@ std::string format_csv(const KernelReport& r) {
     if (!c.skipped.empty()) {
       // The reason holds no comma or quote: no quoting needed.
       text += fmt::format("gemv,{},{},{},{},{},,,,,,,,{}\n", c.shape, c.projection.name, c.projection.rows,
-                          c.projection.cols, gguf::name_of(c.format), c.skipped);
+                          c.projection.cols, format_label(c), c.skipped);
       continue;
     }
     const double gb_s = gb_per_second(c.weight_bytes, c.microseconds);
     text += fmt::format("gemv,{},{},{},{},{},,{},{:.3f},{:.3f},{},{},{},\n", c.shape, c.projection.name,
-                        c.projection.rows, c.projection.cols, gguf::name_of(c.format), c.weight_bytes, c.microseconds,
+                        c.projection.rows, c.projection.cols, format_label(c), c.weight_bytes, c.microseconds,
                         gb_s, percent(gb_s), c.copies, r.samples);
   }
   for (const AttentionCase& c : r.attention) {
@@ -111,7 +118,8 @@ std::string format_json(const KernelReport& r) {
   json gemv = json::array(), attention = json::array();
   for (const GemvCase& c : r.gemv) {
     json entry = {{"shape", c.shape}, {"matrix", c.projection.name}, {"rows", c.projection.rows},
-                  {"cols", c.projection.cols}, {"format", gguf::name_of(c.format)}};
+                  {"cols", c.projection.cols}, {"format", gguf::name_of(c.format)},
+                  {"layout", quant::name_of(c.layout)}};
     if (!c.skipped.empty()) {
       entry["skipped"] = c.skipped;
     } else {

@@ -85,12 +85,14 @@ int run(const bench::BenchOptions& options) {
                      .batch = options.batch,
                      .cuda_graph = options.cuda_graph,
                      .programmatic_launch = options.programmatic_launch,
+                     .layout = std::string(pagoda::quant::name_of(options.layout)),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::kernels::set_programmatic_launch(options.programmatic_launch);
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
                                         .max_batch = options.batch,
-                                        .use_cuda_graph = options.cuda_graph};
+                                        .use_cuda_graph = options.cuda_graph,
+                                        .layout = options.layout};
   // Greedy: each decode step ends in an argmax, the least a step can do
   // (llama-bench samples nothing; pagoda's engine always picks a token).
   engine.sampling.temperature = 0.0f;

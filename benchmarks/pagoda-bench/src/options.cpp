@@ -25,6 +25,7 @@ constexpr FlagName mapping_flag{"", "--mapping"};
 constexpr FlagName hugepage_size_flag{"", "--hugepage-size"};
 constexpr FlagName no_fallback_flag{"", "--no-fallback"};
 constexpr FlagName no_pdl_flag{"", "--no-pdl"};
+constexpr FlagName layout_flag{"", "--layout"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -105,6 +106,8 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
   --no-pdl                launch the decode GEMVs without programmatic dependent launch
+  --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)
+                          or packed (field streams; an error where the policy cannot offer it)
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one
@@ -175,6 +178,13 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
     } else if (no_graph_flag.matches(flag)) {
       cursor.no_value(no_graph_flag);
       o.cuda_graph = false;
+    } else if (layout_flag.matches(flag)) {
+      const std::string value = cursor.value(layout_flag);
+      const auto layout = pagoda::quant::parse_layout_choice(value);
+      if (!layout)
+        throw UsageError(fmt::format("{}: '{}' is not one of {}", layout_flag.text(), value,
+                                     pagoda::quant::layout_choice_names));
+      o.layout = *layout;
     } else if (no_pdl_flag.matches(flag)) {
       cursor.no_value(no_pdl_flag);
       o.programmatic_launch = false;

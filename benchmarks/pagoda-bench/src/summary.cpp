@@ -51,10 +51,12 @@ std::string escape(std::string text) {
   return out;
 }
 
-std::string run_row(const json& run, const std::vector<std::string>& columns) {
+// layout: the report's --layout ("auto" unless one was forced; older reports have none).
+std::string run_row(const json& run, const std::vector<std::string>& columns, const std::string& layout) {
   const json& model = run.at("model");
   std::string policy = run.at("policy").get<std::string>();
   if (run.at("auto_chosen").get<bool>()) policy += " (auto)";
+  if (layout != "auto") policy += ", layout " + layout;
   std::string row = fmt::format("| {} | {} | {} |", escape(model.at("name").get<std::string>()),
                                 size_text(model.at("size_bytes").get<std::uint64_t>()), policy);
   for (const std::string& column : columns) {
@@ -97,8 +99,11 @@ std::string format_summary(const std::vector<json>& reports, const std::vector<s
     text += " load s | tg % roofline | note |\n| --- | ---: | --- |";
     for (std::size_t i = 0; i < columns.size(); ++i) text += " ---: |";
     text += " ---: | ---: | --- |\n";
-    for (index = 0; index < reports.size(); ++index)
-      for (const json& run : reports[index].at("runs")) text += run_row(run, columns);
+    for (index = 0; index < reports.size(); ++index) {
+      const json& settings = reports[index].at("settings");
+      const std::string layout = settings.contains("layout") ? settings.at("layout").get<std::string>() : "auto";
+      for (const json& run : reports[index].at("runs")) text += run_row(run, columns, layout);
+    }
     return text;
   } catch (const json::exception& e) {
     const std::string name = index < names.size() ? names[index] : fmt::format("report {}", index + 1);

@@ -79,6 +79,14 @@ __device__ __forceinline__ T select3(const T (&values)[3], int m) {
   return m == 0 ? values[0] : (m == 1 ? values[1] : values[2]);
 }
 
+// Row `row` of a launch as a row of one matrix: its bytes, its index there,
+// the matrix's rows (what a layout that groups rows needs to find it).
+struct RowRef {
+  const std::byte* weights;
+  std::size_t row;
+  std::size_t rows;
+};
+
 // Rows of the targets one after another; y[m][i] = W_m x (+ residual[m][i]).
 struct StoreRows {
   static constexpr bool paired = false;
@@ -93,6 +101,10 @@ struct StoreRows {
   __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
     const int m = matrix_of(t, row);
     return select3(t.weights, m) + row * row_bytes;
+  }
+  __device__ static RowRef locate(const StagedTargets& t, std::size_t row) {
+    const int m = matrix_of(t, row);
+    return {select3(t.weights, m), row, select3(t.rows, m)};
   }
   template <int R>
   __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
@@ -117,6 +129,9 @@ struct GatedRows {
   __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {
     return (row % 2 == 0 ? t.weights[0] : t.weights[1]) + row / 2 * row_bytes;
   }
+  __device__ static RowRef locate(const StagedTargets& t, std::size_t row) {
+    return {row % 2 == 0 ? t.weights[0] : t.weights[1], row / 2, t.rows[0]};
+  }
   template <int R>
   __device__ static void finish(const StagedTargets& t, std::size_t first, const float (&acc)[R]) {
     static_assert(R == 2, "GatedRows: a warp computes one gate row and its up row");
@@ -132,8 +147,11 @@ namespace detail {
 // block of 32 (four values each) and agree on its scale by shuffles; the loop
 // bound is uniform per warp so every lane takes part in them. When
 // norm_weight is set, x is normalised first: (x * norm_scale) * weight, each
-// product rounded once, as rms_norm_kernel does.
-template <int Threads>
+// product rounded once, as rms_norm_kernel does. ChunkMajor: chunk c (elements
+// 8c..8c+7) of block b at int16 index 8 * (c * blocks + b) instead of 32b + 8c,
+// so that lanes reading consecutive blocks' chunks hit consecutive 16 bytes
+// (gemv_streams.cuh).
+template <int Threads, bool ChunkMajor = false>
 __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
                                                        std::int16_t* xq, float* xd,
                                                        const float* __restrict__ norm_weight, float norm_scale) {
@@ -159,7 +177,8 @@ __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__
       return static_cast<int>((static_cast<std::uint32_t>(__float2int_rn(a * inverse)) & 0xffffu) |
                               static_cast<std::uint32_t>(__float2int_rn(b * inverse)) << 16);
     };
-    *reinterpret_cast<int2*>(xq + i) = int2{pair(v.x, v.y), pair(v.z, v.w)};
+    const std::size_t at = ChunkMajor ? 8 * ((i % 32 / 8) * (cols / 32) + i / 32) + i % 8 : i;
+    *reinterpret_cast<int2*>(xq + at) = int2{pair(v.x, v.y), pair(v.z, v.w)};
     if (lane % 8 == 0) xd[i / 32] = quant::q16_activation_scale(amax);
   }
 }

@@ -42,6 +42,7 @@
 #include <pagoda/quant/float_formats.hpp>
 #include <pagoda/quant/format.hpp>
 #include <pagoda/quant/k_formats.hpp>
+#include <pagoda/quant/layout.hpp>
 #include <pagoda/quant/legacy_formats.hpp>
 
 namespace pagoda::kernels {
@@ -66,7 +67,7 @@ namespace pagoda::kernels {
 
 // The policy arrives as an index into matmul_policies: nvcc's host stubs
 // cannot name a kernel with a class-type template argument.
-template <quant::QuantFormat F, int policy_index>
+template <quant::QuantFormat F, int policy_index, quant::WeightLayout L = quant::WeightLayout::gguf_blocks>
 __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
                                   matmul_policies[policy_index].min_blocks_per_sm)
     matmul_q_kernel(tile_detail::MatmulOperands op,  // W (rows, cols) of F; X (tokens, cols) f32
@@ -101,7 +102,7 @@ __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
   tile_detail::XRegs<P> x_regs;
   tile_detail::WRegs<F, P> w_regs;
   tile_detail::load_x<P>(op, tok0, 0, x_regs);
-  tile_detail::load_w<F, P>(op, row0, 0, w_regs);
+  tile_detail::load_w<F, P, L>(op, row0, 0, w_regs);
   tile_detail::store_x<P>(x_regs, a_tile(0));
   tile_detail::store_w<F, P>(w_regs, 0, b_tile(0));
   __syncthreads();
@@ -112,7 +113,7 @@ __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
     // Issue the next step's global loads now; they land while this step multiplies.
     if (more) {
       tile_detail::load_x<P>(op, tok0, k_next, x_regs);
-      tile_detail::load_w<F, P>(op, row0, k_next, w_regs);
+      tile_detail::load_w<F, P, L>(op, row0, k_next, w_regs);
     }
     const __half* a = a_tile(s) + warp_t * FT * 16 * ks;
     const __half* b = b_tile(s) + warp_r * FR * 16 * ks;
@@ -170,11 +171,11 @@ __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
 
 namespace detail {
 
-template <quant::QuantFormat F, int policy_index>
+template <quant::QuantFormat F, int policy_index, quant::WeightLayout L>
 void launch_matmul_q(const tile_detail::MatmulOperands& op, float* y, const float* residual,
                      cudaStream_t stream, const std::string& operation) {
   constexpr MatmulPolicy P = matmul_policies[policy_index];
-  const auto kernel = matmul_q_kernel<F, policy_index>;
+  const auto kernel = matmul_q_kernel<F, policy_index, L>;
   constexpr std::size_t smem = P.shared_bytes();
   check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
              operation);
@@ -184,13 +185,15 @@ void launch_matmul_q(const tile_detail::MatmulOperands& op, float* y, const floa
   check_launch(operation);
 }
 
-}  // namespace detail
-
-template <quant::QuantFormat F>
-void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-              std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
+// matmul_q over weights in layout L (matmul_q_streams.cuh names the other one).
+template <quant::QuantFormat F, quant::WeightLayout L>
+void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
+                 std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
   using block = typename F::block;
-  const std::string operation = std::string("kernels::matmul_q<").append(F::name).append(">");
+  const std::string operation = std::string(L == quant::WeightLayout::gguf_blocks ? "kernels::matmul_q<"
+                                                                                  : "kernels::matmul_q_streams<")
+                                    .append(F::name)
+                                    .append(">");
   constexpr std::size_t int_max = 0x7fffffff;
   require(cols > 0 && cols % F::block_elements == 0, operation,
           "cols (" + std::to_string(cols) + ") is a non-zero multiple of the block size (" +
@@ -219,11 +222,19 @@ void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, cons
   const MatmulPolicy policy = select_matmul_policy(tokens, rows, multiprocessors);
   static_assert(std::size(matmul_policies) == 3, "one launch per listed policy");
   if (policy == matmul_policies[0])
-    detail::launch_matmul_q<F, 0>(op, y, residual, stream, operation);
+    launch_matmul_q<F, 0, L>(op, y, residual, stream, operation);
   else if (policy == matmul_policies[1])
-    detail::launch_matmul_q<F, 1>(op, y, residual, stream, operation);
+    launch_matmul_q<F, 1, L>(op, y, residual, stream, operation);
   else
-    detail::launch_matmul_q<F, 2>(op, y, residual, stream, operation);
+    launch_matmul_q<F, 2, L>(op, y, residual, stream, operation);
+}
+
+}  // namespace detail
+
+template <quant::QuantFormat F>
+void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
+              std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
+  detail::matmul_q_in<F, quant::WeightLayout::gguf_blocks>(weights, rows, cols, x, tokens, y, residual, stream);
 }
 
 }  // namespace pagoda::kernels

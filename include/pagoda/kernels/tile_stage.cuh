@@ -23,6 +23,7 @@
 
 #include <pagoda/kernels/tile_dequant.cuh>
 #include <pagoda/kernels/tuning/matmul_q.hpp>
+#include <pagoda/quant/layout.hpp>
 
 namespace pagoda::kernels::tile_detail {
 
@@ -105,14 +106,22 @@ __device__ __forceinline__ void store_x(const XRegs<P>& regs, __half* a_tile) {
 }
 
 // W tile of rows row0.., elements k0.. -> registers (the raw bytes each piece needs).
-template <quant::QuantFormat F, MatmulPolicy P>
+// W in the GGUF layout or in field streams (quant/field_streams.hpp): the same
+// bytes either way, found at other addresses.
+template <quant::QuantFormat F, MatmulPolicy P, quant::WeightLayout L = quant::WeightLayout::gguf_blocks>
 __device__ __forceinline__ void load_w(const MatmulOperands& op, int row0, int k0, WRegs<F, P>& regs) {
 #pragma unroll
   for (int i = 0; i < WRegs<F, P>::pieces; ++i) {
     const int row = row0 + piece_row<P>(i);
     const int k = k0 + piece_k<P>(i);
     regs.valid[i] = row < op.rows && k < op.cols;
-    if (regs.valid[i])
+    if (!regs.valid[i]) continue;
+    if constexpr (L == quant::WeightLayout::field_streams)
+      regs.raw[i] = TileDequant<F>::load_from(
+          quant::field_stream_row<F>(op.weights, static_cast<std::size_t>(op.rows), static_cast<std::size_t>(op.cols),
+                                     static_cast<std::size_t>(row)),
+          k);
+    else
       regs.raw[i] = TileDequant<F>::load(op.weights + static_cast<std::size_t>(row) * op.row_bytes, k, op.cols);
   }
 }

@@ -16,12 +16,16 @@
 // outlive the policy.
 #pragma once
 
+#include <array>
+#include <span>
+
 #include <cstddef>
 #include <cstdint>
 
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/placement_report.hpp"
 #include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/mapping/weight_section.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 
@@ -45,6 +49,10 @@ class DeviceCopy {
 public:
   static constexpr PolicyId id = PolicyId::device_copy;
   static constexpr Residence residence = Residence::device;
+  // Owns its VRAM, so it can rearrange the bytes after the copy: field
+  // streams first (the fast decode GEMVs), the file's layout when asked.
+  static constexpr std::array<quant::WeightLayout, 2> layouts{quant::WeightLayout::field_streams,
+                                                              quant::WeightLayout::gguf_blocks};
   using Options = DeviceCopyOptions;
 
   explicit DeviceCopy(const gguf::MappedFile& file) : DeviceCopy(file, Options{}) {}
@@ -60,6 +68,12 @@ public:
   }
   [[nodiscard]] PlacementReport report() const { return report_; }
   [[nodiscard]] int device() const { return device_; }
+
+  // Rearranges these tensors (formats of quant::field_stream_formats, their
+  // placed bytes 16-aligned) into field streams on the GPU, in place, through
+  // one scratch chunk (kernels/repack_streams.cuh); records the time and bytes
+  // in the report. Throws for a tensor it cannot repack.
+  void repack_to_field_streams(std::span<const gguf::TensorInfo* const> tensors);
 
 private:
   WeightSection section_;

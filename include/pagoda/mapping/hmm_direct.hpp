@@ -9,12 +9,15 @@
 // engine had but never called. The file must outlive the policy.
 #pragma once
 
+#include <array>
+
 #include <cstddef>
 #include <optional>
 
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/placement_report.hpp"
 #include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/mapping/weight_section.hpp"
 
 namespace pagoda::mapping {
@@ -37,6 +40,8 @@ class HmmDirect {
 public:
   static constexpr PolicyId id = PolicyId::hmm_direct;
   static constexpr Residence residence = Residence::host;
+  // Reads the file's own bytes in place (read-only): only their layout.
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   using Options = HmmDirectOptions;
 
   explicit HmmDirect(const gguf::MappedFile& file) : HmmDirect(file, Options{}) {}

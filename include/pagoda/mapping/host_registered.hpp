@@ -10,11 +10,14 @@
 // Unregistered on destruction. The file must outlive the policy.
 #pragma once
 
+#include <array>
+
 #include <cstddef>
 
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/placement_report.hpp"
 #include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/mapping/weight_section.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 
@@ -34,6 +37,8 @@ class HostRegistered {
 public:
   static constexpr PolicyId id = PolicyId::host_registered;
   static constexpr Residence residence = Residence::host;
+  // Reads the file's own bytes in place (read-only): only their layout.
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   using Options = HostRegisteredOptions;
 
   explicit HostRegistered(const gguf::MappedFile& file) : HostRegistered(file, Options{}) {}

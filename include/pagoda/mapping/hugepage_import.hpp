@@ -10,6 +10,8 @@
 // so tensors keep the file's alignment.
 #pragma once
 
+#include <array>
+
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -19,6 +21,7 @@
 #include "pagoda/mapping/file_reader.hpp"
 #include "pagoda/mapping/placement_report.hpp"
 #include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/mapping/weight_section.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 
@@ -37,6 +40,9 @@ class HugepageImport {
 public:
   static constexpr PolicyId id = PolicyId::hugepage_import;
   static constexpr Residence residence = Residence::host;
+  // The bytes are read from the file into pages it owns, so it could repack on the
+  // host while reading; not yet measured worth it, so the file's layout.
+  static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   using Options = HugepageImportOptions;
 
   explicit HugepageImport(const gguf::MappedFile& file) : HugepageImport(file, Options{}) {}

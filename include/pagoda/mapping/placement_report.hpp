@@ -9,6 +9,7 @@
 #include <iosfwd>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pagoda/mapping/page_cache.hpp"
@@ -35,6 +36,12 @@ struct PlacementReport {
   double copy_seconds = 0;
   double release_seconds = 0;   // what the load waited for dropping the file's page cache (after the fill)
   double total_seconds = 0;
+  // The weight layouts (quant/layout.hpp): what each matrix became, and what
+  // rearranging cost. One line per layout in the summary; every tensor named.
+  double repack_seconds = 0;
+  std::uint64_t repacked_bytes = 0;
+  std::string layouts;                             // "field-streams: 224 matrices (4.21 GiB); gguf-blocks: ..."
+  std::vector<std::pair<std::string, std::string>> tensor_layouts;  // (tensor name, layout name)
   std::vector<std::string> fallbacks;  // what was tried, why it did not apply, what was done instead
   std::vector<std::string> notes;      // hints applied, page cache released, ...
 };

@@ -31,9 +31,11 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <utility>
 
 #include <pagoda/core/host_device.hpp>
 #include <pagoda/core/type_list.hpp>
+#include <pagoda/gguf/tensor_type.hpp>
 #include <pagoda/quant/k_formats.hpp>
 #include <pagoda/quant/legacy_formats.hpp>
 
@@ -119,6 +121,14 @@ static_assert(check_field_streams(field_stream_formats{}),
 
 }  // namespace detail
 
+// Calls fn(type_tag<F>{}) for the format of `type` when it has the
+// field-streams layout; false when it has none (the caller says why).
+template <class Fn>
+bool visit_field_stream_format(gguf::TensorType type, Fn&& fn) {
+  return visit_first(
+      field_stream_formats{}, [type](auto tag) { return decltype(tag)::type::id == type; }, fn);
+}
+
 // Index of the stream that holds GGUF block byte `offset` (a compile-time fact).
 template <HasFieldStreams F>
 constexpr std::size_t stream_of(std::size_t offset) {
@@ -127,6 +137,14 @@ constexpr std::size_t stream_of(std::size_t offset) {
     if (offset >= f.offset && offset < f.offset + f.bytes) return s;
   }
   return FieldStreams<F>::streams.size();
+}
+
+// Bytes per block of the streams before stream s.
+template <HasFieldStreams F>
+constexpr std::size_t stream_prefix(std::size_t s) {
+  std::size_t prefix = 0;
+  for (std::size_t i = 0; i < s; ++i) prefix += FieldStreams<F>::streams[i].bytes;
+  return prefix;
 }
 
 // Where one row's fields are, in the field-streams layout: the first byte of
@@ -157,12 +175,11 @@ PAGODA_HD_INLINE FieldStreamRow<F> field_stream_row(const std::byte* tensor, std
   const std::size_t group_rows = rows - group * G < G ? rows - group * G : G;
   const auto* base = reinterpret_cast<const std::uint8_t*>(tensor) + group * G * blocks * F::block_bytes;
   FieldStreamRow<F> out{};
-  std::size_t prefix = 0;
-  for (std::size_t s = 0; s < FieldStreamRow<F>::stream_count; ++s) {
-    const std::size_t bytes = FieldStreams<F>::streams[s].bytes;
-    out.stream[s] = base + group_rows * blocks * prefix + in_group * blocks * bytes;
-    prefix += bytes;
-  }
+  // Unrolled at compile time: the stream table is a constant, not device data.
+  [&]<std::size_t... S>(std::index_sequence<S...>) {
+    ((out.stream[S] = base + group_rows * blocks * stream_prefix<F>(S) + in_group * blocks * FieldStreams<F>::streams[S].bytes),
+     ...);
+  }(std::make_index_sequence<FieldStreamRow<F>::stream_count>{});
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "pagoda/gguf/file.hpp"
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/model/architecture.hpp"
+#include "pagoda/quant/layout.hpp"
 
 namespace pagoda::runtime {
 
@@ -52,7 +53,8 @@ struct DeviceMatrix {
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
-  bool fusable = false;  // takes gemv_q's staged path, so it can share a fused launch
+  bool fusable = false;  // takes gemv_q's staged path (or is field streams), so it can share a fused launch
+  quant::WeightLayout layout = quant::WeightLayout::gguf_blocks;
 
   // y = W x (+ residual): one token.
   void multiply_vector(const float* x, float* y, const float* residual, cudaStream_t stream) const {
@@ -73,12 +75,15 @@ struct DeviceMatrix {
                                     const NormedVector& input, float* out, float* up_scratch, cudaStream_t stream);
   // Rows `tokens` of the matrix, dequantized (an embedding table).
   void gather_rows(const std::int32_t* tokens, std::size_t count, float* out, cudaStream_t stream) const {
+    if (embedding == nullptr) fail_gather();
     embedding(data, cols, tokens, count, out, stream);
   }
+  [[noreturn]] void fail_gather() const;
 };
 
-// Binds `tensor`, whose bytes the GPU reads at `device_data`; throws for a
-// format pagoda cannot compute.
-[[nodiscard]] DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data);
+// Binds `tensor`, whose bytes the GPU reads at `device_data` in `layout`;
+// throws for a format pagoda cannot compute in that layout.
+[[nodiscard]] DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data,
+                                              quant::WeightLayout layout = quant::WeightLayout::gguf_blocks);
 
 }  // namespace pagoda::runtime

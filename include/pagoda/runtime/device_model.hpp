@@ -10,12 +10,14 @@
 
 #include "pagoda/model/config.hpp"
 #include "pagoda/model/weights.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/runtime/cuda_raii.hpp"
 #include "pagoda/runtime/device_matrix.hpp"
 
 namespace pagoda::runtime {
 
 using DevicePointerOf = std::function<const std::byte*(const gguf::TensorInfo&)>;
+using LayoutOf = std::function<quant::WeightLayout(const gguf::TensorInfo&)>;
 
 struct DeviceLayer {
   const float* attn_norm;  // (d_model) f32
@@ -33,7 +35,9 @@ struct DeviceLayer {
 
 class DeviceModel {
 public:
-  DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights, const DevicePointerOf& locate);
+  // layout_of: each matrix's layout, as the policy left it (runtime/layout_plan.hpp).
+  DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights, const DevicePointerOf& locate,
+              const LayoutOf& layout_of);
 
   [[nodiscard]] const DeviceMatrix& token_embedding() const { return token_embedding_; }
   [[nodiscard]] const DeviceMatrix& output() const { return output_; }

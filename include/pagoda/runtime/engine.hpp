@@ -21,6 +21,7 @@
 #include "pagoda/model/weights.hpp"
 #include "pagoda/runtime/device_model.hpp"
 #include "pagoda/runtime/engine_core.hpp"
+#include "pagoda/runtime/layout_plan.hpp"
 #include "pagoda/runtime/load_times.hpp"
 
 namespace pagoda::runtime {
@@ -38,8 +39,12 @@ public:
         weights_(timed(load_times_.model_binding, [&] { return model::bind_weights(file.gguf(), config_); })),
         policy_(file, policy_options),
         core_(config_, timed(load_times_.device_model, [&] {
-                return DeviceModel(config_, weights_,
-                                   [this](const gguf::TensorInfo& tensor) { return policy_.device_pointer(tensor); });
+                const auto locate = [this](const gguf::TensorInfo& tensor) { return policy_.device_pointer(tensor); };
+                constexpr bool streams = mapping::policy_traits<Policy>::offers(quant::WeightLayout::field_streams);
+                layout_plan_ = plan_layouts(weights_, options.layout, streams, mapping::name_of(Policy::id), locate);
+                if constexpr (streams) policy_.repack_to_field_streams(layout_plan_.to_repack);
+                return DeviceModel(config_, weights_, locate,
+                                   [this](const gguf::TensorInfo& tensor) { return layout_plan_.of(tensor); });
               }),
               options) {
     load_times_.total = constructing_.seconds();
@@ -61,7 +66,12 @@ public:
   [[nodiscard]] std::uint32_t position() const { return core_.position(); }
   [[nodiscard]] std::uint32_t context_size() const { return core_.context_size(); }
   [[nodiscard]] const model::ModelConfig& config() const { return config_; }
-  [[nodiscard]] mapping::PlacementReport placement() const { return policy_.report(); }
+  // The policy's report with the weight layouts each matrix got.
+  [[nodiscard]] mapping::PlacementReport placement() const {
+    mapping::PlacementReport report = policy_.report();
+    layout_plan_.describe(report);
+    return report;
+  }
   [[nodiscard]] const LoadTimes& load_times() const { return load_times_; }
   [[nodiscard]] std::size_t working_vram_bytes() const { return core_.working_vram_bytes(); }
 
@@ -80,6 +90,7 @@ private:
   model::ModelConfig config_;
   model::ModelWeights weights_;
   Policy policy_;
+  LayoutPlan layout_plan_;  // made with the device model, before core_
   EngineCore core_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "pagoda/quant/layout.hpp"
 #include "pagoda/runtime/sampling_params.hpp"
 
 namespace pagoda::runtime {
@@ -13,6 +14,9 @@ struct EngineOptions {
   SamplingParams sampling{};
   bool use_cuda_graph = true;        // CUDA engines: replay the decode step as a graph
   unsigned cpu_threads = 0;          // CPU engine: 0 = one per hardware thread
+  // CUDA engines: the weights' layout (quant/layout.hpp); auto: the best the
+  // mapping policy offers (field streams under device-copy).
+  quant::LayoutChoice layout = quant::LayoutChoice::automatic;
 };
 
 inline constexpr std::uint32_t default_context_cap = 4096;

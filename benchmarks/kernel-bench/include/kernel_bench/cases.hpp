@@ -12,6 +12,7 @@
 
 #include "pagoda/gguf/tensor_type.hpp"
 #include "pagoda/model/synthetic.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda_bench/link_measurement.hpp"
 
 namespace pagoda::kernel_bench {
@@ -30,6 +31,7 @@ struct GemvCase {
   std::string shape;
   Projection projection;
   gguf::TensorType format{};
+  quant::WeightLayout layout = quant::WeightLayout::gguf_blocks;  // field streams: gemv_streams
   std::uint64_t weight_bytes = 0;  // rows * cols / block_elements * block_bytes
   std::string skipped;             // non-empty: why it cannot run (cols not whole blocks)
   // Filled by the app:
@@ -37,7 +39,8 @@ struct GemvCase {
   int copies = 0;                  // weight copies a timed replay walks through
 };
 
-// Every (shape, projection, format); cases whose cols are not whole blocks
+// Every (shape, projection, format), and the format's field-streams layout
+// beside its GGUF one where it has it; cases whose cols are not whole blocks
 // of the format are kept, marked skipped with the reason.
 [[nodiscard]] std::vector<GemvCase> plan_gemv(const std::vector<std::string>& shapes,
                                               const std::vector<gguf::TensorType>& formats);

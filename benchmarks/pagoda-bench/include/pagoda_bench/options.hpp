@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/quant/layout.hpp"
 #include "pagoda_bench/arguments.hpp"
 
 namespace pagoda::bench {
@@ -49,6 +50,7 @@ struct BenchOptions {
   bool warmup = true;                               // --no-warmup
   bool cuda_graph = true;                           // --no-cuda-graph
   bool programmatic_launch = true;                  // --no-pdl: no programmatic dependent launches
+  pagoda::quant::LayoutChoice layout = pagoda::quant::LayoutChoice::automatic;  // --layout
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
   std::vector<std::string> summaries;               // --summary: merge saved JSON reports, run nothing

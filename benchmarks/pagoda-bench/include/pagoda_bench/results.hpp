@@ -36,6 +36,7 @@ struct BenchSettings {
   std::uint32_t batch = 0;
   bool cuda_graph = true;
   bool programmatic_launch = true;  // false: --no-pdl
+  std::string layout = "auto";      // --layout: the weights' layout asked for
   std::uint32_t context = 0;  // the engines' context: the largest test's positions
   std::string pagoda_version;
 };

@@ -1,0 +1,343 @@
+// kernels::gemv_streams / gemv_streams_fused / gemv_streams_fused_gated: the
+// decode matrix-vector products on the field-streams layout
+// (quant/field_streams.hpp), with the same fusions as the staged GGUF path
+// (gemv_q_fused.cuh): up to three matrices sharing x (q, k, v with biases as
+// residuals), gate and up with the activation in the epilogue, the RMSNorm of
+// x in the prologue.
+//
+// Why: on the GGUF layout a lane cannot load 16 bytes of quants (blocks are
+// 18/144/210 bytes, 2-aligned), so the staged kernel copies tiles through
+// shared memory and keeps ~1 tile per warp in flight: 1.1-1.7 TB/s of the
+// H100's ~3 TB/s. Here each lane loads whole 16-byte units straight into
+// registers (StreamsDot<F>: consecutive lanes, consecutive units), the next
+// step's units are in flight while the current ones are multiplied, and the
+// first ones are issued before the previous kernel has finished (PDL).
+//
+// Work: a warp owns R rows (a task); blocks of 8 warps stride over the tasks
+// (the grid is at most what fits the GPU at once). x is normalised (if asked),
+// quantized to int16 once per block into shared memory, chunk-major so that a
+// lane reading its unit's x conflicts with no other lane.
+// Bytes moved: the matrices once, x once per block from L2, 4 bytes per row
+// out. Bound: HBM bandwidth (a 4096 x 4096 Q4_0 matrix is 9.4 MB: 3.1 us at
+// 3 TB/s).
+//
+// Host code compiled by g++ includes this header for the declarations; the
+// instantiations are generated per format of quant::field_stream_formats from
+// cuda/templates/gemv_streams_format.cu.in.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include <cuda_runtime_api.h>
+
+#include <pagoda/kernels/gemv_q_fused.cuh>
+#include <pagoda/model/architecture.hpp>
+#include <pagoda/quant/field_streams.hpp>
+
+#if defined(__CUDACC__)
+#include <algorithm>
+#include <string>
+
+#include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/gemv_q_staged.cuh>
+#include <pagoda/kernels/gemv_q_staged_launch.cuh>
+#include <pagoda/kernels/streams_dot.cuh>
+#endif
+
+namespace pagoda::kernels {
+
+// Columns the field-streams GEMV takes: x as int16 in shared memory, 2.125 bytes a column.
+inline constexpr std::size_t gemv_streams_max_cols = 65536;
+
+// y = W x (+ residual) for one matrix in the field-streams layout (GemvLauncher's signature).
+template <quant::QuantFormat F>
+void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
+                  const float* residual, cudaStream_t stream);
+
+template <quant::QuantFormat F>
+void gemv_streams_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
+                        cudaStream_t stream);
+
+template <quant::QuantFormat F>
+void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
+                              std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
+                              cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+template <class F, class Rows, int Threads, int R>
+__global__ void __launch_bounds__(Threads)
+    gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
+                        std::size_t cols, const float* __restrict__ x) {
+  using Dot = StreamsDot<F>;
+  using Raw = typename Dot::Raw;
+  constexpr int S = Dot::units_per_step;
+  constexpr int warps = Threads / 32;
+  static_assert(Threads % 32 == 0 && R >= 1 && R <= 4, "gemv_streams: whole warps, 1..4 rows each");
+
+  extern __shared__ int4 shared[];
+  const std::size_t x_blocks = cols / 32;
+  const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+
+  const std::size_t rows = Rows::total(targets);
+  const std::size_t tasks = (rows + R - 1) / R;
+  const std::size_t units = cols / F::block_elements * Dot::units_per_block;
+  const std::size_t steps = (units + 32 * S - 1) / (32 * S);
+  const std::size_t task_stride = std::size_t{gridDim.x} * warps;
+  std::size_t task = std::size_t{blockIdx.x} * warps + static_cast<std::size_t>(warp);
+  std::size_t step = 0;
+
+  // Units step*32S + 32s + lane of the task's rows (a ragged last task
+  // re-reads the last row and does not store it).
+  const auto load = [&](std::size_t t, std::size_t st, Raw (&raw)[S][R]) {
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const std::size_t row = t * R + r < rows ? t * R + r : rows - 1;
+      const RowRef ref = Rows::locate(targets, row);
+      const auto streams_row = quant::field_stream_row<F>(ref.weights, ref.rows, cols, ref.row);
+#pragma unroll
+      for (int s = 0; s < S; ++s) {
+        const std::size_t unit = st * 32 * S + 32 * s + static_cast<std::size_t>(lane);
+        if (unit < units) raw[s][r] = Dot::load(streams_row, unit);
+      }
+    }
+  };
+
+  pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
+  Raw current[S][R];
+  if (task < tasks) load(task, 0, current);  // weights in flight while the kernel before ends
+  pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
+  const float norm_scale =
+      targets.norm_weight != nullptr ? block_rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
+  detail::quantize_x16_to_shared<Threads, true>(x, cols, reinterpret_cast<std::int16_t*>(shared),
+                                                reinterpret_cast<float*>(shared + 4 * x_blocks),
+                                                targets.norm_weight, norm_scale);
+  __syncthreads();
+
+  float acc[R];
+#pragma unroll
+  for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+  while (task < tasks) {
+    std::size_t next_task = task, next_step = step + 1;
+    if (next_step == steps) next_step = 0, next_task += task_stride;
+    Raw next[S][R];
+    if (next_task < tasks) load(next_task, next_step, next);
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const std::size_t unit = step * 32 * S + 32 * s + static_cast<std::size_t>(lane);
+      if (unit < units) Dot::accumulate(current[s], unit, xs, acc);
+    }
+    if (next_step == 0) {  // the task's rows are complete
+#pragma unroll
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int o = 16; o > 0; o /= 2) acc[r] += __shfl_xor_sync(0xffffffffu, acc[r], o);
+      if (lane == 0) Rows::finish(targets, task * R, acc);
+#pragma unroll
+      for (int r = 0; r < R; ++r) acc[r] = 0.0f;
+    }
+#pragma unroll
+    for (int s = 0; s < S; ++s)
+#pragma unroll
+      for (int r = 0; r < R; ++r) current[s][r] = next[s][r];
+    task = next_task;
+    step = next_step;
+  }
+}
+
+namespace detail {
+
+inline std::size_t streams_shared_bytes(std::size_t cols) { return 2 * cols + cols / 32 * sizeof(float); }
+
+template <quant::QuantFormat F, class Rows, int Threads, int R>
+void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
+                           cudaStream_t stream) {
+  const auto kernel = gemv_streams_kernel<F, Rows, Threads, R>;
+  // Above 48 KB a kernel must opt in: once per instantiation, to the most any
+  // call may need. The grid: what fits at the typical size (4096 columns).
+  static const int resident = [&] {
+    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    static_cast<int>(streams_shared_bytes(gemv_streams_max_cols))),
+               "cudaFuncSetAttribute(gemv_streams_kernel, MaxDynamicSharedMemorySize)");
+    return staged_resident_blocks(kernel, Threads, streams_shared_bytes(4096));
+  }();
+  const std::size_t tasks = (rows + R - 1) / R;
+  const std::size_t blocks = (tasks + Threads / 32 - 1) / (Threads / 32);
+  const auto grid = static_cast<unsigned>(std::min<std::size_t>(blocks, static_cast<std::size_t>(resident)));
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(grid);
+  config.blockDim = dim3(Threads);
+  config.dynamicSmemBytes = streams_shared_bytes(cols);
+  config.stream = stream;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  if (programmatic_launch_enabled()) {
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  check_cuda(cudaLaunchKernelEx(&config, kernel, targets, cols, x), "cudaLaunchKernelEx(gemv_streams_kernel)");
+}
+
+// One launch over `targets` (rows: what Rows::total gives), checked.
+template <quant::QuantFormat F, class Rows>
+void launch_streams(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
+                    const float* x, cudaStream_t stream) {
+  const auto need = [&](bool holds, const std::string& requirement) {
+    if (!holds) fail_precondition(operation, requirement);
+  };
+  need(cols % F::block_elements == 0 && cols % 32 == 0,
+       "cols (" + std::to_string(cols) + ") is a multiple of the block size (" +
+           std::to_string(F::block_elements) + ")");
+  need(cols <= gemv_streams_max_cols, "cols (" + std::to_string(cols) + ") is at most " +
+                                          std::to_string(gemv_streams_max_cols));
+  if (rows == 0) return;
+  need(x != nullptr && cols != 0, "x is not null and cols is not 0");
+  need(reinterpret_cast<std::uintptr_t>(x) % 16 == 0, "x is aligned to 16 bytes");
+  for (int m = 0; m < 3; ++m) {
+    if (targets.rows[m] == 0) continue;
+    need(targets.weights[m] != nullptr && targets.y[m] != nullptr, "weights and y are not null");
+    need(reinterpret_cast<std::uintptr_t>(targets.weights[m]) % 16 == 0, "the weights are aligned to 16 bytes");
+    need(static_cast<const void*>(x) != static_cast<const void*>(targets.y[m]), "y is not x");
+  }
+  if (targets.norm_weight != nullptr)
+    need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
+  // Two rows per warp share each x load; one where the rows are too few to
+  // give every SM work (SmolLM2's 576-row projections), as the staged path.
+  const GemvPolicy policy = Rows::paired ? gemv_staged_policy_tall : tuning::select_staged(0, {rows, cols});
+  if (policy == gemv_staged_policy_tall) {
+    launch_streams_kernel<F, Rows, gemv_staged_policy_tall.threads, gemv_staged_policy_tall.rows_per_warp()>(
+        targets, rows, cols, x, stream);
+  } else {
+    if constexpr (!Rows::paired)
+      launch_streams_kernel<F, Rows, gemv_staged_policy_short.threads, gemv_staged_policy_short.rows_per_warp()>(
+          targets, rows, cols, x, stream);
+  }
+  if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+    fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
+}
+
+template <class F>
+std::string streams_operation(const char* what) {
+  return std::string("kernels::").append(what).append("<").append(F::name).append(">");
+}
+
+}  // namespace detail
+
+template <quant::QuantFormat F>
+void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
+                  const float* residual, cudaStream_t stream) {
+  StagedTargets targets;
+  targets.weights[0] = weights;
+  targets.y[0] = y;
+  targets.residual[0] = residual;
+  targets.rows[0] = rows;
+  detail::launch_streams<F, StoreRows>(detail::streams_operation<F>("gemv_streams"), targets, rows, cols, x, stream);
+}
+
+template <quant::QuantFormat F>
+void gemv_streams_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
+                        cudaStream_t stream) {
+  const std::string operation = detail::streams_operation<F>("gemv_streams_fused");
+  if (targets.empty() || targets.size() > 3)
+    fail_precondition(operation, "one to three matrices (got " + std::to_string(targets.size()) + ")");
+  StagedTargets staged;
+  staged.norm_weight = norm.weight;
+  staged.norm_eps = norm.eps;
+  std::size_t rows = 0;
+  for (std::size_t m = 0; m < targets.size(); ++m) {
+    staged.weights[m] = targets[m].weights;
+    staged.y[m] = targets[m].y;
+    staged.residual[m] = targets[m].residual;
+    staged.rows[m] = targets[m].rows;
+    rows += targets[m].rows;
+  }
+  detail::launch_streams<F, StoreRows>(operation, staged, rows, cols, x, stream);
+}
+
+template <quant::QuantFormat F>
+void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
+                              std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
+                              cudaStream_t stream) {
+  const std::string operation = detail::streams_operation<F>("gemv_streams_fused_gated");
+  StagedTargets staged;
+  staged.weights[0] = gate;
+  staged.weights[1] = up;
+  staged.y[0] = out;
+  staged.y[1] = out;  // checked against x like any output; only y[0] is written
+  staged.rows[0] = rows;
+  staged.rows[1] = rows;
+  staged.norm_weight = norm.weight;
+  staged.norm_eps = norm.eps;
+  if (activation == model::FfnActivation::silu)
+    detail::launch_streams<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x, stream);
+  else
+    detail::launch_streams<F, GatedRows<model::FfnActivation::gelu_tanh>>(operation, staged, 2 * rows, cols, x,
+                                                                          stream);
+}
+
+#endif  // __CUDACC__
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats (cuda/GenerateFormatUnits.cmake checks each line).
+extern template void gemv_streams<quant::Q4_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q4_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q5_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q5_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q8_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q4_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q5_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams<quant::Q6_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
+                                               const float*, cudaStream_t);
+extern template void gemv_streams_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,
+                                                     RmsNormFirst, cudaStream_t);
+extern template void gemv_streams_fused_gated<quant::Q6_K>(model::FfnActivation, const std::byte*,
+                                                           const std::byte*, std::size_t, std::size_t,
+                                                           const float*, RmsNormFirst, float*, cudaStream_t);
+
+}  // namespace pagoda::kernels
