@@ -30,8 +30,8 @@ std::size_t mapping_count() {
 }  // namespace
 
 // One case per policy, so that a policy this device cannot run is skipped by name.
-TEST_CASE_TEMPLATE("constructing then destroying a policy 20 times leaks neither device memory nor mappings", P,
-                   quant::testing::as_tuple<policies>::type) {
+TEST_CASE_TEMPLATE_DEFINE("constructing then destroying a policy 20 times leaks neither device memory nor mappings",
+                          P, policy_lifetime_id) {
   const MappedTestModel model;
   const Capabilities caps = probe();
   CAPTURE(name_of(P::id));
@@ -47,6 +47,7 @@ TEST_CASE_TEMPLATE("constructing then destroying a policy 20 times leaks neither
   CHECK(free_vram() >= vram_before - 2 * mib);
   CHECK(mapping_count() <= mappings_before + 2);
 }
+TEST_CASE_TEMPLATE_APPLY(policy_lifetime_id, quant::testing::as_tuple<policies>::type);
 
 TEST_CASE("a moved-from policy releases nothing twice; the moved-to one keeps working") {
   const MappedTestModel model(PageCache::base_pages, {.alignment = 32});
