@@ -43,8 +43,12 @@ if(TARGET pagoda_cuda)
     DESTINATION ${PAGODA_INSTALL_CMAKEDIR}
     COMPONENT pagoda_development)
   set(PAGODA_INSTALL_HAS_CUDA TRUE)
+  # The package's default for a consumer that names no CUDA architectures:
+  # the ones these kernels were built for.
+  set(PAGODA_INSTALL_CUDA_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}")
 else()
   set(PAGODA_INSTALL_HAS_CUDA FALSE)
+  set(PAGODA_INSTALL_CUDA_ARCHITECTURES "")
 endif()
 
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/pagodaConfig.cmake.in

@@ -34,11 +34,15 @@ DeviceCapabilities probe_device(int ordinal) {
   int count = 0;
   if (const cudaError_t status = cudaGetDeviceCount(&count); status != cudaSuccess) {
     cudaGetLastError();
-    d.absent_reason = "cudaGetDeviceCount: " + runtime::cuda_error_text(status);
+    // Without a GPU the runtime answers "driver version is insufficient" (no
+    // driver library at all) or "no CUDA-capable device": say what that means.
+    const bool nothing_there = status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice;
+    d.absent_reason = std::string(nothing_there ? "no NVIDIA GPU/driver found; " : "") + "cudaGetDeviceCount: " +
+                      runtime::cuda_error_text(status);
     return d;
   }
   if (ordinal < 0 || ordinal >= count) {
-    d.absent_reason = count == 0 ? std::string("no CUDA devices")
+    d.absent_reason = count == 0 ? std::string("no NVIDIA GPU/driver found (no CUDA devices)")
                                  : "device " + std::to_string(ordinal) + " requested, " +
                                        std::to_string(count) + " present";
     return d;

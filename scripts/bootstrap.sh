@@ -72,14 +72,23 @@ if [[ "$mode" == test ]]; then
   cmake_args+=(-DPAGODA_GGUF_FUZZER="$build-fuzz/gguf_reader_fuzzer"
                -DPAGODA_FUZZ_SECONDS="${PAGODA_FUZZ_SECONDS:-120}")
 fi
+# Build output goes to stderr: `run -- -p ...` is for scripts, and its stdout
+# carries the answer alone.
 say "configuring and building in $build"
 cmake -S "$root" -B "$build" "${cmake_args[@]}" >/dev/null
-ninja -C "$build" -j "$jobs"
+ninja -C "$build" -j "$jobs" >&2
 
 # --- 5. run --------------------------------------------------------------------
 if [[ "$mode" == run ]]; then
   exec "$build/apps/pagoda-chat/pagoda-chat" --model "$model" "$@"
 else
   cd "$build"
-  exec ctest --output-on-failure -j "$jobs"
+  # ctest's output as it is, then one closing line naming what was skipped
+  # (its headline counts a skipped suite among the passed); ctest's exit status.
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  status=0
+  ctest --output-on-failure -j "$jobs" | tee "$log" || status=$?
+  "$root/scripts/ctest-skipped.sh" <"$log"
+  exit "$status"
 fi

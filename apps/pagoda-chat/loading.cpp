@@ -6,6 +6,7 @@
 #include <fmt/core.h>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/escape.hpp"
 
 namespace pagoda::chat {
 
@@ -38,7 +39,7 @@ Model load_model(const ChatOptions& options, const Terminal& terminal) {
     terminal.status(fmt::format("note: the context of {} tokens is longer than the {} the model was trained on; "
                                 "answers may degrade beyond that",
                                 model.engine().context_size(), config.context_length));
-  terminal.status(fmt::format("ready: {} ({}, {} layers), context {} tokens, chat template {}{}", config.name,
+  terminal.status(fmt::format("ready: {} ({}, {} layers), context {} tokens, chat template {}{}", escaped(config.name),
                               config.architecture.name, config.n_layers, model.engine().context_size(),
                               model.chat_template().name(), model.engine().on_gpu() ? ", on CUDA" : ""));
   return model;

@@ -1,14 +1,15 @@
-// pagoda-chat's command line: what the user asked for, as one value. Flags are
-// named like llama.cpp's where they mean the same (-m, -c, -n, --temp, ...);
-// every value is checked here, and a bad one is a po::error naming the flag
-// and its allowed range, so main prints one line and exits with status 2.
+// pagoda-chat's command line: what the user asked for, as one value. The flags
+// that load and run the model are pagoda-generate's too, defined once in
+// apps/common/run_options.hpp; every value is checked, and a bad one is a
+// po::error naming the flag and its allowed range, so main prints one line and
+// exits with status 2.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "pagoda/pagoda.hpp"
+#include "common/run_options.hpp"
 
 namespace pagoda::chat {
 
@@ -18,19 +19,12 @@ enum class ContextFull {
   drop_oldest,  // drop the oldest user/assistant exchanges (never the system prompt)
 };
 
-struct ChatOptions {
-  std::string model;
-  std::string system;            // empty: the chat template's own default
-  std::optional<std::string> prompt;  // -p: one-shot, print the answer and exit
-  int n_predict = 512;           // per answer; -1: until the context is full
+// The shared run flags (apps/common/run_options.hpp) and the chat's own.
+struct ChatOptions : apps::RunOptions {
   ContextFull context_full = ContextFull::stop;
   bool color = true;             // --no-color (and NO_COLOR, and a non-terminal) turn it off
   bool verbose = false;
-  pagoda::LoadOptions load;      // mapping, cpu, chat template, engine (context, sampling, threads)
 };
-
-// The default model: $PAGODA_MODEL_PATH, else the one the README's set-up fetched.
-[[nodiscard]] std::string default_model_path();
 
 // Parses and checks the command line; nullopt after --help or --version
 // (printed on stdout). Throws boost::program_options::error for bad input.

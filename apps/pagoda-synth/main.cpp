@@ -13,11 +13,13 @@
 #include <boost/program_options.hpp>
 #include <fmt/core.h>
 
+#include "common/help.hpp"
 #include "pagoda/core/error.hpp"
 #include "pagoda/model/synthetic.hpp"
 
 namespace po = boost::program_options;
 namespace model = pagoda::model;
+namespace apps = pagoda::apps;
 
 namespace {
 
@@ -56,16 +58,14 @@ std::optional<Options> parse_options(int argc, char** argv) {
   Options o;
   std::string shape, custom, quant = "Q4_0", output_quant, output;
   int threads = 0;
-  po::options_description flags(
-      "pagoda-synth: a GGUF with random quantized weights at a real model's shape\n"
-      "usage: pagoda-synth (--shape NAME | --custom SPEC) [--quant Q] [--seed N] -o FILE");
-  flags.add_options()
+  auto synth_flags = apps::flag_group("Flags");
+  synth_flags.add_options()
       ("help,h", "show this help")
       ("list", po::bool_switch(&o.list), "list the named shapes and the quantizations")
       ("shape", po::value(&shape), "a named shape (see --list)")
       ("custom", po::value(&custom),
-       "custom dimensions: layers=..,d=..,heads=..,kv=..,ffn=..,vocab=..[,head_dim=..,ctx=..,rope=..,eps=..,"
-       "tied=0|1,arch=llama|qwen2|gemma3,tokenizer=llama3|smollm|qwen2|gemma]")
+       "custom dimensions, comma-separated: layers=N,d=N,heads=N,kv=N,ffn=N,vocab=N, optionally followed by "
+       "head_dim=N, ctx=N, rope=F, eps=F, tied=0|1, arch=llama|qwen2|gemma3, tokenizer=llama3|smollm|qwen2|gemma")
       ("quant,q", po::value(&quant)->default_value(quant), "F32, F16, BF16, Q4_0 ... Q6_K, or the Q4_K_M mix")
       ("output-quant", po::value(&output_quant),
        "with a single-format --quant: output.weight (or a tied token_embd) in this format, e.g. Q6_K as llama.cpp does")
@@ -73,10 +73,19 @@ std::optional<Options> parse_options(int argc, char** argv) {
       ("threads,t", po::value(&threads)->default_value(0), "generator threads (0: all hardware threads)")
       ("output,o", po::value(&output), "the GGUF file to write")
       ("dry-run", po::bool_switch(&o.dry_run), "print the size, tensors and fallbacks without writing");
+  auto flags = apps::flag_group("");
+  flags.add(synth_flags);
   po::variables_map vm;
   po::store(po::command_line_parser(argc, argv).options(flags).run(), vm);
   if (vm.count("help")) {
-    std::cout << flags << '\n';
+    apps::print_help(std::cout,
+                     {.app = "pagoda-synth",
+                      .summary = "a GGUF with random quantized weights at a real model's shape",
+                      .usages = {"(--shape NAME | --custom SPEC) [--quant Q] [--seed N] -o FILE",
+                                 "--list"},
+                      .notes = "Example: pagoda-synth --custom layers=2,d=256,heads=4,kv=2,ffn=512,vocab=512 "
+                               "-q Q4_K_M -o tiny.gguf"},
+                     flags);
     return std::nullopt;
   }
   po::notify(vm);

@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/core.h>
+
 #include "pagoda/core/error.hpp"
 #include "pagoda/mapping/anonymous_mapping.hpp"
+#include "pagoda/mapping/policy_id.hpp"
+#include "pagoda/model/weights.hpp"
 #include "pagoda/text/stream_decoder.hpp"
 #include "pagoda/text/vocabulary.hpp"
 #if PAGODA_HAS_CUDA
@@ -50,19 +54,19 @@ std::uint64_t weight_bytes(const gguf::File& file) {
 }
 
 // Probe, select (reasons go to the report), build Engine<P> for the choice.
-// Returns nullptr, with the reason in the report, when no CUDA device exists.
+// Returns nullptr, with why in `absent`, when no CUDA device exists.
 std::unique_ptr<runtime::AnyEngine> gpu_engine(const gguf::MappedFile& file, const model::ModelConfig& config,
-                                               const LoadOptions& options, std::vector<std::string>& report) {
+                                               const LoadOptions& options, std::optional<mapping::PolicyId> forced,
+                                               std::vector<std::string>& report, std::string& absent) {
   const auto capabilities = mapping::probe();
   if (!capabilities.device.present) {
-    report.push_back("no usable CUDA device (" + capabilities.device.absent_reason +
-                     "): running on the CPU reference path instead");
+    absent = "no usable CUDA device (" + capabilities.device.absent_reason + ")";
     return nullptr;
   }
   const auto context = runtime::effective_context(options.engine.context_size, config.context_length);
   const auto selection = mapping::select_policy(
       capabilities, weight_bytes(file.gguf()), runtime::KvCache::total_bytes(config.n_layers, context, config.kv_dim()),
-      {.forced = mapping::parse_policy_choice(options.mapping), .allow_fallback = options.allow_fallback});
+      {.forced = forced, .allow_fallback = options.allow_fallback});
   report.push_back(mapping::to_string(selection));
   return mapping::visit_policy(selection.policy, [&](auto tag) {
     using Policy = typename decltype(tag)::type;
@@ -86,14 +90,38 @@ Model::Model(std::unique_ptr<gguf::MappedFile> file, const LoadOptions& options)
     if (!options.chat_template.empty()) throw;
     chat_template_problem_ = e.what();  // only an error if someone asks for chat
   }
+  // Every option is checked before the engine is chosen, so that a bad value
+  // is an error on every machine, not only on the one whose path reads it.
   options.engine.sampling.validate();
-  (void)mapping::parse_hugepage_size(options.hugepage_size);  // a bad value is an error on every path
+  (void)mapping::parse_hugepage_size(options.hugepage_size);
+  const std::optional<mapping::PolicyId> forced = mapping::parse_policy_choice(options.mapping);
+  // Before any engine: the GPU engines read the norms only on the device.
+  model::check_norms_finite(file_->gguf(), model::bind_weights(file_->gguf(), config_));
+
+  std::string cpu_because;  // why the CPU reference path runs, when it does
+  if (options.cpu) {
+    cpu_because = "the CPU reference path was asked for";
+  } else {
 #if PAGODA_HAS_CUDA
-  if (!options.cpu) engine_ = gpu_engine(*file_, config_, options, load_report_);
+    engine_ = gpu_engine(*file_, config_, options, forced, load_report_, cpu_because);
 #else
-  if (!options.cpu) load_report_.push_back("built without CUDA: running on the CPU reference path");
+    cpu_because = "built without CUDA";
 #endif
-  if (!engine_) engine_ = cpu_engine(file_->gguf(), options);
+  }
+  if (!engine_) {
+    // A forced policy that cannot apply is an error unless fallback was allowed, and then it is said.
+    if (forced && !options.allow_fallback)
+      fail("mapping policy {} was requested but cannot apply: {}. Allow fallback (--allow-fallback) to run on "
+           "the CPU reference path, or leave the mapping to auto",
+           mapping::name_of(*forced), cpu_because);
+    if (forced)
+      load_report_.push_back(fmt::format("mapping policy {} was requested but cannot apply ({}): fell back to the "
+                                         "CPU reference path, as allowed",
+                                         mapping::name_of(*forced), cpu_because));
+    else if (!options.cpu)
+      load_report_.push_back(cpu_because + ": running on the CPU reference path instead");
+    engine_ = cpu_engine(file_->gguf(), options);
+  }
   load_report_.push_back("weights: " + engine_->placement_line());
 }
 

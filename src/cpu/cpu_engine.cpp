@@ -1,6 +1,11 @@
 #include "pagoda/cpu/cpu_engine.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
+
+#include "pagoda/core/error.hpp"
 
 namespace pagoda::cpu {
 
@@ -9,7 +14,16 @@ CpuEngine::CpuEngine(const gguf::File& file, const runtime::EngineOptions& optio
              options.cpu_threads),
       sampler_(model_.config().vocab_size, options.sampling) {}
 
-std::int32_t CpuEngine::sample() { return sampler_.sample(logits_, history_); }
+std::int32_t CpuEngine::sample() {
+  // A NaN or infinite logit (damaged weights, an overflow) would be sampled as
+  // some token or none: stop with the position instead.
+  const auto bad = std::ranges::find_if(logits_, [](float logit) { return !std::isfinite(logit); });
+  if (bad != logits_.end())
+    fail("the logits after position {} are not finite ({} for token {}): the weights or activations hold NaN or "
+         "infinity; generation stopped",
+         history_.size() - 1, *bad, bad - logits_.begin());
+  return sampler_.sample(logits_, history_);
+}
 
 std::int32_t CpuEngine::prefill(std::span<const std::int32_t> tokens) {
   logits_ = model_.forward(tokens);

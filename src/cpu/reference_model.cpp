@@ -37,6 +37,7 @@ ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_siz
       weights_(model::bind_weights(file, config_)),
       context_size_(context_size == 0 ? config_.context_length : context_size),
       pool_(threads) {
+  model::check_norms_finite(file, weights_);
   output_norm_ = dequantize_tensor(*weights_.output_norm);
   for (const auto& layer : weights_.layers) {
     layer_vectors_.push_back(LayerVectors{

@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "pagoda/gguf/file.hpp"
+#include "pagoda/core/escape.hpp"
 
 namespace pagoda::gguf {
 
@@ -18,7 +19,7 @@ const TensorInfo* File::find_tensor(std::string_view tensor_name) const {
 
 const TensorInfo& File::tensor(std::string_view tensor_name) const {
   if (const auto* info = find_tensor(tensor_name)) return *info;
-  fail("{}: tensor '{}' is missing", name_, tensor_name);
+  fail("{}: tensor '{}' is missing", name_, escaped(tensor_name));
 }
 
 namespace {

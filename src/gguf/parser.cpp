@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "pagoda/core/checked_math.hpp"
+#include "pagoda/core/escape.hpp"
 
 namespace pagoda::gguf {
 
@@ -133,7 +134,7 @@ void Parser::read_metadata(File& file, std::uint64_t count) {
     const std::uint64_t entry_at = position_;
     const auto key = read_string("metadata key");
     if (key.empty()) error_at(entry_at, "metadata key", "empty key");
-    const std::string field = fmt::format("metadata '{}'", key);
+    const std::string field = fmt::format("metadata '{}'", escaped(key));
     const ValueType type = read_value_type(field);
     Value value = read_value(type, field, 0);
     if (!file.metadata_index_.emplace(key, file.metadata_.size()).second)
@@ -161,7 +162,7 @@ void Parser::read_tensor_infos(File& file, std::uint64_t count) {
     TensorInfo info{};
     info.info_file_offset = position_;
     info.name = read_string("tensor name");
-    const std::string field = fmt::format("tensor '{}'", info.name);
+    const std::string field = fmt::format("tensor '{}'", escaped(info.name));
     const std::uint64_t dims_at = position_;
     const auto n_dims = read_scalar<std::uint32_t>(field + " n_dims");
     if (n_dims == 0 || n_dims > max_tensor_dims)
@@ -210,7 +211,7 @@ void Parser::place_tensors(File& file) {
     const auto begin = checked_add(file.data_offset_, info.data_offset);
     const auto end = begin ? checked_add(*begin, info.byte_size) : std::nullopt;
     if (!end || *end > bytes_.size())
-      error_at(info.info_file_offset, fmt::format("tensor '{}'", info.name),
+      error_at(info.info_file_offset, fmt::format("tensor '{}'", escaped(info.name)),
                fmt::format("its {} bytes at data offset {} extend past the end of the file ({} bytes)",
                            info.byte_size, info.data_offset, bytes_.size()));
     info.bytes = bytes_.subspan(*begin, info.byte_size);
@@ -225,8 +226,8 @@ void Parser::place_tensors(File& file) {
     const auto& prev = *by_offset[i - 1];
     const auto& next = *by_offset[i];
     if (next.data_offset < prev.data_offset + prev.byte_size)
-      error_at(next.info_file_offset, fmt::format("tensor '{}'", next.name),
-               fmt::format("its data overlaps tensor '{}'", prev.name));
+      error_at(next.info_file_offset, fmt::format("tensor '{}'", escaped(next.name)),
+               fmt::format("its data overlaps tensor '{}'", escaped(prev.name)));
   }
 }
 

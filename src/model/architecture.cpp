@@ -1,4 +1,5 @@
 #include "pagoda/model/architecture.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <fmt/format.h>
 
@@ -26,7 +27,7 @@ std::string supported_architecture_names() {
 Architecture find_architecture(std::string_view name, std::string_view file_name) {
   for (const auto& arch : supported_architectures)
     if (arch.name == name) return arch;
-  fail("{}: architecture '{}' is not supported by pagoda (supported: {})", file_name, name,
+  fail("{}: architecture '{}' is not supported by pagoda (supported: {})", file_name, escaped(name),
        supported_architecture_names());
 }
 

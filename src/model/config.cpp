@@ -1,6 +1,7 @@
 // Hyperparameters from GGUF metadata. Keys are "<architecture>.<name>", as the
 // GGUF specification's llama section lays them out.
 #include "pagoda/model/config.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -115,7 +116,7 @@ ModelConfig read_config(const gguf::File& file) {
     if (!(config.rope.linear_scale > 0.0f)) fail("{}: RoPE scaling factor must be positive", file.name());
   } else if (scaling != "none") {
     fail("{}: RoPE scaling type '{}' is not supported (supported: none, linear, and rope_freqs.weight factors)",
-         file.name(), scaling);
+         file.name(), escaped(scaling));
   }
   config.rope.freq_factors = read_rope_freq_factors(file, config.rope.dimensions / 2);
   config.tied_output = file.find_tensor("output.weight") == nullptr;

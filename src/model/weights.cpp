@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <cmath>
+
 #include "pagoda/core/error.hpp"
+#include "pagoda/quant/dequantize.hpp"
 #include "pagoda/quant/format_list.hpp"
 
 namespace pagoda::model {
@@ -78,6 +81,24 @@ ModelWeights bind_weights(const gguf::File& file, const ModelConfig& c) {
     }
   }
   return weights;
+}
+
+void check_norms_finite(const gguf::File& file, const ModelWeights& weights) {
+  std::vector<float> values;
+  const auto check = [&](const gguf::TensorInfo* tensor) {
+    if (tensor == nullptr) return;
+    values.resize(tensor->element_count);
+    quant::dequantize_row(tensor->type, tensor->bytes, values);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      if (!std::isfinite(values[i]))
+        fail("{}: norm weight '{}' holds {} at element {}: the file is damaged (every answer would be NaN)",
+             file.name(), tensor->name, values[i], i);
+  };
+  check(weights.output_norm);
+  for (const LayerWeights& layer : weights.layers)
+    for (const auto* norm : {layer.attn_norm, layer.ffn_norm, layer.q_norm, layer.k_norm, layer.post_attn_norm,
+                             layer.post_ffn_norm})
+      check(norm);
 }
 
 }  // namespace pagoda::model

@@ -1,4 +1,5 @@
 #include "pagoda/text/bpe_tokenizer.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <queue>
 
@@ -49,7 +50,7 @@ BpeTokenizer::BpeTokenizer(std::shared_ptr<const Vocabulary> vocabulary)
     // first character) separates the two halves.
     const std::size_t space = merge.find(' ', 1);
     if (space == std::string_view::npos) {
-      fail("{}: tokenizer.ggml.merges[{}] = '{}' is not of the form 'left right'", v.source, rank, merge);
+      fail("{}: tokenizer.ggml.merges[{}] = '{}' is not of the form 'left right'", v.source, rank, escaped(merge));
     }
     const std::string_view left = merge.substr(0, space);
     const std::string_view right = merge.substr(space + 1);
@@ -59,7 +60,7 @@ BpeTokenizer::BpeTokenizer(std::shared_ptr<const Vocabulary> vocabulary)
     const auto m = id_of_text_.find(joined);
     if (l == id_of_text_.end() || r == id_of_text_.end() || m == id_of_text_.end()) {
       fail("{}: tokenizer.ggml.merges[{}] = '{}' names a token missing from tokenizer.ggml.tokens", v.source, rank,
-           merge);
+           escaped(merge));
     }
     merges_.emplace(pair_key(l->second, r->second), Merge{static_cast<std::int32_t>(rank), m->second});
   }

@@ -5,6 +5,7 @@
 // spelled out as Unicode White_Space (see with_unicode_white_space).
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "pagoda/text/pretokenizer.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <pcre2.h>
 
@@ -158,7 +159,7 @@ bool is_supported_pretokenizer(std::string_view name) { return find_spec(name) !
 Pretokenizer::Pretokenizer(std::string_view name) {
   const PretokenizerSpec* spec = find_spec(name);
   if (spec == nullptr) {
-    fail("unsupported pre-tokenizer '{}' (supported: {})", name, fmt::join(spec_names, ", "));
+    fail("unsupported pre-tokenizer '{}' (supported: {})", escaped(name), fmt::join(spec_names, ", "));
   }
   for (std::string_view pattern : spec->stages) {
     if (!pattern.empty()) stages_.push_back(std::make_shared<const CompiledRegex>(pattern));

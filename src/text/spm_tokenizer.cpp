@@ -1,4 +1,5 @@
 #include "pagoda/text/spm_tokenizer.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -48,7 +49,7 @@ SpmTokenizer::SpmTokenizer(std::shared_ptr<const Vocabulary> vocabulary) : vocab
     const TokenType type = v.type_of(id);
     if (type == TokenType::Byte) {
       const int byte = parse_byte_token(v.tokens[i]);
-      if (byte < 0) fail("{}: byte token {} is spelled '{}', expected <0xNN>", v.source, id, v.tokens[i]);
+      if (byte < 0) fail("{}: byte token {} is spelled '{}', expected <0xNN>", v.source, id, escaped(v.tokens[i]));
       if (byte_token_id_[static_cast<std::size_t>(byte)] < 0) byte_token_id_[static_cast<std::size_t>(byte)] = id;
       byte_of_token_[i] = static_cast<std::int16_t>(byte);
     } else if (type == TokenType::Normal || type == TokenType::UserDefined || type == TokenType::Undefined) {

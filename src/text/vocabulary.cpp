@@ -1,5 +1,6 @@
 // Vocabulary invariants, checked once so the tokenizers can index freely.
 #include "pagoda/text/vocabulary.hpp"
+#include "pagoda/core/escape.hpp"
 
 #include <fmt/ranges.h>
 
@@ -52,7 +53,7 @@ void validate(const Vocabulary& v) {
   check_id(v, source, v.eot_id, "tokenizer.ggml.eot_token_id");
   if (v.kind == TokenizerKind::ByteLevelBpe && !is_supported_pretokenizer(v.pretokenizer)) {
     fail("{}: tokenizer.ggml.pre = '{}' is not a pre-tokenizer pagoda implements (supported: {})", source,
-         v.pretokenizer, fmt::join(supported_pretokenizers(), ", "));
+         escaped(v.pretokenizer), fmt::join(supported_pretokenizers(), ", "));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "pagoda/core/error.hpp"
+#include "pagoda/core/escape.hpp"
 #include "pagoda/gguf/file.hpp"
 #include "pagoda/text/pretokenizer.hpp"
 #include "pagoda/text/vocabulary.hpp"
@@ -94,7 +95,7 @@ Vocabulary vocabulary_from_gguf(const gguf::File& file) {
   } else {
     fail("{}: {} = '{}' is not a tokenizer pagoda implements (supported: gpt2 = byte-level BPE, "
          "llama = SentencePiece-style)",
-         file.name(), key_model, model);
+         file.name(), key_model, escaped(model));
   }
 
   const auto pre = file.get_optional<std::string_view>(key_pre);

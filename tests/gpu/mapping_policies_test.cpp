@@ -12,6 +12,7 @@
 #include <string>
 
 #include "mapping_support.hpp"
+#include "support/skip.hpp"
 
 using namespace pagoda;
 using namespace pagoda::mapping;
@@ -157,10 +158,8 @@ TEST_CASE("page cache in large folios is never registered: DeviceCopy stages, Ho
   const FolioScan folios = scan_folios(WeightSection(model.file->gguf()).bytes());
   MESSAGE(folios.large_folio_pages << " of " << folios.pages << " pages in large folios"
                                    << (folios.known ? "" : " (unknown: " + folios.unknown_reason + ")"));
-  if (!folios.known || folios.large_folio_pages == 0) {
-    MESSAGE("skipped: no large folios seen on this kernel");
-    return;
-  }
+  if (!folios.known || folios.large_folio_pages == 0)
+    PAGODA_SKIP(folios.known ? "no large folios seen on this kernel" : "folios unknown: " + folios.unknown_reason);
   const DeviceCopy copy(*model.file, test_options<DeviceCopy>());  // leaves the large folios in place
   CHECK(copy.report().fill_path.find("staging") != std::string::npos);
   REQUIRE_FALSE(copy.report().fallbacks.empty());
@@ -174,10 +173,7 @@ TEST_CASE("page cache in large folios is never registered: DeviceCopy stages, Ho
 TEST_CASE("registration refused at run time: DeviceCopy reports the staging fallback, or throws when told not to") {
   const MappedTestModel model(PageCache::base_pages);
   const DeviceCapabilities device = probe_device(0);
-  if (!device.host_register_read_only_supported) {
-    MESSAGE("skipped: no read-only registration on this device");
-    return;
-  }
+  if (!device.host_register_read_only_supported) PAGODA_SKIP("no read-only registration on this device");
   // While HostRegistered holds the mapping registered, registering it again is refused.
   const HostRegistered holder(*model.file);
   const DeviceCopy staged(*model.file);

@@ -7,6 +7,9 @@
 # with CUDA its own gemv_q<Q8_1> instantiation (checked where a GPU exists).
 #   consumer.sh BUILD_DIR SOURCE_DIR WORK_DIR LIBDIR [--generator G] [--build-type T]
 #               [--cxx-compiler P] [--cuda-compiler P] [--cuda-architectures 80,90]
+# --cuda-architectures are the ones pagoda was built for: the consumer is
+# configured without naming any, and its .cu must be compiled for exactly
+# these (the package's default, issue 16).
 # Exits 77 (ctest: skipped) when the model is missing, after building.
 set -euo pipefail
 cmake=${CMAKE:-cmake}  # ctest passes its own
@@ -14,13 +17,14 @@ cmake=${CMAKE:-cmake}  # ctest passes its own
 build=$1 source=$2 work=$3 libdir=$4
 shift 4
 configure=()
+expected_architectures=""
 while (($#)); do
   case "$1" in
     --generator) configure+=(-G "$2") ;;
     --build-type) configure+=(-DCMAKE_BUILD_TYPE="$2") ;;
     --cxx-compiler) configure+=(-DCMAKE_CXX_COMPILER="$2") ;;
     --cuda-compiler) configure+=(-DCMAKE_CUDA_COMPILER="$2") ;;
-    --cuda-architectures) configure+=(-DCMAKE_CUDA_ARCHITECTURES="${2//,/;}") ;;
+    --cuda-architectures) expected_architectures=${2//,/ } ;;
     *) echo "consumer.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -57,6 +61,16 @@ fi
 
 echo "== configure and build examples/consumer against $prefix"
 "$cmake" -S "$source/examples/consumer" -B "$consumer" -DCMAKE_PREFIX_PATH="$prefix" "${configure[@]}"
+if [[ -n "$expected_architectures" ]]; then
+  # find_package(pagoda) alone chose them: compute_NN in the consumer's nvcc flags for each.
+  for arch in $expected_architectures; do
+    arch=${arch%-real}; arch=${arch%-virtual}
+    if ! grep -rqF "compute_$arch" "$consumer/build.ninja" "$consumer/CMakeFiles" 2>/dev/null; then
+      echo "FAILED: the consumer, naming no CUDA architectures, does not compile for sm_$arch (pagoda's)" >&2
+      exit 1
+    fi
+  done
+fi
 "$cmake" --build "$consumer" -j "${PAGODA_JOBS:-2}"
 
 model=${PAGODA_MODEL_PATH:-${HOME:-.}/.cache/pagoda/models/SmolLM2-135M-Instruct.Q4_1.gguf}

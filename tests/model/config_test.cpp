@@ -51,6 +51,15 @@ TEST_CASE("an unsupported architecture is named, with the list of supported ones
                        Error);
 }
 
+TEST_CASE("an architecture name with a NUL byte or invalid UTF-8 is quoted whole, escaped") {
+  auto writer = test::tiny_llama_writer({});
+  writer.set("general.architecture", gguf::EncodedValue::string(std::string("lla\0ma\xff\x1b", 8)));
+  CHECK_THROWS_WITH_AS(load(writer),
+                       "tiny.gguf: architecture 'lla\\x00ma\\xFF\\x1B' is not supported by pagoda (supported: llama, "
+                       "qwen2, gemma3)",
+                       Error);
+}
+
 TEST_CASE("a missing hyperparameter is named") {
   gguf::Writer writer;
   writer.add("general.architecture", std::string_view("llama"));

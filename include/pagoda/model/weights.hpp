@@ -42,4 +42,9 @@ struct ModelWeights {
 
 [[nodiscard]] ModelWeights bind_weights(const gguf::File& file, const ModelConfig& config);
 
+// Every norm weight (a few KB in all) is finite: a NaN or infinity there turns
+// every later activation into NaN, which would otherwise surface as an empty
+// answer. Throws naming the tensor and the element.
+void check_norms_finite(const gguf::File& file, const ModelWeights& weights);
+
 }  // namespace pagoda::model
