@@ -214,7 +214,10 @@ void HttpServer::routes() {
     return httplib::Server::HandlerResponse::Unhandled;
   });
   http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    counters_.count(req.path, res.status);
+    // Known paths by name; anything else as "other", so a scanner cannot grow the table.
+    const bool known = req.path == "/health" || req.path == "/metrics" || req.path == "/v1/models" ||
+                       req.path == "/v1/chat/completions" || req.path == "/v1/completions";
+    counters_.count(known ? req.path : "other", res.status);
     if (!options_.quiet) std::fprintf(stderr, "pagoda-server: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
   });
 

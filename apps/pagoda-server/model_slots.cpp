@@ -6,8 +6,9 @@ namespace pagoda::server {
 
 ModelSlots::ModelSlots(std::vector<Model> models) {
   if (models.empty()) fail("the server needs at least one slot");
+  const auto context = models.front().engine().context_size();
   for (auto& model : models) {
-    if (model.engine().context_size() != models.front().engine().context_size())
+    if (model.engine().context_size() != context)
       fail("every slot must have the same context size");
     model.reset();
     slots_.push_back({std::move(model), {}, 0});

@@ -24,6 +24,13 @@ struct StepItem {
   std::int32_t next = -1;                // out: the token sampled after the last of them
 };
 
+// The seed whose draw at sampler step `draws + j` is `seed`'s draw at step j:
+// SplitMix64's n-th output is a function of seed + (n + 1) x golden gamma,
+// so moving the seed back by `draws` gammas replays the stream from its start.
+[[nodiscard]] constexpr std::uint64_t rebased_seed(std::uint64_t seed, std::uint64_t draws) {
+  return seed - draws * 0x9E3779B97F4A7C15ull;
+}
+
 class StepBackend {
 public:
   virtual ~StepBackend() = default;
