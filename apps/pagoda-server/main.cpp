@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "http_server.hpp"
+#include "pagoda/gguf/mapped_file.hpp"
 #include "model_slots.hpp"
 #include "options.hpp"
 #include "scheduler.hpp"
@@ -73,6 +74,8 @@ int serve(const ServerOptions& options) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // A file that cannot load is one line before anything listens (load checks it again).
+  (void)pagoda::gguf::MappedFile::open(options.model);
   HttpServer http(options);
   const int port = http.bind();
   const Listening listening(http);
