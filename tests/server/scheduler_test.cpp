@@ -244,7 +244,7 @@ TEST_CASE("the scheduler thread serves requests submitted from other threads") {
   Fixture f(2);
   std::jthread thread([&](std::stop_token stop) { f.scheduler.run(stop); });
   std::vector<std::shared_ptr<Job>> jobs;
-  for (int i = 0; i < 4; ++i) jobs.push_back(f.submit(bytes("q" + std::to_string(i)), 5));
+  for (int i = 0; i < 4; ++i) jobs.push_back(f.submit(bytes(std::to_string(i)), 5));
   for (const auto& job : jobs) {
     std::string text;
     for (;;) {
