@@ -27,7 +27,7 @@ say() { echo "pagoda: $*" >&2; }
 # --- 1. Debian packages -------------------------------------------------------
 packages=(build-essential cmake ninja-build pkg-config python3 python3-pip
           librange-v3-dev doctest-dev libboost-program-options-dev libpcre2-dev
-          libfmt-dev nlohmann-json3-dev libedit-dev)
+          libfmt-dev nlohmann-json3-dev libedit-dev libcpp-httplib-dev python3-venv)
 [[ "$mode" == test ]] && packages+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${packages[@]}"; do
