@@ -82,17 +82,33 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
   if (matrices.empty() || matrices.size() > 3 || matrices.size() != products.size())
     fail("DeviceMatrix::multiply_vectors: one to three matrices, one product each (got {} and {})", matrices.size(),
          products.size());
-  if (!can_fuse(matrices, input)) {
+  const bool each_fusable = std::all_of(matrices.begin(), matrices.end(), [&](const DeviceMatrix* m) {
+    const DeviceMatrix* one[] = {m};
+    return can_fuse(one, input);
+  });
+  if (!each_fusable) {
     const float* x = normalised(input, matrices.front()->cols, stream);
     for (std::size_t m = 0; m < matrices.size(); ++m)
       matrices[m]->multiply_vector(x, products[m].y, products[m].residual, stream);
     return;
   }
-  std::array<kernels::GemvTarget, 3> targets{};
-  for (std::size_t m = 0; m < matrices.size(); ++m)
-    targets[m] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-  matrices.front()->fused_gemv(std::span(targets).first(matrices.size()), matrices.front()->cols, input.x, input.norm,
-                               stream);
+  // One launch (the norm inside) per group of matrices sharing their kernels:
+  // q, k and v at once, or, for a mix such as Q4_K_M's (q and k Q4_K, v
+  // Q6_K), q and k in one launch and v in another, rather than a norm
+  // launch and three products.
+  std::array<bool, 3> done{};
+  for (std::size_t first = 0; first < matrices.size(); ++first) {
+    if (done[first]) continue;
+    std::array<kernels::GemvTarget, 3> targets{};
+    std::size_t count = 0;
+    for (std::size_t m = first; m < matrices.size(); ++m) {
+      if (done[m] || matrices[m]->fused_gemv != matrices[first]->fused_gemv || matrices[m]->cols != matrices[first]->cols)
+        continue;
+      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+      done[m] = true;
+    }
+    matrices[first]->fused_gemv(std::span(targets).first(count), matrices[first]->cols, input.x, input.norm, stream);
+  }
 }
 
 void DeviceMatrix::multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate,

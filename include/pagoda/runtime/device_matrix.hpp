@@ -65,8 +65,9 @@ struct DeviceMatrix {
     matmul(data, rows, cols, x, tokens, y, residual, stream);
   }
   // y_m = W_m norm(x) (+ residual_m) for up to three matrices sharing x: one
-  // launch, the norm included, when they can fuse (same format and cols,
-  // staged path), else the norm and one product each.
+  // launch, the norm included, per group of them with the same kernels (same
+  // format, layout and cols) when each can fuse (staged path or field
+  // streams), else the norm and one product each.
   static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
                                std::span<const VectorProduct> products, cudaStream_t stream);
   // out = act(W_gate norm(x)) * (W_up norm(x)): one launch when gate and up can
