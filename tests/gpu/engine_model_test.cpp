@@ -77,12 +77,15 @@ std::filesystem::path synthetic_qwen2() {
 }
 
 // Teacher forcing through prefill and through decode, both against the oracle.
-void check_against_oracle(const gguf::MappedFile& file, std::span<const std::int32_t> tokens, const char* label) {
+// Device-copy's default layout is field streams; `layout` may ask for the GGUF one.
+void check_against_oracle(const gguf::MappedFile& file, std::span<const std::int32_t> tokens, const char* label,
+                          quant::LayoutChoice layout = quant::LayoutChoice::automatic) {
   cpu::ReferenceModel oracle(file.gguf(), static_cast<std::uint32_t>(tokens.size() + 1));
   const auto expected = oracle.forward(tokens, /*all_logits=*/true);
   const std::size_t vocab = oracle.config().vocab_size;
 
-  runtime::Engine<mapping::DeviceCopy> engine(file, {}, {.context_size = 1024, .max_batch = 64});
+  runtime::Engine<mapping::DeviceCopy> engine(file, {}, {.context_size = 1024, .max_batch = 64, .layout = layout});
+  MESSAGE(label << ": " << engine.placement().layouts);
   const auto prefill_logits = engine.forward_all_logits(tokens);
   Agreement prefill;
   for (std::size_t t = 0; t < tokens.size(); ++t)
@@ -109,6 +112,7 @@ TEST_CASE("GPU logits agree with the CPU oracle on the real SmolLM2 file (top-1 
   const auto reference = test::load_reference("smollm2_logits.json");
   const auto tokens = reference["input_ids"].get<std::vector<std::int32_t>>();
   check_against_oracle(*file, tokens, "SmolLM2-135M Q4_1");
+  check_against_oracle(*file, tokens, "SmolLM2-135M Q4_1, GGUF layout", quant::LayoutChoice::gguf_blocks);
 }
 
 TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Llama-3.2-1B-shaped model") {
@@ -127,6 +131,7 @@ TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Qwen2.5-0.5B-shap
   std::vector<std::int32_t> tokens(64);
   for (auto& t : tokens) t = id(rng);
   check_against_oracle(*file, tokens, "synthetic Qwen2.5-0.5B Q4_K_M");
+  check_against_oracle(*file, tokens, "synthetic Qwen2.5-0.5B Q4_K_M, GGUF layout", quant::LayoutChoice::gguf_blocks);
 }
 
 TEST_CASE("GPU logits agree with the CPU oracle on the real Gemma 3 270M file, beyond its sliding window") {
@@ -185,7 +190,7 @@ TEST_CASE("greedy generations on the GPU equal the CPU oracle's for the first 32
   CHECK(engine_greedy(*file, prompt, 32, "SmolLM2") == oracle_greedy(file->gguf(), prompt, 32));
 }
 
-TEST_CASE("logits are identical under every mapping policy the machine supports") {
+TEST_CASE("logits are identical under every mapping policy the machine supports, in the GGUF layout") {
   const auto file = gguf::MappedFile::open(test::require_default_model());
   const std::vector<std::int32_t> tokens{1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308};
   std::vector<float> first;
@@ -193,7 +198,8 @@ TEST_CASE("logits are identical under every mapping policy the machine supports"
   for_each_type(mapping::policies{}, [&](auto tag) {
     using Policy = typename decltype(tag)::type;
     try {
-      runtime::Engine<Policy> engine(*file, {}, {.context_size = 64, .max_batch = 16});
+      runtime::Engine<Policy> engine(*file, {},
+                                     {.context_size = 64, .max_batch = 16, .layout = quant::LayoutChoice::gguf_blocks});
       MESSAGE(mapping::to_string(engine.placement()));
       auto logits = engine.forward_all_logits(tokens);
       for (auto t : std::span(tokens).first(4)) (void)engine.decode(t);
@@ -218,6 +224,41 @@ TEST_CASE("logits are identical under every mapping policy the machine supports"
     }
   });
   CHECK(!first.empty());
+}
+
+TEST_CASE("field streams: prefill logits equal the GGUF layout's bit for bit, decode within rounding") {
+  // matmul_q_streams reads the same bytes as matmul_q: identical prefill. The
+  // decode GEMVs sum in another order (whole units per lane): same tokens.
+  const auto file = gguf::MappedFile::open(test::require_default_model());
+  const std::vector<std::int32_t> tokens{1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308};
+  const auto run = [&](quant::LayoutChoice layout) {
+    runtime::Engine<mapping::DeviceCopy> engine(*file, {}, {.context_size = 64, .max_batch = 16, .layout = layout});
+    std::vector<float> prefill = engine.forward_all_logits(tokens);
+    std::vector<float> decoded;
+    for (auto t : std::span(tokens).first(4)) {
+      (void)engine.decode(t);
+      const auto step = engine.logits();
+      decoded.insert(decoded.end(), step.begin(), step.end());
+    }
+    return std::pair{prefill, decoded};
+  };
+  const auto [streams_prefill, streams_decode] = run(quant::LayoutChoice::field_streams);
+  const auto [gguf_prefill, gguf_decode] = run(quant::LayoutChoice::gguf_blocks);
+  CHECK(streams_prefill == gguf_prefill);
+  REQUIRE(streams_decode.size() == gguf_decode.size());
+  const std::size_t vocab = streams_decode.size() / 4;
+  Agreement decode;
+  for (std::size_t s = 0; s < 4; ++s)
+    accumulate(decode, std::span(streams_decode).subspan(s * vocab, vocab), std::span(gguf_decode).subspan(s * vocab, vocab));
+  MESSAGE("field streams vs GGUF, decode: " << describe(decode));
+  CHECK(decode.top1_equal == 4);
+  CHECK(decode.max_abs_diff < 0.05);
+}
+
+TEST_CASE("a layout the policy cannot offer is refused, naming the policy") {
+  const auto file = gguf::MappedFile::open(test::require_default_model());
+  CHECK_THROWS_WITH_AS((runtime::Engine<mapping::HugepageImport>(*file, {}, {.layout = quant::LayoutChoice::field_streams})),
+                       doctest::Contains("hugepage-import policy reads the file's bytes in place"), Error);
 }
 
 TEST_CASE("a full context on the GPU is a clear error, not corruption") {
