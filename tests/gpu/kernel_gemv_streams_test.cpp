@@ -143,6 +143,15 @@ void check_gemv(const Shape& shape) {
   kt::require_nonzero(exact);
   CHECK(kt::normalized_mse(got, exact) < kt::nmse_f32_dot);
   if (shape.rows >= 17) CHECK(kt::normalized_mse(got, oracle<F>(gguf, shape.rows, shape.cols, x, &residual)) < 1e-6);
+  // Every launch shape computes each row with the same code: the same bits.
+  for (const kernels::GemvPolicy policy : kernels::gemv_streams_policies) {
+    CAPTURE(policy);
+    kt::DeviceArray<float> y_with(shape.rows);
+    kernels::gemv_streams_with<F>(policy, weights.get(), shape.rows, shape.cols, device_x.get(), y_with.get(),
+                                  device_residual.get(), stream);
+    stream.sync();
+    CHECK(same_bits(y_with.download(), got));
+  }
 }
 
 template <class F>

@@ -58,7 +58,19 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
     };
     if (c.layout == quant::WeightLayout::field_streams)
       quant::visit_field_stream_format(c.format, [&](auto tag) {
-        time_with(&kernels::gemv_streams<typename decltype(tag)::type>);
+        using F = typename decltype(tag)::type;
+        // Each launch shape the tuning could pick, on stderr (the evidence
+        // behind tuning::select_streams); the table has the one it picks.
+        for (const kernels::GemvPolicy policy : kernels::gemv_streams_policies) {
+          time_with([policy](const std::byte* w, std::size_t r, std::size_t k, const float* x, float* y,
+                             const float* residual, cudaStream_t s) {
+            kernels::gemv_streams_with<F>(policy, w, r, k, x, y, residual, s);
+          });
+          std::fprintf(stderr, "pagoda-kernel-bench: gemv %s %s %s field-streams, %d threads x %d rows: %.2f us\n",
+                       c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(),
+                       policy.threads, policy.rows_per_block, c.microseconds);
+        }
+        time_with(&kernels::gemv_streams<F>);
       });
     else
       quant::visit_format(c.format, [&](auto tag) { time_with(&kernels::gemv_q<typename decltype(tag)::type>); });

@@ -33,11 +33,13 @@
 
 #include <pagoda/kernels/gemv_q_fused.cuh>
 #include <pagoda/model/architecture.hpp>
+#include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/quant/field_streams.hpp>
 
 #if defined(__CUDACC__)
 #include <algorithm>
 #include <string>
+#include <utility>
 
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
@@ -51,6 +53,11 @@ namespace pagoda::kernels {
 inline constexpr std::size_t gemv_streams_max_cols = 65536;
 
 // y = W x (+ residual) for one matrix in the field-streams layout (GemvLauncher's signature).
+// gemv_streams_with: with a launch shape of kernels::gemv_streams_policies
+// (a GemvPolicy{} picks as gemv_streams does), for benchmarks and tests.
+template <quant::QuantFormat F>
+void gemv_streams_with(GemvPolicy policy, const std::byte* weights, std::size_t rows, std::size_t cols,
+                       const float* x, float* y, const float* residual, cudaStream_t stream);
 template <quant::QuantFormat F>
 void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
                   const float* residual, cudaStream_t stream);
@@ -185,7 +192,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
 // One launch over `targets` (rows: what Rows::total gives), checked.
 template <quant::QuantFormat F, class Rows>
 void launch_streams(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
-                    const float* x, cudaStream_t stream) {
+                    const float* x, cudaStream_t stream, GemvPolicy forced = {}) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
   };
@@ -207,15 +214,21 @@ void launch_streams(const std::string& operation, const StagedTargets& targets, 
     need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
   // Two rows per warp share each x load; one where the rows are too few to
   // give every SM work (SmolLM2's 576-row projections), as the staged path.
-  const GemvPolicy policy = Rows::paired ? gemv_staged_policy_tall : tuning::select_staged(0, {rows, cols});
-  if (policy == gemv_staged_policy_tall) {
-    launch_streams_kernel<F, Rows, gemv_staged_policy_tall.threads, gemv_staged_policy_tall.rows_per_warp()>(
-        targets, rows, cols, x, stream);
-  } else {
-    if constexpr (!Rows::paired)
-      launch_streams_kernel<F, Rows, gemv_staged_policy_short.threads, gemv_staged_policy_short.rows_per_warp()>(
-          targets, rows, cols, x, stream);
-  }
+  GemvPolicy policy = forced.threads != 0 ? forced : tuning::select_streams(0, {rows, cols});
+  if (Rows::paired && policy.rows_per_warp() != 2) policy = gemv_streams_policy_tall;
+  bool launched = false;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    const auto launch_if = [&]<std::size_t i>(std::integral_constant<std::size_t, i>) {
+      constexpr GemvPolicy p = gemv_streams_policies[i];
+      if (policy != p) return;
+      if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
+        launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, stream);
+        launched = true;
+      }
+    };
+    (launch_if(std::integral_constant<std::size_t, I>{}), ...);
+  }(std::make_index_sequence<std::size(gemv_streams_policies)>{});
+  need(launched, "the policy is one of kernels::gemv_streams_policies");
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
 }
@@ -228,14 +241,21 @@ std::string streams_operation(const char* what) {
 }  // namespace detail
 
 template <quant::QuantFormat F>
-void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                  const float* residual, cudaStream_t stream) {
+void gemv_streams_with(GemvPolicy policy, const std::byte* weights, std::size_t rows, std::size_t cols,
+                       const float* x, float* y, const float* residual, cudaStream_t stream) {
   StagedTargets targets;
   targets.weights[0] = weights;
   targets.y[0] = y;
   targets.residual[0] = residual;
   targets.rows[0] = rows;
-  detail::launch_streams<F, StoreRows>(detail::streams_operation<F>("gemv_streams"), targets, rows, cols, x, stream);
+  detail::launch_streams<F, StoreRows>(detail::streams_operation<F>("gemv_streams"), targets, rows, cols, x, stream,
+                                       policy);
+}
+
+template <quant::QuantFormat F>
+void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
+                  const float* residual, cudaStream_t stream) {
+  gemv_streams_with<F>(GemvPolicy{}, weights, rows, cols, x, y, residual, stream);
 }
 
 template <quant::QuantFormat F>
@@ -283,6 +303,8 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
 
 // Instantiated once each in pagoda_cuda, one unit per format of
 // quant::field_stream_formats (cuda/GenerateFormatUnits.cmake checks each line).
+extern template void gemv_streams_with<quant::Q4_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q4_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -290,6 +312,8 @@ extern template void gemv_streams_fused<quant::Q4_0>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q4_1>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q4_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -297,6 +321,8 @@ extern template void gemv_streams_fused<quant::Q4_1>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q5_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q5_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -304,6 +330,8 @@ extern template void gemv_streams_fused<quant::Q5_0>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q5_1>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q5_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -311,6 +339,8 @@ extern template void gemv_streams_fused<quant::Q5_1>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q8_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q8_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -318,6 +348,8 @@ extern template void gemv_streams_fused<quant::Q8_0>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q4_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q4_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -325,6 +357,8 @@ extern template void gemv_streams_fused<quant::Q4_K>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q5_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q5_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
@@ -332,6 +366,8 @@ extern template void gemv_streams_fused<quant::Q5_K>(std::span<const GemvTarget>
 extern template void gemv_streams_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*,
                                                            const std::byte*, std::size_t, std::size_t,
                                                            const float*, RmsNormFirst, float*, cudaStream_t);
+extern template void gemv_streams_with<quant::Q6_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
+                                                    const float*, float*, const float*, cudaStream_t);
 extern template void gemv_streams<quant::Q6_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
                                                const float*, cudaStream_t);
 extern template void gemv_streams_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,

@@ -102,7 +102,8 @@ __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
   tile_detail::XRegs<P> x_regs;
   tile_detail::WRegs<F, P> w_regs;
   tile_detail::load_x<P>(op, tok0, 0, x_regs);
-  tile_detail::load_w<F, P, L>(op, row0, 0, w_regs);
+  const tile_detail::WRows<F, P, L> w_rows(op, row0);
+  tile_detail::load_w<F, P, L>(op, w_rows, row0, 0, w_regs);
   tile_detail::store_x<P>(x_regs, a_tile(0));
   tile_detail::store_w<F, P>(w_regs, 0, b_tile(0));
   __syncthreads();
@@ -113,7 +114,7 @@ __global__ void __launch_bounds__(matmul_policies[policy_index].threads(),
     // Issue the next step's global loads now; they land while this step multiplies.
     if (more) {
       tile_detail::load_x<P>(op, tok0, k_next, x_regs);
-      tile_detail::load_w<F, P, L>(op, row0, k_next, w_regs);
+      tile_detail::load_w<F, P, L>(op, w_rows, row0, k_next, w_regs);
     }
     const __half* a = a_tile(s) + warp_t * FT * 16 * ks;
     const __half* b = b_tile(s) + warp_r * FR * 16 * ks;

@@ -105,11 +105,33 @@ __device__ __forceinline__ void store_x(const XRegs<P>& regs, __half* a_tile) {
     *reinterpret_cast<uint4*>(a_tile + piece_row<P>(i) * P.k_stride() + piece_k<P>(i)) = pack_halves(regs.v[i]);
 }
 
-// W tile of rows row0.., elements k0.. -> registers (the raw bytes each piece needs).
-// W in the GGUF layout or in field streams (quant/field_streams.hpp): the same
-// bytes either way, found at other addresses.
-template <quant::QuantFormat F, MatmulPolicy P, quant::WeightLayout L = quant::WeightLayout::gguf_blocks>
-__device__ __forceinline__ void load_w(const MatmulOperands& op, int row0, int k0, WRegs<F, P>& regs) {
+// Where each of a thread's W pieces starts: its row's bytes in the GGUF layout
+// (one multiply away, recomputed each step), or its row's stream pointers in
+// field streams (computed once, before the k loop: a piece keeps its row).
+template <quant::QuantFormat F, MatmulPolicy P, quant::WeightLayout L>
+struct WRows {
+  __device__ __forceinline__ WRows(const MatmulOperands&, int) {}
+};
+template <quant::QuantFormat F, MatmulPolicy P>
+struct WRows<F, P, quant::WeightLayout::field_streams> {
+  quant::FieldStreamRow<F> row[WRegs<F, P>::pieces];
+  __device__ __forceinline__ WRows(const MatmulOperands& op, int row0) {
+#pragma unroll
+    for (int i = 0; i < WRegs<F, P>::pieces; ++i) {
+      const int r = row0 + piece_row<P>(i);
+      row[i] = quant::field_stream_row<F>(op.weights, static_cast<std::size_t>(op.rows),
+                                          static_cast<std::size_t>(op.cols),
+                                          static_cast<std::size_t>(r < op.rows ? r : op.rows - 1));
+    }
+  }
+};
+
+// W tile of rows row0.., elements k0.. -> registers (the raw bytes each piece
+// needs), in the GGUF layout or in field streams: the same bytes either way,
+// found at other addresses.
+template <quant::QuantFormat F, MatmulPolicy P, quant::WeightLayout L>
+__device__ __forceinline__ void load_w(const MatmulOperands& op, const WRows<F, P, L>& rows, int row0, int k0,
+                                       WRegs<F, P>& regs) {
 #pragma unroll
   for (int i = 0; i < WRegs<F, P>::pieces; ++i) {
     const int row = row0 + piece_row<P>(i);
@@ -117,10 +139,7 @@ __device__ __forceinline__ void load_w(const MatmulOperands& op, int row0, int k
     regs.valid[i] = row < op.rows && k < op.cols;
     if (!regs.valid[i]) continue;
     if constexpr (L == quant::WeightLayout::field_streams)
-      regs.raw[i] = TileDequant<F>::load_from(
-          quant::field_stream_row<F>(op.weights, static_cast<std::size_t>(op.rows), static_cast<std::size_t>(op.cols),
-                                     static_cast<std::size_t>(row)),
-          k);
+      regs.raw[i] = TileDequant<F>::load_from(rows.row[i], k);
     else
       regs.raw[i] = TileDequant<F>::load(op.weights + static_cast<std::size_t>(row) * op.row_bytes, k, op.cols);
   }

@@ -67,6 +67,17 @@ inline constexpr GemvPolicy gemv_staged_policies[] = {gemv_staged_policy_tall, g
 static_assert(gemv_staged_policy_tall.valid() && gemv_staged_policy_short.valid());
 static_assert(gemv_staged_policy_tall.warps_per_row() == 1 && gemv_staged_policy_short.warps_per_row() == 1);
 
+// The field-streams kernel (gemv_streams.cuh): one warp per row group as the
+// staged kernel. Every block quantizes x into its shared memory first, so
+// for long rows (14336 columns: 57 KB of x from L2 per block) fewer, fatter
+// blocks (16 warps, one per SM) halve that prologue; the choice between
+// them is measured per shape by pagoda-kernel-bench (stderr lists both).
+inline constexpr GemvPolicy gemv_streams_policy_tall{256, 16};
+inline constexpr GemvPolicy gemv_streams_policy_wide{512, 32};
+inline constexpr GemvPolicy gemv_streams_policy_short{256, 8};
+inline constexpr GemvPolicy gemv_streams_policies[] = {gemv_streams_policy_tall, gemv_streams_policy_wide,
+                                                       gemv_streams_policy_short};
+static_assert(gemv_streams_policy_wide.valid() && gemv_streams_policy_wide.rows_per_warp() == 2);
 
 namespace tuning {
 
@@ -82,6 +93,14 @@ namespace tuning {
 [[nodiscard]] constexpr GemvPolicy select(int compute_capability, const GemvShape& shape) {
   (void)compute_capability;
   return shape.rows >= 2048 ? gemv_policy_tall : gemv_policy_short;
+}
+
+// The field-streams kernel: two rows per warp from 2048 rows, 16-warp blocks
+// for rows of 8192 columns or more (the x prologue, above).
+[[nodiscard]] constexpr GemvPolicy select_streams(int compute_capability, const GemvShape& shape) {
+  (void)compute_capability;
+  if (shape.rows < 2048) return gemv_streams_policy_short;
+  return shape.cols >= 8192 ? gemv_streams_policy_wide : gemv_streams_policy_tall;
 }
 
 // The same choice for the staged kernel.
