@@ -69,9 +69,8 @@ static_assert(gemv_staged_policy_tall.warps_per_row() == 1 && gemv_staged_policy
 
 // The field-streams kernel (gemv_streams.cuh): one warp per row group as the
 // staged kernel. Every block quantizes x into its shared memory first, so
-// for long rows (14336 columns: 57 KB of x from L2 per block) fewer, fatter
-// blocks (16 warps, one per SM) halve that prologue; the choice between
-// them is measured per shape by pagoda-kernel-bench (stderr lists both).
+// fewer, fatter blocks (16 warps, one per SM) pay that prologue half as often
+// (a 14336-column x is 57 KB from L2 per block).
 inline constexpr GemvPolicy gemv_streams_policy_tall{256, 16};
 inline constexpr GemvPolicy gemv_streams_policy_wide{512, 32};
 inline constexpr GemvPolicy gemv_streams_policy_short{256, 8};
@@ -95,12 +94,18 @@ namespace tuning {
   return shape.rows >= 2048 ? gemv_policy_tall : gemv_policy_short;
 }
 
-// The field-streams kernel: two rows per warp from 2048 rows, 16-warp blocks
-// for rows of 8192 columns or more (the x prologue, above).
+// The field-streams kernel. Measured on an H100 (pagoda-kernel-bench, 8B
+// shapes, stderr lists every shape; 2026-12-06, us, tall / wide / short):
+//   Q4_0 4096x4096 6.05 / 5.64 / 6.19   1024x4096 4.54 / 3.88 / 5.23
+//        14336x4096 15.82 / 15.12 / 15.89   4096x14336 20.40 / 17.50 / 20.66
+//   Q4_K 4096x4096 7.58 / 6.96 / 8.57   4096x14336 25.39 / 21.56 / 27.86
+//   Q6_K 14336x4096 25.60 / 23.92 / 23.91   4096x4096 8.32 / 7.75 / 9.10
+// so 16-warp blocks wherever there are 1024 rows or more (even where they
+// leave SMs idle: the prologue is what costs); below that (SmolLM2's 576
+// rows, unmeasured) one row per warp, as the staged path.
 [[nodiscard]] constexpr GemvPolicy select_streams(int compute_capability, const GemvShape& shape) {
   (void)compute_capability;
-  if (shape.rows < 2048) return gemv_streams_policy_short;
-  return shape.cols >= 8192 ? gemv_streams_policy_wide : gemv_streams_policy_tall;
+  return shape.rows >= 1024 ? gemv_streams_policy_wide : gemv_streams_policy_short;
 }
 
 // The same choice for the staged kernel.
