@@ -24,7 +24,7 @@ namespace pagoda::mapping {
 
 namespace {
 
-using runtime::check_cuda;
+using pagoda::check_cuda;
 
 bool device_attribute(cudaDeviceAttr which, int device) {
   int value = 0;
@@ -48,7 +48,7 @@ private:
 // The registered path: one DMA straight out of the file's pages. Returns why
 // it could not be used, or nullopt when the weights are on the device.
 std::optional<std::string> fill_from_registered_mapping(const WeightSection& section, std::byte* device,
-                                                        const runtime::CudaStream& stream, int ordinal,
+                                                        const pagoda::CudaStream& stream, int ordinal,
                                                         bool check_folios, PlacementReport& report) {
   if (!device_attribute(cudaDevAttrHostRegisterSupported, ordinal))
     return std::string("the device reports hostRegisterSupported=0");
@@ -67,12 +67,12 @@ std::optional<std::string> fill_from_registered_mapping(const WeightSection& sec
   const ByteRange cover = page_cover({reinterpret_cast<std::uintptr_t>(host), section.size()},
                                      static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)));
   const Stopwatch registering;
-  runtime::HostRegistration registration;
+  pagoda::HostRegistration registration;
   if (const cudaError_t status = registration.try_register(reinterpret_cast<const void*>(cover.offset),
                                                            cover.size, cudaHostRegisterReadOnly);
       status != cudaSuccess)
     return "cudaHostRegister(cudaHostRegisterReadOnly) of the file mapping failed: " +
-           runtime::cuda_error_text(status);
+           pagoda::cuda_error_text(status);
   report.register_seconds = registering.seconds();
   const Stopwatch copying;
   check_cuda(cudaMemcpyAsync(device, host, section.size(), cudaMemcpyHostToDevice, stream.get()),
@@ -101,15 +101,15 @@ void parallel_copy(std::byte* destination, const std::byte* source, std::size_t 
 // engine drains the other. Each chunk's pages of the file mapping are done
 // with once it is in its buffer: `drop` (when given) lets go of them behind
 // the copy.
-void fill_through_staging(const WeightSection& section, std::byte* device, const runtime::CudaStream& stream,
+void fill_through_staging(const WeightSection& section, std::byte* device, const pagoda::CudaStream& stream,
                           std::size_t chunk_bytes, unsigned copy_threads, DropBehind* drop,
                           PlacementReport& report) {
   const std::uint64_t size = section.size();
   const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(std::max<std::size_t>(chunk_bytes, 1), size));
   const std::string context = "DeviceCopy: staging " + section.file_name();
-  const runtime::PinnedBuffer buffers[2] = {runtime::PinnedBuffer(chunk, context),
-                                            runtime::PinnedBuffer(chunk, context)};
-  const runtime::CudaEvent drained[2] = {runtime::CudaEvent(context), runtime::CudaEvent(context)};
+  const pagoda::PinnedBuffer buffers[2] = {pagoda::PinnedBuffer(chunk, context),
+                                            pagoda::PinnedBuffer(chunk, context)};
+  const pagoda::CudaEvent drained[2] = {pagoda::CudaEvent(context), pagoda::CudaEvent(context)};
   const DrainOnExit drain(stream.get());
   const Stopwatch copying;
   const std::byte* const host = section.bytes().data();
@@ -135,9 +135,9 @@ void fill_through_staging(const WeightSection& section, std::byte* device, const
 DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
     : section_(file.gguf()), device_(options.device) {
   const Stopwatch total;
-  const runtime::ScopedDevice current(options.device);
+  const pagoda::ScopedDevice current(options.device);
   check_cuda(cudaFree(nullptr), "cudaFree(nullptr)", "DeviceCopy: creating the CUDA context");
-  const runtime::DeviceMemoryInfo before = runtime::device_memory_info("DeviceCopy");
+  const pagoda::DeviceMemoryInfo before = pagoda::device_memory_info("DeviceCopy");
   report_.policy = id;
   report_.residence = residence;
   report_.where = "VRAM";
@@ -146,14 +146,14 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
   report_.page_bytes = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 
   const Stopwatch allocating;
-  weights_ = runtime::DeviceBuffer(section_.size(), "DeviceCopy: weights of " + section_.file_name());
+  weights_ = pagoda::DeviceBuffer(section_.size(), "DeviceCopy: weights of " + section_.file_name());
   report_.allocate_seconds = allocating.seconds();
   report_.vram_bytes = weights_.size();
   if (section_.size() != 0) {
     const mapping::ReadOnlyFile& source = file.mapping();
     ::posix_fadvise(source.fd(), static_cast<off_t>(section_.file_offset()), static_cast<off_t>(section_.size()),
                     POSIX_FADV_WILLNEED);  // read ahead while CUDA sets up
-    const runtime::CudaStream stream("DeviceCopy");
+    const pagoda::CudaStream stream("DeviceCopy");
     // Started before the fill, so the staged path's pages go while it copies.
     std::optional<DropBehind> drop;
     if (options.release_page_cache) drop.emplace(source, section_.file_range());
@@ -185,7 +185,7 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
     }
     report_.page_cache_bytes = resident_bytes(section_.bytes());
   }
-  const runtime::DeviceMemoryInfo after = runtime::device_memory_info("DeviceCopy");
+  const pagoda::DeviceMemoryInfo after = pagoda::device_memory_info("DeviceCopy");
   report_.vram_delta_bytes =
       static_cast<std::int64_t>(before.free_bytes) - static_cast<std::int64_t>(after.free_bytes);
   report_.total_seconds = total.seconds();
@@ -194,7 +194,7 @@ DeviceCopy::DeviceCopy(const gguf::MappedFile& file, const Options& options)
 void DeviceCopy::repack_to_field_streams(std::span<const gguf::TensorInfo* const> tensors) {
   if (tensors.empty()) return;
   const Stopwatch repacking;
-  const runtime::ScopedDevice current(device_);
+  const pagoda::ScopedDevice current(device_);
   // One scratch chunk for every tensor: at most 64 MiB, at least one 8-row
   // group of the widest row.
   std::size_t widest_group = 0, largest = 0;
@@ -203,8 +203,8 @@ void DeviceCopy::repack_to_field_streams(std::span<const gguf::TensorInfo* const
     largest = std::max<std::size_t>(largest, t->byte_size);
   }
   const std::size_t scratch_bytes = std::max(widest_group, std::min<std::size_t>(largest, std::size_t{64} << 20));
-  const runtime::DeviceBuffer scratch(scratch_bytes, "DeviceCopy: repacking scratch");
-  const runtime::CudaStream stream("DeviceCopy: repacking");
+  const pagoda::DeviceBuffer scratch(scratch_bytes, "DeviceCopy: repacking scratch");
+  const pagoda::CudaStream stream("DeviceCopy: repacking");
   std::uint64_t bytes = 0;
   for (const gguf::TensorInfo* t : tensors) {
     std::byte* at = weights_.data() + section_.offset_of(*t);

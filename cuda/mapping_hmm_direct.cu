@@ -10,7 +10,7 @@
 #include "pagoda/mapping/capabilities.hpp"
 #include "pagoda/mapping/hmm_direct.hpp"
 #include "pagoda/mapping/page_cache.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::mapping {
 
@@ -48,11 +48,11 @@ void apply_hint(cudaError_t status, std::string_view hint, PlacementReport& repo
   }
   if (status == cudaErrorInvalidValue || status == cudaErrorNotSupported || status == cudaErrorInvalidDevice) {
     cudaGetLastError();
-    report.fallbacks.push_back(std::string(hint) + " declined by the platform (" + runtime::cuda_error_text(status) +
+    report.fallbacks.push_back(std::string(hint) + " declined by the platform (" + pagoda::cuda_error_text(status) +
                                "); ignored");
     return;
   }
-  runtime::fail_cuda_call(hint, status, "HmmDirect");
+  check_cuda(status, hint, "HmmDirect");
 }
 
 }  // namespace
@@ -66,8 +66,8 @@ HmmDirect::HmmDirect(const gguf::MappedFile& file, const Options& options) : sec
     throw Error("HmmDirect: " + which + " (" + device.name +
                 ") reports pageableMemoryAccess=0: the GPU cannot read pageable host memory or a file mapping "
                 "directly (no HMM/ATS). Use host-registered (zero-copy from the registered mapping) or device-copy");
-  const runtime::ScopedDevice current(options.device);
-  const runtime::DeviceMemoryInfo before = runtime::device_memory_info("HmmDirect");
+  const pagoda::ScopedDevice current(options.device);
+  const pagoda::DeviceMemoryInfo before = pagoda::device_memory_info("HmmDirect");
 
   report_.policy = id;
   report_.residence = residence;
@@ -91,7 +91,7 @@ HmmDirect::HmmDirect(const gguf::MappedFile& file, const Options& options) : sec
         apply_hint(advise(begin, cover.size, cudaMemAdviseSetAccessedBy, options.device),
                    "cudaMemAdviseSetAccessedBy(device)", report_);
       if (options.prefetch.value_or(device.integrated)) {
-        const runtime::CudaStream stream("HmmDirect: prefetch");
+        const pagoda::CudaStream stream("HmmDirect: prefetch");
         const Stopwatch prefetching;
         apply_hint(prefetch(begin, cover.size, options.device, stream.get()), "cudaMemPrefetchAsync(device)",
                    report_);
@@ -101,7 +101,7 @@ HmmDirect::HmmDirect(const gguf::MappedFile& file, const Options& options) : sec
     }
     report_.page_cache_bytes = resident_bytes(section_.bytes());
   }
-  const runtime::DeviceMemoryInfo after = runtime::device_memory_info("HmmDirect");
+  const pagoda::DeviceMemoryInfo after = pagoda::device_memory_info("HmmDirect");
   report_.vram_delta_bytes =
       static_cast<std::int64_t>(before.free_bytes) - static_cast<std::int64_t>(after.free_bytes);
   report_.total_seconds = total.seconds();

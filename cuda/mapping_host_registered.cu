@@ -17,7 +17,7 @@ namespace {
 
 int device_attribute(cudaDeviceAttr which, const char* name, int device) {
   int value = 0;
-  runtime::check_cuda(cudaDeviceGetAttribute(&value, which, device), "cudaDeviceGetAttribute",
+  pagoda::check_cuda(cudaDeviceGetAttribute(&value, which, device), "cudaDeviceGetAttribute",
                       std::string("HostRegistered: ") + name);
   return value;
 }
@@ -26,8 +26,8 @@ int device_attribute(cudaDeviceAttr which, const char* name, int device) {
 
 HostRegistered::HostRegistered(const gguf::MappedFile& file, const Options& options) : section_(file.gguf()) {
   const Stopwatch total;
-  const runtime::ScopedDevice current(options.device);
-  runtime::check_cuda(cudaFree(nullptr), "cudaFree(nullptr)", "HostRegistered: creating the CUDA context");
+  const pagoda::ScopedDevice current(options.device);
+  pagoda::check_cuda(cudaFree(nullptr), "cudaFree(nullptr)", "HostRegistered: creating the CUDA context");
   if (device_attribute(cudaDevAttrHostRegisterSupported, "HostRegisterSupported", options.device) == 0)
     throw Error("HostRegistered: device " + std::to_string(options.device) +
                 " reports hostRegisterSupported=0: cudaHostRegister is not available there; use hmm-direct "
@@ -37,7 +37,7 @@ HostRegistered::HostRegistered(const gguf::MappedFile& file, const Options& opti
                 " reports hostRegisterReadOnlySupported=0: the file is mapped read-only and can only be "
                 "registered with cudaHostRegisterReadOnly (pagoda never makes it writable); use hugepage-import "
                 "or device-copy");
-  const runtime::DeviceMemoryInfo before = runtime::device_memory_info("HostRegistered");
+  const pagoda::DeviceMemoryInfo before = pagoda::device_memory_info("HostRegistered");
 
   report_.policy = id;
   report_.residence = residence;
@@ -64,7 +64,7 @@ HostRegistered::HostRegistered(const gguf::MappedFile& file, const Options& opti
     const std::byte* const host = section_.bytes().data();
     const ByteRange cover = page_cover({reinterpret_cast<std::uintptr_t>(host), section_.size()}, report_.page_bytes);
     const Stopwatch registering;
-    runtime::HostRegistration registration(reinterpret_cast<const void*>(cover.offset), cover.size,
+    pagoda::HostRegistration registration(reinterpret_cast<const void*>(cover.offset), cover.size,
                                            cudaHostRegisterReadOnly | cudaHostRegisterMapped,
                                            "HostRegistered: the read-only mapping of " + section_.file_name() +
                                                " (" + bytes_text(cover.size) + ")");
@@ -75,7 +75,7 @@ HostRegistered::HostRegistered(const gguf::MappedFile& file, const Options& opti
     registration_ = std::move(registration);
     report_.page_cache_bytes = resident_bytes(section_.bytes());
   }
-  const runtime::DeviceMemoryInfo after = runtime::device_memory_info("HostRegistered");
+  const pagoda::DeviceMemoryInfo after = pagoda::device_memory_info("HostRegistered");
   report_.vram_delta_bytes =
       static_cast<std::int64_t>(before.free_bytes) - static_cast<std::int64_t>(after.free_bytes);
   report_.total_seconds = total.seconds();

@@ -19,7 +19,7 @@ namespace {
 
 int device_attribute(cudaDeviceAttr which, const char* name, int device) {
   int value = 0;
-  runtime::check_cuda(cudaDeviceGetAttribute(&value, which, device), "cudaDeviceGetAttribute",
+  pagoda::check_cuda(cudaDeviceGetAttribute(&value, which, device), "cudaDeviceGetAttribute",
                       std::string("HugepageImport: ") + name);
   return value;
 }
@@ -28,15 +28,15 @@ int device_attribute(cudaDeviceAttr which, const char* name, int device) {
 
 HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& options) : section_(file.gguf()) {
   const Stopwatch total;
-  const runtime::ScopedDevice current(options.device);
-  runtime::check_cuda(cudaFree(nullptr), "cudaFree(nullptr)", "HugepageImport: creating the CUDA context");
+  const pagoda::ScopedDevice current(options.device);
+  pagoda::check_cuda(cudaFree(nullptr), "cudaFree(nullptr)", "HugepageImport: creating the CUDA context");
   if (device_attribute(cudaDevAttrHostRegisterSupported, "HostRegisterSupported", options.device) == 0)
     throw Error("HugepageImport: device " + std::to_string(options.device) +
                 " reports hostRegisterSupported=0: its anonymous memory cannot be registered for the GPU; use "
                 "hmm-direct (where pageableMemoryAccess=1) or device-copy");
   const bool read_only_registration =
       device_attribute(cudaDevAttrHostRegisterReadOnlySupported, "HostRegisterReadOnlySupported", options.device) != 0;
-  const runtime::DeviceMemoryInfo before = runtime::device_memory_info("HugepageImport");
+  const pagoda::DeviceMemoryInfo before = pagoda::device_memory_info("HugepageImport");
 
   report_.policy = id;
   report_.residence = residence;
@@ -66,7 +66,7 @@ HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& opti
   const std::string context = "HugepageImport: " + bytes_text(writable.mapped_bytes().size()) + " of " +
                               writable.description() + " for " + section_.file_name();
   const Stopwatch registering;
-  std::optional<runtime::HostRegistration> early;
+  std::optional<pagoda::HostRegistration> early;
   const std::byte* device_base = nullptr;
   if (!read_only_registration) {
     early.emplace(writable.mapped_bytes().data(), writable.mapped_bytes().size(), cudaHostRegisterMapped, context);
@@ -76,9 +76,9 @@ HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& opti
         "nothing writes it)");
   }
   ReadOnlyAnonymousMapping sealed = std::move(writable).seal();
-  runtime::HostRegistration registration =
+  pagoda::HostRegistration registration =
       early ? std::move(*early)
-            : runtime::HostRegistration(sealed.mapped_bytes().data(), sealed.mapped_bytes().size(),
+            : pagoda::HostRegistration(sealed.mapped_bytes().data(), sealed.mapped_bytes().size(),
                                         cudaHostRegisterReadOnly | cudaHostRegisterMapped, context);
   if (device_base == nullptr) device_base = registration.device_pointer();
   report_.register_seconds = registering.seconds();
@@ -95,7 +95,7 @@ HugepageImport::HugepageImport(const gguf::MappedFile& file, const Options& opti
     record_page_cache_release(report_, release_page_cache(source, section_.file_range()), releasing.seconds());
   }
   report_.page_cache_bytes = resident_bytes(section_.bytes());
-  const runtime::DeviceMemoryInfo after = runtime::device_memory_info("HugepageImport");
+  const pagoda::DeviceMemoryInfo after = pagoda::device_memory_info("HugepageImport");
   report_.vram_delta_bytes =
       static_cast<std::int64_t>(before.free_bytes) - static_cast<std::int64_t>(after.free_bytes);
   report_.total_seconds = total.seconds();

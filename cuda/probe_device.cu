@@ -6,7 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include "pagoda/mapping/capabilities.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::mapping {
 
@@ -14,14 +14,14 @@ namespace {
 
 bool attribute(cudaDeviceAttr which, const char* name, int ordinal) {
   int value = 0;
-  runtime::check_cuda(cudaDeviceGetAttribute(&value, which, ordinal), "cudaDeviceGetAttribute",
+  pagoda::check_cuda(cudaDeviceGetAttribute(&value, which, ordinal), "cudaDeviceGetAttribute",
                       std::string(name) + " of device " + std::to_string(ordinal));
   return value != 0;
 }
 
 int attribute_value(cudaDeviceAttr which, const char* name, int ordinal) {
   int value = 0;
-  runtime::check_cuda(cudaDeviceGetAttribute(&value, which, ordinal), "cudaDeviceGetAttribute",
+  pagoda::check_cuda(cudaDeviceGetAttribute(&value, which, ordinal), "cudaDeviceGetAttribute",
                       std::string(name) + " of device " + std::to_string(ordinal));
   return value;
 }
@@ -38,7 +38,7 @@ DeviceCapabilities probe_device(int ordinal) {
     // driver library at all) or "no CUDA-capable device": say what that means.
     const bool nothing_there = status == cudaErrorInsufficientDriver || status == cudaErrorNoDevice;
     d.absent_reason = std::string(nothing_there ? "no NVIDIA GPU/driver found; " : "") + "cudaGetDeviceCount: " +
-                      runtime::cuda_error_text(status);
+                      pagoda::cuda_error_text(status);
     return d;
   }
   if (ordinal < 0 || ordinal >= count) {
@@ -48,7 +48,7 @@ DeviceCapabilities probe_device(int ordinal) {
     return d;
   }
   cudaDeviceProp properties{};
-  runtime::check_cuda(cudaGetDeviceProperties(&properties, ordinal), "cudaGetDeviceProperties",
+  pagoda::check_cuda(cudaGetDeviceProperties(&properties, ordinal), "cudaGetDeviceProperties",
                       "device " + std::to_string(ordinal));
   d.name = properties.name;
   d.compute_major = attribute_value(cudaDevAttrComputeCapabilityMajor, "ComputeCapabilityMajor", ordinal);
@@ -64,8 +64,8 @@ DeviceCapabilities probe_device(int ordinal) {
       attribute(cudaDevAttrCanUseHostPointerForRegisteredMem, "CanUseHostPointerForRegisteredMem", ordinal);
   d.concurrent_managed_access = attribute(cudaDevAttrConcurrentManagedAccess, "ConcurrentManagedAccess", ordinal);
   {
-    const runtime::ScopedDevice current(ordinal);
-    const runtime::DeviceMemoryInfo memory = runtime::device_memory_info("probe_device");
+    const pagoda::ScopedDevice current(ordinal);
+    const pagoda::DeviceMemoryInfo memory = pagoda::device_memory_info("probe_device");
     d.free_vram_bytes = memory.free_bytes;
     d.total_vram_bytes = memory.total_bytes;
   }

@@ -120,14 +120,14 @@ constexpr int penalty_threads = 1024;
 unsigned blocks_for(int n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 template <class T>
-T* as(const runtime::DeviceBuffer& buffer) {
+T* as(const pagoda::DeviceBuffer& buffer) {
   return reinterpret_cast<T*>(buffer.data());
 }
 template <class T>
-runtime::DeviceBuffer device_array(std::size_t count, const char* what) {
-  return runtime::DeviceBuffer(sizeof(T) * count, what);
+pagoda::DeviceBuffer device_array(std::size_t count, const char* what) {
+  return pagoda::DeviceBuffer(sizeof(T) * count, what);
 }
-RingArgs ring_args(const runtime::DeviceBuffer& state, const runtime::DeviceBuffer& ring, int capacity) {
+RingArgs ring_args(const pagoda::DeviceBuffer& state, const pagoda::DeviceBuffer& ring, int capacity) {
   return {as<SamplerState>(state), as<std::int32_t>(ring), capacity};
 }
 
@@ -212,7 +212,7 @@ Sampler::Sampler(std::size_t vocab_size, const SamplingParams& params, cudaStrea
                                                                                            vocab);
     check_launch("sampler: iota_kernel");
   }
-  if (cub_temp_bytes_ > 0) cub_temp_ = runtime::DeviceBuffer(cub_temp_bytes_, "sampler CUB temporary storage");
+  if (cub_temp_bytes_ > 0) cub_temp_ = pagoda::DeviceBuffer(cub_temp_bytes_, "sampler CUB temporary storage");
   check_cuda(cudaMemsetAsync(state_.data(), 0, sizeof(SamplerState), stream), "sampler: clear state");
   check_cuda(cudaStreamSynchronize(stream), "sampler: initialisation");
 }

@@ -57,7 +57,7 @@ namespace {
 template <class T>
 struct DeviceBuffer {
   explicit DeviceBuffer(std::size_t count) {
-    pagoda::kernels::check_cuda(cudaMalloc(&data, count * sizeof(T)), "cudaMalloc");
+    pagoda::check_cuda(cudaMalloc(&data, count * sizeof(T)), "cudaMalloc");
   }
   ~DeviceBuffer() { cudaFree(data); }
   DeviceBuffer(const DeviceBuffer&) = delete;
@@ -102,7 +102,7 @@ KernelCheck check_q8_1_gemv() {
 
   DeviceBuffer<Q8_1::block> device_weights(weights.size());
   DeviceBuffer<float> device_x(cols), device_y(rows);
-  using pagoda::kernels::check_cuda;
+  using pagoda::check_cuda;
   check_cuda(cudaMemcpy(device_weights.data, weights.data(), weights.size() * sizeof(Q8_1::block),
                         cudaMemcpyHostToDevice), "cudaMemcpy");
   check_cuda(cudaMemcpy(device_x.data, x.data(), cols * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");

@@ -28,7 +28,7 @@
 #include "pagoda/mapping/selection.hpp"
 #include "pagoda/quant/dequantize.hpp"
 #include "pagoda/quant/format_list.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::mapping::gpu_testing {
 
@@ -99,19 +99,19 @@ template <class Policy>
 std::vector<std::vector<float>> dequantize_through(const Policy& policy, const gguf::File& file) {
   std::size_t largest = 0;
   for (const auto& t : file.tensors()) largest = std::max<std::size_t>(largest, t.element_count);
-  const runtime::DeviceBuffer out(largest * sizeof(float), "dequantize_through");
-  const runtime::CudaStream stream("dequantize_through");
+  const pagoda::DeviceBuffer out(largest * sizeof(float), "dequantize_through");
+  const pagoda::CudaStream stream("dequantize_through");
   std::vector<std::vector<float>> results;
   for (const gguf::TensorInfo& tensor : file.tensors()) {
     const std::byte* source = policy.device_pointer(tensor);
-    runtime::check_cuda(cudaMemsetAsync(out.data(), 0xff, tensor.element_count * sizeof(float), stream.get()),
+    pagoda::check_cuda(cudaMemsetAsync(out.data(), 0xff, tensor.element_count * sizeof(float), stream.get()),
                         "cudaMemsetAsync");
     quant::visit_format(tensor.type, [&](auto tag) {
       using F = typename decltype(tag)::type;
       kernels::dequantize<F>(source, reinterpret_cast<float*>(out.data()), tensor.element_count, stream.get());
     });
     std::vector<float> values(tensor.element_count);
-    runtime::check_cuda(cudaMemcpyAsync(values.data(), out.data(), values.size() * sizeof(float),
+    pagoda::check_cuda(cudaMemcpyAsync(values.data(), out.data(), values.size() * sizeof(float),
                                         cudaMemcpyDeviceToHost, stream.get()),
                         "cudaMemcpyAsync");
     stream.synchronize("dequantize_through");
@@ -124,7 +124,7 @@ std::vector<std::vector<float>> dequantize_through(const Policy& policy, const g
 template <class Policy>
 std::vector<std::byte> bytes_through(const Policy& policy, const gguf::TensorInfo& tensor) {
   std::vector<std::byte> bytes(tensor.byte_size);
-  runtime::check_cuda(cudaMemcpy(bytes.data(), policy.device_pointer(tensor), bytes.size(), cudaMemcpyDefault),
+  pagoda::check_cuda(cudaMemcpy(bytes.data(), policy.device_pointer(tensor), bytes.size(), cudaMemcpyDefault),
                       "cudaMemcpy", std::string(tensor.name));
   return bytes;
 }
@@ -142,7 +142,7 @@ inline Feasibility expected_feasibility(PolicyId id, const Capabilities& caps, s
 }
 
 inline std::int64_t free_vram() {
-  return static_cast<std::int64_t>(runtime::device_memory_info("test").free_bytes);
+  return static_cast<std::int64_t>(pagoda::device_memory_info("test").free_bytes);
 }
 
 constexpr std::int64_t mib = 1 << 20;

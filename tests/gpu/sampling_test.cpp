@@ -18,7 +18,7 @@
 #include "pagoda/core/error.hpp"
 #include "pagoda/cpu/sampler.hpp"
 #include "pagoda/kernels/sampling.cuh"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 using namespace pagoda;
 using kernels::SamplingPath;
@@ -52,7 +52,7 @@ public:
   }
 
 private:
-  runtime::DeviceBuffer buffer_;
+  pagoda::DeviceBuffer buffer_;
 };
 
 // Distinct logits drawn from N(0, scale): each step shuffles them anew.
@@ -126,7 +126,7 @@ const std::vector<Combination>& combinations() {
 // (the first few are described).
 int disagreements(std::size_t vocab, const SamplingParams& params, int steps, float scale, std::uint32_t seed,
                   const kernels::SamplingPolicy& policy = kernels::sampling_policy) {
-  runtime::CudaStream stream("sampling test");
+  pagoda::CudaStream stream("sampling test");
   kernels::Sampler gpu(vocab, params, stream.get(), policy);
   cpu::Sampler cpu(vocab, params);
   std::vector<std::int32_t> history = random_prompt(vocab, 100, seed);
@@ -185,7 +185,7 @@ struct Timing {
 
 // Median of 100 timed calls on fixed random logits, after 10 warm-up calls.
 Timing time_sampler(std::size_t vocab, const SamplingParams& params, const kernels::SamplingPolicy& policy) {
-  runtime::CudaStream stream("timing");
+  pagoda::CudaStream stream("timing");
   TieFreeLogits source(vocab, 2.0f, 4);
   DeviceArray<float> logits(vocab);
   logits.upload(source.next(), stream.get());
@@ -272,7 +272,7 @@ TEST_CASE("kernels::Sampler agrees with the CPU on small and ragged vocabularies
 
 TEST_CASE("greedy sampling is the argmax of the logits") {
   const std::size_t vocab = 128256;
-  runtime::CudaStream stream("greedy test");
+  pagoda::CudaStream stream("greedy test");
   kernels::Sampler gpu(vocab, make(0.0f, 40, 0.95f, 0.05f), stream.get());
   TieFreeLogits source(vocab, 2.0f, 3);
   DeviceArray<float> logits(vocab);
@@ -292,7 +292,7 @@ TEST_CASE("one sample() captured in a CUDA graph replays as the CPU sampler's se
   for (const SamplingParams& params : {make(0.8f, 40, 0.95f, 0.05f, 1.1f, 0.5f, 0.5f), make(1.0f, 0, 0.9f, 0.02f),
                                        make(0.0f, 40, 0.95f, 0.05f, 1.3f, 0.0f, 0.0f)}) {
     CAPTURE(std::string(kernels::sampling_path_name(kernels::select_sampling_path(vocab, params))));
-    runtime::CudaStream stream("graph test");
+    pagoda::CudaStream stream("graph test");
     kernels::Sampler gpu(vocab, params, stream.get());
     cpu::Sampler cpu(vocab, params);
     std::vector<std::int32_t> history = random_prompt(vocab, 80, 9);

@@ -5,7 +5,7 @@
 #include "graph_timer.hpp"
 #include "kernel_timing.hpp"
 #include "pagoda/kernels/attention_decode.cuh"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/random_fill.hpp"
 
 namespace pagoda::kernel_bench {
@@ -18,8 +18,8 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
     const std::uint64_t elements = std::uint64_t{c.depth} * c.n_kv_heads * c.head_dim;
     c.copies = copies_for(c.kv_bytes, plan.footprint_bytes, plan.max_copies);
     const std::uint64_t pool_elements = elements * static_cast<std::uint64_t>(c.copies);
-    runtime::DeviceBuffer keys(pool_elements * sizeof(__half), "attention K copies");
-    runtime::DeviceBuffer values(pool_elements * sizeof(__half), "attention V copies");
+    pagoda::DeviceBuffer keys(pool_elements * sizeof(__half), "attention K copies");
+    pagoda::DeviceBuffer values(pool_elements * sizeof(__half), "attention V copies");
     auto* k = reinterpret_cast<__half*>(keys.data());
     auto* v = reinterpret_cast<__half*>(values.data());
     bench::fill_uniform_half(k, pool_elements, 21, stream);
@@ -30,15 +30,15 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
     std::mt19937 rng(c.depth);
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (float& x : host_q) x = uniform(rng);
-    runtime::DeviceBuffer q(q_count * sizeof(float), "attention q"), out(q_count * sizeof(float), "attention out");
-    runtime::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape), "attention workspace");
-    runtime::DeviceBuffer position(sizeof(std::int32_t), "attention position");
+    pagoda::DeviceBuffer q(q_count * sizeof(float), "attention q"), out(q_count * sizeof(float), "attention out");
+    pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape), "attention workspace");
+    pagoda::DeviceBuffer position(sizeof(std::int32_t), "attention position");
     const std::int32_t last = static_cast<std::int32_t>(c.depth) - 1;
-    runtime::check_cuda(cudaMemcpyAsync(q.data(), host_q.data(), q.size(), cudaMemcpyHostToDevice, stream),
+    pagoda::check_cuda(cudaMemcpyAsync(q.data(), host_q.data(), q.size(), cudaMemcpyHostToDevice, stream),
                         "cudaMemcpyAsync", "attention q");
-    runtime::check_cuda(cudaMemcpyAsync(position.data(), &last, sizeof(last), cudaMemcpyHostToDevice, stream),
+    pagoda::check_cuda(cudaMemcpyAsync(position.data(), &last, sizeof(last), cudaMemcpyHostToDevice, stream),
                         "cudaMemcpyAsync", "attention position");
-    runtime::check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "attention inputs");
+    pagoda::check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "attention inputs");
 
     const auto enqueue = [&](cudaStream_t s, int i) {
       const std::uint64_t offset = elements * static_cast<std::uint64_t>(i);

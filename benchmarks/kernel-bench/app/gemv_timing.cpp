@@ -8,7 +8,7 @@
 #include "pagoda/kernels/gemv_streams.cuh"
 #include "pagoda/quant/field_streams.hpp"
 #include "pagoda/quant/format_list.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/random_fill.hpp"
 
 namespace pagoda::kernel_bench {
@@ -33,14 +33,14 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
   }
   if (pool_bytes == 0) return;
   // One pool for every case, filled once: each case's copies are its first slices.
-  runtime::DeviceBuffer pool(pool_bytes, "gemv weight copies");
+  pagoda::DeviceBuffer pool(pool_bytes, "gemv weight copies");
   bench::fill_pseudo_random(pool.data(), pool_bytes, 11, stream);
   std::vector<float> host_x(max_cols);
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   for (float& v : host_x) v = uniform(rng);
-  runtime::DeviceBuffer x(max_cols * sizeof(float), "gemv x"), y(max_rows * sizeof(float), "gemv y");
-  runtime::check_cuda(cudaMemcpyAsync(x.data(), host_x.data(), x.size(), cudaMemcpyHostToDevice, stream),
+  pagoda::DeviceBuffer x(max_cols * sizeof(float), "gemv x"), y(max_rows * sizeof(float), "gemv y");
+  pagoda::check_cuda(cudaMemcpyAsync(x.data(), host_x.data(), x.size(), cudaMemcpyHostToDevice, stream),
                       "cudaMemcpyAsync", "gemv x");
   const auto* xs = reinterpret_cast<const float*>(x.data());
   auto* ys = reinterpret_cast<float*>(y.data());

@@ -11,7 +11,7 @@
 #include <cuda_runtime_api.h>
 
 #include "pagoda/runtime/cuda_graph.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/statistics.hpp"
 #include "pagoda_bench/timing_event.hpp"
 
@@ -26,7 +26,7 @@ template <class Enqueue>
     for (int i = 0; i < launches; ++i) enqueue(s, i);
   });
   graph.launch(stream);  // warm-up
-  runtime::check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "graph warm-up");
+  pagoda::check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "graph warm-up");
   bench::TimingEvent start, stop;
   std::vector<double> microseconds;
   microseconds.reserve(samples);
@@ -36,7 +36,7 @@ template <class Enqueue>
     stop.record(stream);
     microseconds.push_back(1000.0 * stop.milliseconds_since(start) / launches);
   }
-  runtime::check_cuda(cudaGetLastError(), "a timed kernel");
+  pagoda::check_cuda(cudaGetLastError(), "a timed kernel");
   return bench::summarize(microseconds).median;
 }
 

@@ -17,7 +17,7 @@
 #include "kernel_timing.hpp"
 #include "pagoda/core/error.hpp"
 #include "pagoda/mapping/capabilities.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/stream_read.hpp"
 
 namespace kb = pagoda::kernel_bench;
@@ -32,7 +32,7 @@ int run(const kb::KernelBenchOptions& options) {
   const auto device = pagoda::mapping::probe_device();
   if (!device.present) throw pagoda::Error("no usable CUDA device: " + device.absent_reason);
   int l2 = 0;
-  pagoda::runtime::check_cuda(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device.ordinal),
+  pagoda::check_cuda(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device.ordinal),
                               "cudaDeviceGetAttribute", "L2 size");
 
   kb::KernelReport report;
@@ -46,7 +46,7 @@ int run(const kb::KernelBenchOptions& options) {
   std::fprintf(stderr, "pagoda-kernel-bench: streaming read of device memory: %.1f GB/s\n", report.device_read->gb_s);
 
   const kb::TimingPlan plan{.footprint_bytes = report.footprint_bytes, .samples = options.samples};
-  pagoda::runtime::CudaStream stream("pagoda-kernel-bench");
+  pagoda::CudaStream stream("pagoda-kernel-bench");
   if (options.gemv) {
     report.gemv = kb::plan_gemv(options.shapes, options.formats);
     kb::time_gemv(report.gemv, plan, stream.get());

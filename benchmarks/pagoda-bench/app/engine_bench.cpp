@@ -13,7 +13,7 @@
 #include "pagoda/mapping/policy_list.hpp"
 #include "pagoda/mapping/policy_options.hpp"
 #include "pagoda/mapping/selection.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda/runtime/engine.hpp"
 #include "pagoda_bench/process_memory.hpp"
 #include "pagoda_bench/units.hpp"
@@ -65,7 +65,7 @@ TestResult run_test(Engine& engine, const BenchTest& test, const ModelInfo& mode
 template <class Policy>
 void run_policy(PolicyRun& run, const BenchContext& context) {
   const auto rss_before = resident_memory();
-  const auto free_before = runtime::device_memory_info("before the load").free_bytes;
+  const auto free_before = pagoda::device_memory_info("before the load").free_bytes;
   const auto start = Clock::now();
   std::unique_ptr<gguf::MappedFile> file;
   std::unique_ptr<runtime::Engine<Policy>> engine;  // declared after the file: destroyed first
@@ -85,7 +85,7 @@ void run_policy(PolicyRun& run, const BenchContext& context) {
   LoadInfo& load = run.load;
   load.seconds = seconds_since(start);
   const mapping::PlacementReport placement = engine->placement();
-  const auto free_after = runtime::device_memory_info("after the load").free_bytes;
+  const auto free_after = pagoda::device_memory_info("after the load").free_bytes;
   const auto rss_after = resident_memory();
   load.placement_seconds = placement.total_seconds;
   load.vram_delta_bytes = placement.vram_delta_bytes;

@@ -5,7 +5,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/stream_read.hpp"
 
 namespace pagoda::bench {
@@ -25,8 +25,8 @@ MachineInfo describe_machine(const mapping::DeviceCapabilities& device, std::uin
   m.compute_major = device.compute_major;
   m.compute_minor = device.compute_minor;
   m.vram_total_bytes = device.total_vram_bytes;
-  runtime::check_cuda(cudaDriverGetVersion(&m.driver_version), "cudaDriverGetVersion");
-  runtime::check_cuda(cudaRuntimeGetVersion(&m.runtime_version), "cudaRuntimeGetVersion");
+  pagoda::check_cuda(cudaDriverGetVersion(&m.driver_version), "cudaDriverGetVersion");
+  pagoda::check_cuda(cudaRuntimeGetVersion(&m.runtime_version), "cudaRuntimeGetVersion");
 
   m.device_read = measure_device_read(probe_bytes, device_passes);
   std::fprintf(stderr, "pagoda-bench: streaming read of device memory: %.1f GB/s\n", m.device_read->gb_s);

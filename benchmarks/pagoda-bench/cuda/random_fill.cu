@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::bench {
 
@@ -54,13 +54,13 @@ unsigned grid_for(std::size_t items) {
 void fill_pseudo_random(std::byte* device_memory, std::size_t bytes, std::uint64_t seed, cudaStream_t stream) {
   if (bytes == 0) return;
   fill_bytes_kernel<<<grid_for((bytes + 7) / 8), threads, 0, stream>>>(device_memory, bytes, seed);
-  runtime::check_cuda(cudaGetLastError(), "fill_bytes_kernel");
+  pagoda::check_cuda(cudaGetLastError(), "fill_bytes_kernel");
 }
 
 void fill_uniform_half(__half* device_memory, std::size_t count, std::uint64_t seed, cudaStream_t stream) {
   if (count == 0) return;
   fill_half_kernel<<<grid_for(count), threads, 0, stream>>>(device_memory, count, seed);
-  runtime::check_cuda(cudaGetLastError(), "fill_half_kernel");
+  pagoda::check_cuda(cudaGetLastError(), "fill_half_kernel");
 }
 
 }  // namespace pagoda::bench

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "pagoda/core/error.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/random_fill.hpp"
 #include "pagoda_bench/timing_event.hpp"
 
@@ -13,7 +13,7 @@ namespace pagoda::bench {
 
 namespace {
 
-using runtime::check_cuda;
+using pagoda::check_cuda;
 
 constexpr int threads = 256;
 
@@ -55,7 +55,7 @@ LinkMeasurement measurement(std::size_t bytes, int passes, double milliseconds) 
 double stream_read_milliseconds(const std::byte* data, std::size_t bytes, int passes, cudaStream_t stream) {
   if (reinterpret_cast<std::uintptr_t>(data) % 16 != 0 || bytes < 16 || passes < 1)
     throw Error("stream_read_milliseconds: needs a 16-byte aligned buffer of 16 bytes or more and passes >= 1");
-  runtime::DeviceBuffer sink(sizeof(unsigned), "stream read sink");
+  pagoda::DeviceBuffer sink(sizeof(unsigned), "stream read sink");
   const unsigned grid = full_grid(reinterpret_cast<const void*>(&stream_read_kernel));
   const auto* words = reinterpret_cast<const uint4*>(data);
   const auto launch = [&] {
@@ -76,8 +76,8 @@ double stream_read_milliseconds(const std::byte* data, std::size_t bytes, int pa
 }
 
 LinkMeasurement measure_device_read(std::size_t bytes, int passes) {
-  runtime::CudaStream stream("device read probe");
-  runtime::DeviceBuffer buffer(bytes, "device read probe");
+  pagoda::CudaStream stream("device read probe");
+  pagoda::DeviceBuffer buffer(bytes, "device read probe");
   fill_pseudo_random(buffer.data(), bytes, 1, stream.get());
   const double ms = stream_read_milliseconds(buffer.data(), bytes, passes, stream.get());
   return measurement(bytes, passes, ms);
@@ -87,11 +87,11 @@ LinkMeasurement measure_pinned_host_read(std::size_t bytes, int passes) {
   void* host = nullptr;
   check_cuda(cudaHostAlloc(&host, bytes, cudaHostAllocMapped), "cudaHostAlloc",
              "pinned host read probe, " + std::to_string(bytes) + " bytes");
-  runtime::UniqueCudaHandle<void*, runtime::detail::FreeHost> owner(host);
+  pagoda::UniqueCudaHandle<void*, pagoda::detail::FreeHost> owner(host);
   std::memset(host, 0xa5, bytes);  // touched and non-zero before the GPU reads it
   void* device = nullptr;
   check_cuda(cudaHostGetDevicePointer(&device, host, 0), "cudaHostGetDevicePointer");
-  runtime::CudaStream stream("pinned host read probe");
+  pagoda::CudaStream stream("pinned host read probe");
   const double ms = stream_read_milliseconds(static_cast<const std::byte*>(device), bytes, passes, stream.get());
   return measurement(bytes, passes, ms);
 }

@@ -8,8 +8,8 @@
 #include <utility>
 
 // nvcc's front end cannot parse fmt 9's headers: CUDA translation units see
-// the exception type only and throw through kernels::fail_cuda (compiled by
-// the host compiler, see kernels/cuda_check.hpp).
+// the exception type only and throw through pagoda::fail_cuda (compiled by
+// the host compiler, see core/cuda_check.hpp).
 #if !defined(__CUDACC__)
 #include <fmt/format.h>
 #endif

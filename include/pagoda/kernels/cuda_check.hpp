@@ -1,22 +1,18 @@
-// Checking CUDA calls and launches from code nvcc compiles. The throwing half
-// lives in src/kernels/cuda_error.cpp (host compiler), because nvcc cannot
-// parse the fmt headers behind pagoda::fail; errors are pagoda::Error with the
-// operation, the CUDA error's name and its text.
+// Checking kernel launches and launcher preconditions from code nvcc compiles;
+// the status check itself is pagoda::check_cuda (core/cuda_check.hpp). The
+// throwing half lives in src/core/cuda_error.cpp (host compiler), because nvcc
+// cannot parse the fmt headers behind pagoda::fail.
 #pragma once
 
 #include <string_view>
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/core/cuda_check.hpp>
+
 namespace pagoda::kernels {
 
-[[noreturn]] void fail_cuda(std::string_view operation, const char* error_name, const char* error_string);
 [[noreturn]] void fail_precondition(std::string_view operation, std::string_view requirement);
-
-// Throws when `status` is not cudaSuccess.
-inline void check_cuda(cudaError_t status, std::string_view operation) {
-  if (status != cudaSuccess) fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
-}
 
 // After a <<<...>>> launch: throws if the launch failed.
 inline void check_launch(std::string_view operation) { check_cuda(cudaGetLastError(), operation); }

@@ -46,7 +46,7 @@
 #include <cuda/functional>
 #endif
 
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda/runtime/sampling_params.hpp"
 
 namespace pagoda::kernels {
@@ -142,16 +142,16 @@ private:
   std::vector<int> round_inputs_;   // block_top_k: input count of each prefilter round
   int final_count_ = 0;             // block_top_k: candidates the last block sorts
 
-  runtime::DeviceBuffer state_;        // step counter and ring cursor
-  runtime::DeviceBuffer ring_;         // (ring_capacity) recent ids
-  runtime::DeviceBuffer working_;      // (vocab) sanitized, penalised logits
-  runtime::DeviceBuffer keys_[2];      // block_top_k: candidate logits, ping-pong;
-  runtime::DeviceBuffer ids_[2];       //   device_sort: [0] sorted, [1] iota ids
-  runtime::DeviceBuffer weights_;      // device_sort: (vocab) doubles
-  runtime::DeviceBuffer cumulative_;   // device_sort: (vocab) doubles
-  runtime::DeviceBuffer first_cut_;    // device_sort: first rejected rank
-  runtime::DeviceBuffer argmax_;       // greedy: max value and int64 index
-  runtime::DeviceBuffer cub_temp_;
+  pagoda::DeviceBuffer state_;        // step counter and ring cursor
+  pagoda::DeviceBuffer ring_;         // (ring_capacity) recent ids
+  pagoda::DeviceBuffer working_;      // (vocab) sanitized, penalised logits
+  pagoda::DeviceBuffer keys_[2];      // block_top_k: candidate logits, ping-pong;
+  pagoda::DeviceBuffer ids_[2];       //   device_sort: [0] sorted, [1] iota ids
+  pagoda::DeviceBuffer weights_;      // device_sort: (vocab) doubles
+  pagoda::DeviceBuffer cumulative_;   // device_sort: (vocab) doubles
+  pagoda::DeviceBuffer first_cut_;    // device_sort: first rejected rank
+  pagoda::DeviceBuffer argmax_;       // greedy: max value and int64 index
+  pagoda::DeviceBuffer cub_temp_;
   std::size_t cub_temp_bytes_ = 0;
 };
 

@@ -23,7 +23,7 @@
 #include "pagoda/mapping/policy_id.hpp"
 #include "pagoda/quant/layout.hpp"
 #include "pagoda/mapping/weight_section.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::mapping {
 

@@ -6,7 +6,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::runtime {
 

@@ -11,7 +11,7 @@
 #include "pagoda/model/config.hpp"
 #include "pagoda/model/weights.hpp"
 #include "pagoda/quant/layout.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda/runtime/device_matrix.hpp"
 
 namespace pagoda::runtime {

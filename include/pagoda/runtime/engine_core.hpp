@@ -13,7 +13,7 @@
 #include "pagoda/kernels/sampling.cuh"
 #include "pagoda/model/config.hpp"
 #include "pagoda/runtime/cuda_graph.hpp"
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 #include "pagoda/runtime/device_model.hpp"
 #include "pagoda/runtime/kv_cache.hpp"
 #include "pagoda/runtime/engine_options.hpp"

@@ -9,7 +9,7 @@
 
 #include <cuda_fp16.h>
 
-#include "pagoda/runtime/cuda_raii.hpp"
+#include "pagoda/core/cuda_raii.hpp"
 
 namespace pagoda::runtime {
 

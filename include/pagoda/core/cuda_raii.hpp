@@ -4,8 +4,9 @@
 // something releases exactly what was acquired. Move-only. Destructors cannot
 // report a failed release; they do not throw.
 //
-// Usable from nvcc and g++ alike; the throw lives out of line
-// (cuda/mapping_cuda_raii.cu).
+// Usable from nvcc and g++ alike; the checks are pagoda::check_cuda
+// (core/cuda_check.hpp). In core because every layer that touches CUDA
+// (mapping, kernels, runtime) owns such resources.
 #pragma once
 
 #include <cstddef>
@@ -15,18 +16,9 @@
 
 #include <cuda_runtime_api.h>
 
-namespace pagoda::runtime {
+#include "pagoda/core/cuda_check.hpp"
 
-// Throws pagoda::Error: "<call> failed: <cudaErrorName> (<text>) [<context>]".
-// Clears the (non-sticky) error state first. Defined in cuda/mapping_cuda_raii.cu.
-[[noreturn]] void fail_cuda_call(std::string_view call, cudaError_t status, std::string_view context);
-
-inline void check_cuda(cudaError_t status, std::string_view call, std::string_view context = {}) {
-  if (status != cudaSuccess) fail_cuda_call(call, status, context);
-}
-
-// "cudaErrorNotSupported (operation not supported)".
-[[nodiscard]] std::string cuda_error_text(cudaError_t status);
+namespace pagoda {
 
 // Makes `device` current for a scope; restores the previous one after.
 class ScopedDevice {
@@ -212,4 +204,4 @@ inline DeviceMemoryInfo device_memory_info(std::string_view context) {
   return info;
 }
 
-}  // namespace pagoda::runtime
+}  // namespace pagoda
