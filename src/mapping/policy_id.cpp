@@ -1,6 +1,6 @@
 #include "pagoda/mapping/policy_id.hpp"
 
-#include <utility>
+#include <string>
 
 #include "pagoda/core/error.hpp"
 
@@ -8,20 +8,15 @@ namespace pagoda::mapping {
 
 std::optional<PolicyId> parse_policy_choice(std::string_view text) {
   if (text == "auto") return std::nullopt;
-  // The command line's short names (issue 3: --mapping auto|device|host|hmm|hugepage).
-  static constexpr std::pair<std::string_view, PolicyId> short_names[] = {
-      {"device", PolicyId::device_copy},
-      {"host", PolicyId::host_registered},
-      {"hmm", PolicyId::hmm_direct},
-      {"hugepage", PolicyId::hugepage_import},
-  };
-  for (PolicyId id : all_policy_ids)
-    if (text == name_of(id)) return id;
-  for (const auto& [name, id] : short_names)
-    if (text == name) return id;
-  fail("unknown mapping policy `{}`; expected auto, device-copy (device), host-registered (host), "
-       "hmm-direct (hmm) or hugepage-import (hugepage)",
-       text);
+  std::optional<PolicyId> parsed;
+  std::string accepted = "auto";
+  for_each_type(policy_facts{}, [&](auto tag) {
+    using F = typename decltype(tag)::type;
+    if (text == F::name || text == F::short_name) parsed = F::id;
+    accepted.append(", ").append(F::name).append(" (").append(F::short_name).append(")");
+  });
+  if (parsed) return parsed;
+  fail("unknown mapping policy `{}`; expected one of {}", text, accepted);
 }
 
 }  // namespace pagoda::mapping

@@ -98,10 +98,6 @@ std::string join_reasons(const std::array<Feasibility, 4>& assessed) {
 
 }  // namespace
 
-Residence residence_of(PolicyId id) {
-  return id == PolicyId::device_copy ? Residence::device : Residence::host;
-}
-
 std::string_view name_of(Verdict verdict) {
   switch (verdict) {
     case Verdict::chosen: return "chosen";
@@ -114,7 +110,7 @@ std::string_view name_of(Verdict verdict) {
 DecodeCeiling decode_ceiling(PolicyId id, const Capabilities& caps, std::uint64_t model_bytes,
                              const LinkBandwidths& links) {
   DecodeCeiling ceiling;
-  if (id == PolicyId::device_copy && !caps.device.integrated) {
+  if (residence_of(id) == Residence::device && !caps.device.integrated) {
     ceiling.link = "VRAM";
     ceiling.link_gb_s = links.device_read_gb_s;
   } else if (coherent(caps.device)) {
@@ -132,56 +128,74 @@ DecodeCeiling decode_ceiling(PolicyId id, const Capabilities& caps, std::uint64_
 
 Feasibility assess(PolicyId id, const Capabilities& caps, std::uint64_t model_bytes,
                    std::uint64_t kv_cache_bytes, const SelectionAssumptions& assumptions) {
+  if (!caps.device.present) return impossible(fmt::format("no CUDA device ({})", caps.device.absent_reason));
+  Feasibility result = impossible("unknown policy id");
+  visit_policy_facts(id, [&](auto tag) {
+    result = decltype(tag)::type::assess(caps, model_bytes, kv_cache_bytes, assumptions);
+  });
+  return result;
+}
+
+// Each policy's own assessment, on a present device.
+
+Feasibility DeviceCopyFacts::assess(const Capabilities& caps, std::uint64_t model_bytes,
+                                    std::uint64_t kv_cache_bytes, const SelectionAssumptions& assumptions) {
   const DeviceCapabilities& device = caps.device;
-  if (!device.present) return impossible(fmt::format("no CUDA device ({})", device.absent_reason));
   const std::string dev = device_label(device);
-  switch (id) {
-    case PolicyId::device_copy: {
-      const std::uint64_t need = model_bytes + kv_cache_bytes + assumptions.vram_headroom_bytes;
-      const std::string sum =
-          fmt::format("model {} + KV cache {} + headroom {} = {}", bytes_text(model_bytes),
-                      bytes_text(kv_cache_bytes), bytes_text(assumptions.vram_headroom_bytes),
-                      bytes_text(need));
-      if (need > device.free_vram_bytes)
-        return impossible(fmt::format("needs free VRAM for {}, but {} has {} free", sum, dev,
-                                      bytes_text(device.free_vram_bytes)));
-      return {true, fmt::format("{} fits in the {} of free VRAM", sum, bytes_text(device.free_vram_bytes))};
-    }
-    case PolicyId::host_registered: {
-      if (!device.host_register_supported)
-        return impossible(fmt::format("needs hostRegisterSupported=1; {} reports 0 (cudaHostRegister refused)", dev));
-      if (!device.host_register_read_only_supported)
-        return impossible(fmt::format(
-            "needs hostRegisterReadOnlySupported=1 to register the read-only file mapping; {} reports 0", dev));
-      if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
-        return impossible(std::move(*obstacle));
-      return {true, "the file mapping registered read-only (cudaHostRegisterReadOnly), read zero-copy"};
-    }
-    case PolicyId::hmm_direct: {
-      if (!device.pageable_memory_access)
-        return impossible(fmt::format(
-            "needs pageableMemoryAccess=1 (HMM/ATS); {} reports 0, so the GPU cannot read a file mapping directly",
-            dev));
-      if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
-        return impossible(std::move(*obstacle));
-      return {true, device.pageable_memory_access_uses_host_page_tables
-                        ? "the GPU reads the file mapping through the CPU's page tables (ATS, coherent)"
-                        : "the GPU reads the file mapping through HMM (pages migrate on GPU faults)"};
-    }
-    case PolicyId::hugepage_import: {
-      if (!device.host_register_supported)
-        return impossible(fmt::format(
-            "needs hostRegisterSupported=1 to register the anonymous memory; {} reports 0", dev));
-      if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
-        return impossible(std::move(*obstacle));
-      if (const HugepagePool* pool = hugetlb_pool_with_room(caps.os, model_bytes))
-        return {true, fmt::format("the {} hugetlb pool has {} free pages: the model fits on huge pages",
-                                  bytes_text(pool->page_bytes), pool->available_pages())};
-      return {true, fmt::format("no hugetlb pool has room; transparent hugepages (THP mode {}) instead",
-                                name_of(caps.os.thp_mode))};
-    }
-  }
-  return impossible("unknown policy id");
+  const std::uint64_t need = model_bytes + kv_cache_bytes + assumptions.vram_headroom_bytes;
+  const std::string sum =
+      fmt::format("model {} + KV cache {} + headroom {} = {}", bytes_text(model_bytes),
+                  bytes_text(kv_cache_bytes), bytes_text(assumptions.vram_headroom_bytes),
+                  bytes_text(need));
+  if (need > device.free_vram_bytes)
+    return impossible(fmt::format("needs free VRAM for {}, but {} has {} free", sum, dev,
+                                  bytes_text(device.free_vram_bytes)));
+  return {true, fmt::format("{} fits in the {} of free VRAM", sum, bytes_text(device.free_vram_bytes))};
+}
+
+Feasibility HostRegisteredFacts::assess(const Capabilities& caps, std::uint64_t model_bytes,
+                                        std::uint64_t kv_cache_bytes, const SelectionAssumptions& assumptions) {
+  const DeviceCapabilities& device = caps.device;
+  const std::string dev = device_label(device);
+  if (!device.host_register_supported)
+    return impossible(fmt::format("needs hostRegisterSupported=1; {} reports 0 (cudaHostRegister refused)", dev));
+  if (!device.host_register_read_only_supported)
+    return impossible(fmt::format(
+        "needs hostRegisterReadOnlySupported=1 to register the read-only file mapping; {} reports 0", dev));
+  if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
+    return impossible(std::move(*obstacle));
+  return {true, "the file mapping registered read-only (cudaHostRegisterReadOnly), read zero-copy"};
+}
+
+Feasibility HmmDirectFacts::assess(const Capabilities& caps, std::uint64_t model_bytes,
+                                   std::uint64_t kv_cache_bytes, const SelectionAssumptions& assumptions) {
+  const DeviceCapabilities& device = caps.device;
+  const std::string dev = device_label(device);
+  if (!device.pageable_memory_access)
+    return impossible(fmt::format(
+        "needs pageableMemoryAccess=1 (HMM/ATS); {} reports 0, so the GPU cannot read a file mapping directly",
+        dev));
+  if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
+    return impossible(std::move(*obstacle));
+  return {true, device.pageable_memory_access_uses_host_page_tables
+                    ? "the GPU reads the file mapping through the CPU's page tables (ATS, coherent)"
+                    : "the GPU reads the file mapping through HMM (pages migrate on GPU faults)"};
+}
+
+Feasibility HugepageImportFacts::assess(const Capabilities& caps, std::uint64_t model_bytes,
+                                        std::uint64_t kv_cache_bytes, const SelectionAssumptions& assumptions) {
+  const DeviceCapabilities& device = caps.device;
+  const std::string dev = device_label(device);
+  if (!device.host_register_supported)
+    return impossible(fmt::format(
+        "needs hostRegisterSupported=1 to register the anonymous memory; {} reports 0", dev));
+  if (auto obstacle = host_resident_obstacle(caps, model_bytes, kv_cache_bytes, assumptions))
+    return impossible(std::move(*obstacle));
+  if (const HugepagePool* pool = hugetlb_pool_with_room(caps.os, model_bytes))
+    return {true, fmt::format("the {} hugetlb pool has {} free pages: the model fits on huge pages",
+                              bytes_text(pool->page_bytes), pool->available_pages())};
+  return {true, fmt::format("no hugetlb pool has room; transparent hugepages (THP mode {}) instead",
+                            name_of(caps.os.thp_mode))};
 }
 
 Selection select_policy(const Capabilities& caps, std::uint64_t model_bytes,

@@ -45,10 +45,8 @@ struct DeviceCopyOptions {
   bool release_page_cache = true;
 };
 
-class DeviceCopy {
+class DeviceCopy : public DeviceCopyFacts {
 public:
-  static constexpr PolicyId id = PolicyId::device_copy;
-  static constexpr Residence residence = Residence::device;
   // Owns its VRAM, so it can rearrange the bytes after the copy: field
   // streams first (the fast decode GEMVs), the file's layout when asked.
   static constexpr std::array<quant::WeightLayout, 2> layouts{quant::WeightLayout::field_streams,
@@ -78,7 +76,7 @@ public:
 private:
   WeightSection section_;
   int device_;
-  runtime::DeviceBuffer weights_;  // (section_.size()) bytes, the section's layout
+  pagoda::DeviceBuffer weights_;  // (section_.size()) bytes, the section's layout
   PlacementReport report_;
 };
 

@@ -36,10 +36,8 @@ struct HmmDirectOptions {
   std::optional<bool> prefetch;
 };
 
-class HmmDirect {
+class HmmDirect : public HmmDirectFacts {
 public:
-  static constexpr PolicyId id = PolicyId::hmm_direct;
-  static constexpr Residence residence = Residence::host;
   // Reads the file's own bytes in place (read-only): only their layout.
   static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   using Options = HmmDirectOptions;

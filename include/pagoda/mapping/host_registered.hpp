@@ -33,10 +33,8 @@ struct HostRegisteredOptions {
   bool refuse_large_folios = true;
 };
 
-class HostRegistered {
+class HostRegistered : public HostRegisteredFacts {
 public:
-  static constexpr PolicyId id = PolicyId::host_registered;
-  static constexpr Residence residence = Residence::host;
   // Reads the file's own bytes in place (read-only): only their layout.
   static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
   using Options = HostRegisteredOptions;
@@ -56,7 +54,7 @@ public:
 
 private:
   WeightSection section_;
-  runtime::HostRegistration registration_;  // the whole pages covering the section
+  pagoda::HostRegistration registration_;  // the whole pages covering the section
   const std::byte* device_section_ = nullptr;
   PlacementReport report_;
 };

@@ -36,10 +36,8 @@ struct HugepageImportOptions {
   bool release_page_cache = true;
 };
 
-class HugepageImport {
+class HugepageImport : public HugepageImportFacts {
 public:
-  static constexpr PolicyId id = PolicyId::hugepage_import;
-  static constexpr Residence residence = Residence::host;
   // The bytes are read from the file into pages it owns, so it could repack on the
   // host while reading; not yet measured worth it, so the file's layout.
   static constexpr std::array<quant::WeightLayout, 1> layouts{quant::WeightLayout::gguf_blocks};
@@ -67,7 +65,7 @@ private:
   std::size_t lead_bytes_ = 0;  // from the mapping's start to the section's first byte
   // Declared before registration_: unregistered first, unmapped after.
   std::optional<ReadOnlyAnonymousMapping> memory_;
-  runtime::HostRegistration registration_;
+  pagoda::HostRegistration registration_;
   const std::byte* device_section_ = nullptr;
   PlacementReport report_;
 };

@@ -1,7 +1,8 @@
 // The one list of mapping policies, and the one place where a policy chosen
 // at run time (by select_policy or the user) becomes a type:
 //   visit_policy(selection.policy, [&](auto tag) { using P = typename decltype(tag)::type; ... });
-// Adding a policy is its header, its PolicyId and one entry below.
+// Adding a policy is its header, its PolicyId, its facts (policy_id.hpp) and
+// one entry below.
 #pragma once
 
 #include <array>
@@ -27,6 +28,10 @@ namespace detail {
 template <class... Ps>
 constexpr bool check_policies(type_list<Ps...>) {
   static_assert((MappingPolicy<Ps> && ...), "every listed policy satisfies mapping::MappingPolicy");
+  // The host-only facts (policy_id.hpp) are the policies' own, in the same order.
+  static_assert(std::is_same_v<policy_facts, type_list<typename Ps::facts...>>,
+                "mapping::policy_facts lists each policy's facts, in the order of mapping::policies");
+  static_assert((std::is_base_of_v<typename Ps::facts, Ps> && ...), "each policy derives from its facts");
   constexpr std::array<PolicyId, sizeof...(Ps)> ids{Ps::id...};
   // Every PolicyId exactly once: as many entries as ids, none repeated.
   if (ids.size() != all_policy_ids.size()) return false;

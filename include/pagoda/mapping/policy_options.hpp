@@ -7,10 +7,8 @@
 #pragma once
 
 #include <string_view>
-#include <type_traits>
 
 #include "pagoda/mapping/anonymous_mapping.hpp"
-#include "pagoda/mapping/hugepage_import.hpp"
 
 namespace pagoda::mapping {
 
@@ -24,7 +22,11 @@ template <class Policy>
 [[nodiscard]] typename Policy::Options policy_options(const UserMappingChoices& choices) {
   const HugepageSize hugepage_size = parse_hugepage_size(choices.hugepage_size);
   typename Policy::Options result{};
-  if constexpr (std::is_same_v<Policy, HugepageImport>) {
+  // A policy that fills memory of its own takes the memory choices.
+  if constexpr (requires(typename Policy::Options& options) {
+                  options.memory.hugepage_size;
+                  options.memory.allow_fallback;
+                }) {
     result.memory.hugepage_size = hugepage_size;
     result.memory.allow_fallback = !choices.no_fallback;
   }

@@ -78,9 +78,6 @@ struct Selection {
   std::vector<Consideration> considered;  // one per policy, in all_policy_ids order
 };
 
-// Where a policy would put the weights (device for DeviceCopy, host otherwise).
-[[nodiscard]] Residence residence_of(PolicyId id);
-
 // Can `id` work here? Names the missing capability when not.
 [[nodiscard]] Feasibility assess(PolicyId id, const Capabilities& caps, std::uint64_t model_bytes,
                                  std::uint64_t kv_cache_bytes,
