@@ -59,16 +59,16 @@ LayoutPlan plan_layouts(const model::ModelWeights& weights, quant::LayoutChoice 
 
 void LayoutPlan::describe(mapping::PlacementReport& report) const {
   std::map<quant::WeightLayout, std::pair<std::size_t, std::uint64_t>> totals;  // count, bytes
-  for (const auto& [tensor, layout] : layout) {
-    auto& [count, bytes] = totals[layout];
+  for (const auto& [tensor, chosen] : layout) {
+    auto& [count, bytes] = totals[chosen];
     ++count;
     bytes += tensor->byte_size;
-    report.tensor_layouts.emplace_back(std::string(tensor->name), std::string(quant::name_of(layout)));
+    report.tensor_layouts.emplace_back(std::string(tensor->name), std::string(quant::name_of(chosen)));
   }
   std::string text;
-  for (const auto& [layout, total] : totals) {
+  for (const auto& [each, total] : totals) {
     if (!text.empty()) text += "; ";
-    text += fmt::format("{} {} ({})", quant::name_of(layout), total.first, mapping::bytes_text(total.second));
+    text += fmt::format("{} {} ({})", quant::name_of(each), total.first, mapping::bytes_text(total.second));
   }
   if (!kept_reasons.empty()) {
     // The reasons, grouped: one example each is enough for a line.

@@ -51,6 +51,7 @@
 #include <pagoda/quant/dequantize.hpp>
 #include <pagoda/quant/format_list.hpp>
 
+#include "gpu/gemv_oracle.hpp"
 #include "gpu/kernel_support.hpp"
 #include "quant/random_blocks.hpp"
 #include "support/skip.hpp"
@@ -59,11 +60,6 @@ using namespace pagoda;
 namespace kt = pagoda::kernel_test;
 
 namespace {
-
-cpu::ThreadPool& pool() {
-  static cpu::ThreadPool instance;
-  return instance;
-}
 
 enum class Source { random_bytes, synthetic };
 
@@ -92,22 +88,10 @@ std::vector<std::byte> make_weights(std::size_t n_blocks, Source source, std::ui
   return bytes;
 }
 
-// y = W x (+ residual) by the oracle.
 template <class F>
 std::vector<float> oracle(std::span<const std::byte> bytes, std::size_t rows, std::size_t cols,
                           const std::vector<float>& x, const std::vector<float>* residual) {
-  gguf::TensorInfo info{};
-  info.name = "w";
-  info.dims = {cols, rows};
-  info.type = F::id;
-  info.element_count = rows * cols;
-  info.byte_size = bytes.size();
-  info.bytes = bytes;
-  std::vector<float> y(rows);
-  cpu::matmul(info, x, 1, y, pool());
-  if (residual != nullptr)
-    for (std::size_t r = 0; r < rows; ++r) y[r] += (*residual)[r];
-  return y;
+  return kt::gemv_oracle<F>(bytes, rows, cols, x, residual);
 }
 
 // Per row: sum_i |w_i x_i| (+ |residual_r|), the magnitude rounding errors scale with.
@@ -173,12 +157,7 @@ const char* path_name(kernels::GemvPath path) {
   return "?";
 }
 
-// x as the staged path sees it.
-std::vector<float> int16_activations(const std::vector<float>& x) {
-  std::vector<float> out(x.size());
-  quant::q16_activation_round_trip(x, out);
-  return out;
-}
+using kt::int16_activations;
 
 // Rows of `blocks` blocks of F are whole `word`-byte words (the staged path
 // needs 8; it loads 16 bytes at a time where rows allow).

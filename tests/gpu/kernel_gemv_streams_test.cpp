@@ -32,6 +32,7 @@
 #include <pagoda/quant/activation_q16.hpp>
 #include <pagoda/quant/field_streams.hpp>
 
+#include "gpu/gemv_oracle.hpp"
 #include "gpu/kernel_support.hpp"
 #include "quant/random_blocks.hpp"
 
@@ -39,11 +40,6 @@ using namespace pagoda;
 namespace kt = pagoda::kernel_test;
 
 namespace {
-
-cpu::ThreadPool& pool() {
-  static cpu::ThreadPool instance;
-  return instance;
-}
 
 // Synthetic weights as a model would have them (scales in the usual range).
 template <class F>
@@ -69,25 +65,10 @@ std::vector<std::byte> packed(const std::vector<std::byte>& gguf, std::size_t ro
 template <class F>
 std::vector<float> oracle(std::span<const std::byte> bytes, std::size_t rows, std::size_t cols,
                           const std::vector<float>& x, const std::vector<float>* residual) {
-  gguf::TensorInfo info{};
-  info.name = "w";
-  info.dims = {cols, rows};
-  info.type = F::id;
-  info.element_count = rows * cols;
-  info.byte_size = bytes.size();
-  info.bytes = bytes;
-  std::vector<float> y(rows);
-  cpu::matmul(info, x, 1, y, pool());
-  if (residual != nullptr)
-    for (std::size_t r = 0; r < rows; ++r) y[r] += (*residual)[r];
-  return y;
+  return kt::gemv_oracle<F>(bytes, rows, cols, x, residual);
 }
 
-std::vector<float> int16_activations(const std::vector<float>& x) {
-  std::vector<float> out(x.size());
-  quant::q16_activation_round_trip(x, out);
-  return out;
-}
+using kt::int16_activations;
 
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;

@@ -62,9 +62,9 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
         // Each launch shape the tuning could pick, on stderr (the evidence
         // behind tuning::select_streams); the table has the one it picks.
         for (const kernels::GemvPolicy policy : kernels::gemv_streams_policies) {
-          time_with([policy](const std::byte* w, std::size_t r, std::size_t k, const float* x, float* y,
+          time_with([policy](const std::byte* w, std::size_t r, std::size_t k, const float* in, float* out,
                              const float* residual, cudaStream_t s) {
-            kernels::gemv_streams_with<F>(policy, w, r, k, x, y, residual, s);
+            kernels::gemv_streams_with<F>(policy, w, r, k, in, out, residual, s);
           });
           std::fprintf(stderr, "pagoda-kernel-bench: gemv %s %s %s field-streams, %d threads x %d rows: %.2f us\n",
                        c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(),

@@ -67,39 +67,59 @@ void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, 
 
 #if defined(__CUDACC__)
 
-template <quant::QuantFormat F>
-void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
-                  cudaStream_t stream) {
-  const std::string operation = std::string("kernels::gemv_q_fused<").append(F::name).append(">");
+namespace detail {
+
+// One launch's matrices as the kernels take them (the staged and the
+// field-streams GEMVs alike): up to three stored one after another, or gate
+// and up paired.
+inline StagedTargets stored_targets(const std::string& operation, std::span<const GemvTarget> targets,
+                                    RmsNormFirst norm) {
   if (targets.empty() || targets.size() > 3)
     fail_precondition(operation, "one to three matrices (got " + std::to_string(targets.size()) + ")");
   StagedTargets staged;
   staged.norm_weight = norm.weight;
   staged.norm_eps = norm.eps;
-  std::size_t rows = 0;
   for (std::size_t m = 0; m < targets.size(); ++m) {
     staged.weights[m] = targets[m].weights;
     staged.y[m] = targets[m].y;
     staged.residual[m] = targets[m].residual;
     staged.rows[m] = targets[m].rows;
-    rows += targets[m].rows;
   }
-  detail::launch_staged<F, StoreRows>(operation, staged, rows, cols, x, gemv_staged_policy_tall, stream);
+  return staged;
 }
 
-template <quant::QuantFormat F>
-void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
-                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream) {
-  const std::string operation = std::string("kernels::gemv_q_fused_gated<").append(F::name).append(">");
+inline std::size_t total_rows(const StagedTargets& staged) { return staged.rows[0] + staged.rows[1] + staged.rows[2]; }
+
+inline StagedTargets gated_targets(const std::byte* gate, const std::byte* up, std::size_t rows, float* out,
+                                   RmsNormFirst norm) {
   StagedTargets staged;
   staged.norm_weight = norm.weight;
   staged.norm_eps = norm.eps;
   staged.weights[0] = gate;
   staged.weights[1] = up;
   staged.y[0] = out;
-  staged.y[1] = out;  // checked against x; written through y[0] only
+  staged.y[1] = out;  // checked against x like any output; written through y[0] only
   staged.rows[0] = rows;
-  staged.rows[1] = rows;  // checked like a matrix of its own
+  staged.rows[1] = rows;
+  return staged;
+}
+
+}  // namespace detail
+
+template <quant::QuantFormat F>
+void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
+                  cudaStream_t stream) {
+  const std::string operation = std::string("kernels::gemv_q_fused<").append(F::name).append(">");
+  const StagedTargets staged = detail::stored_targets(operation, targets, norm);
+  detail::launch_staged<F, StoreRows>(operation, staged, detail::total_rows(staged), cols, x, gemv_staged_policy_tall,
+                                      stream);
+}
+
+template <quant::QuantFormat F>
+void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
+                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream) {
+  const std::string operation = std::string("kernels::gemv_q_fused_gated<").append(F::name).append(">");
+  const StagedTargets staged = detail::gated_targets(gate, up, rows, out, norm);
   if (activation == model::FfnActivation::silu)
     detail::launch_staged<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x,
                                                                      gemv_staged_policy_tall, stream);

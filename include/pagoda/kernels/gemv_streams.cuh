@@ -262,20 +262,8 @@ template <quant::QuantFormat F>
 void gemv_streams_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
                         cudaStream_t stream) {
   const std::string operation = detail::streams_operation<F>("gemv_streams_fused");
-  if (targets.empty() || targets.size() > 3)
-    fail_precondition(operation, "one to three matrices (got " + std::to_string(targets.size()) + ")");
-  StagedTargets staged;
-  staged.norm_weight = norm.weight;
-  staged.norm_eps = norm.eps;
-  std::size_t rows = 0;
-  for (std::size_t m = 0; m < targets.size(); ++m) {
-    staged.weights[m] = targets[m].weights;
-    staged.y[m] = targets[m].y;
-    staged.residual[m] = targets[m].residual;
-    staged.rows[m] = targets[m].rows;
-    rows += targets[m].rows;
-  }
-  detail::launch_streams<F, StoreRows>(operation, staged, rows, cols, x, stream);
+  const StagedTargets staged = detail::stored_targets(operation, targets, norm);
+  detail::launch_streams<F, StoreRows>(operation, staged, detail::total_rows(staged), cols, x, stream);
 }
 
 template <quant::QuantFormat F>
@@ -283,15 +271,7 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
                               std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
                               cudaStream_t stream) {
   const std::string operation = detail::streams_operation<F>("gemv_streams_fused_gated");
-  StagedTargets staged;
-  staged.weights[0] = gate;
-  staged.weights[1] = up;
-  staged.y[0] = out;
-  staged.y[1] = out;  // checked against x like any output; only y[0] is written
-  staged.rows[0] = rows;
-  staged.rows[1] = rows;
-  staged.norm_weight = norm.weight;
-  staged.norm_eps = norm.eps;
+  const StagedTargets staged = detail::gated_targets(gate, up, rows, out, norm);
   if (activation == model::FfnActivation::silu)
     detail::launch_streams<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x, stream);
   else
