@@ -37,6 +37,7 @@ public:
   [[nodiscard]] std::uint32_t position() const { return position_; }
   [[nodiscard]] std::uint32_t context_size() const { return kv_.context(); }
   [[nodiscard]] const model::ModelConfig& config() const { return config_; }
+  [[nodiscard]] const DeviceModel& model() const { return model_; }
   // Forgets the cache from `keep` on; the sampler's penalty history follows.
   void rewind(std::uint32_t keep = 0);
   void set_sampling(const SamplingParams& params);
