@@ -58,6 +58,15 @@ __device__ __forceinline__ void ldmatrix_x4(std::uint32_t (&r)[4], const void* r
                : "r"(shared_address(row_address)));
 }
 
+// The same, each matrix transposed on the way: register i receives elements
+// (row 2 (lane % 4) .. +1, column lane / 4) of matrix i (a B fragment from
+// rows stored k-major, as V's rows are for P V).
+__device__ __forceinline__ void ldmatrix_x4_trans(std::uint32_t (&r)[4], const void* row_address) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(shared_address(row_address)));
+}
+
 // c += a * b: one m16n8k16 product, f16 x f16 -> f32.
 __device__ __forceinline__ void mma_f16(float (&c)[4], const std::uint32_t (&a)[4], const std::uint32_t (&b)[2]) {
   asm volatile(
