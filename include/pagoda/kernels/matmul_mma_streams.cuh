@@ -194,11 +194,12 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
   mma_detail::static_for<parts>([&](auto part_index) {
     constexpr int s = decltype(part_index)::value;
     constexpr mma::StagePart part = Fragments::parts[s];
+    constexpr int rounds = Layout::part_rounds(s);
 #pragma unroll
     for (int i = 0; i < max_rounds; ++i) {
       const int item = tid + i * P.threads();
       const int row = row0 + item / part.copies();
-      if (i < Layout::part_rounds(s) && item < P.rows_tile * part.copies() && row < rows) {
+      if (i < rounds && item < P.rows_tile * part.copies() && row < rows) {
         const quant::FieldStreamRow<F> streams =
             quant::field_stream_row<F>(target.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols),
                                        static_cast<std::size_t>(row));
@@ -219,21 +220,25 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
       mma::cp_async16(base + x_dst + i * x_token_step * 128, src, valid);
     }
     mma_detail::static_for<parts>([&](auto part_index) {
+      // Every fact of the part as a compile-time constant (see StagePart::offset).
       constexpr int s = decltype(part_index)::value;
       constexpr mma::StagePart part = Fragments::parts[s];
-      const auto offset = static_cast<std::uint32_t>(part.template offset<F>(k0));
+      constexpr int rounds = Layout::part_rounds(s);
+      constexpr int part_offset = Layout::part_offset(s);
+      constexpr int copy_bytes = part.copy_bytes();
+      constexpr std::size_t field_bytes = quant::FieldStreams<F>::streams[part.stream].bytes;
+      const auto offset = static_cast<std::uint32_t>(part.offset(k0, static_cast<int>(F::block_elements), field_bytes));
 #pragma unroll
-      for (int i = 0; i < Layout::part_rounds(s); ++i) {
+      for (int i = 0; i < rounds; ++i) {
         const int item = tid + i * P.threads();
         if (item >= P.rows_tile * part.copies()) continue;  // a partial last round
         const bool valid = w_src[s][i] != ~0u;
         const std::uint8_t* src = valid ? weights + w_src[s][i] + offset : weights;
-        unsigned char* dst =
-            base + Layout::part_offset(s) + item / part.copies() * part.pitch() + item % part.copies() * part.copy_bytes();
-        if constexpr (part.copy_bytes() == 16)
+        unsigned char* dst = base + part_offset + item / part.copies() * part.pitch() + item % part.copies() * copy_bytes;
+        if constexpr (copy_bytes == 16)
           mma::cp_async16(dst, src, valid);
         else
-          mma::cp_async_small<part.copy_bytes()>(dst, src, valid);
+          mma::cp_async_small<copy_bytes>(dst, src, valid);
       }
     });
   };
@@ -273,7 +278,9 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
       mma_detail::static_for<parts>(
           [&](auto part_index) {
             constexpr int s = decltype(part_index)::value;
-            f[s] = base + Layout::part_offset(s) + row * Fragments::parts[s].pitch();
+            constexpr int part_offset = Layout::part_offset(s);
+            constexpr int pitch = Fragments::parts[s].pitch();
+            f[s] = base + part_offset + row * pitch;
           });
     };
     typename Fragments::Scales scales[NT];

@@ -62,13 +62,14 @@ struct StagePart {
   [[nodiscard]] constexpr int pitch() const {
     return stage_bytes() % 32 == 0 ? stage_bytes() + 16 : copy_bytes() * copies();
   }
-  // Offset of the stage at element k0 within the row's entries of the stream.
-  template <class F>
-  [[nodiscard]] constexpr std::size_t offset(int k0) const {
-    const auto block = static_cast<std::size_t>(k0) / F::block_elements;
-    const int in_block = k0 % static_cast<int>(F::block_elements);
-    const std::size_t at = block * quant::FieldStreams<F>::streams[static_cast<std::size_t>(stream)].bytes +
-                           static_cast<std::size_t>(in_block / unit_elements * part_bytes);
+  // Offset of the stage at element k0 within the row's entries of the stream,
+  // whose blocks hold block_elements elements and field_bytes bytes of it.
+  // Plain values on purpose: device code must not read the host's constexpr
+  // tables at run time (they have no device copy: the read is of address 0).
+  [[nodiscard]] constexpr std::size_t offset(int k0, int block_elements, std::size_t field_bytes) const {
+    const auto block = static_cast<std::size_t>(k0 / block_elements);
+    const int in_block = k0 % block_elements;
+    const std::size_t at = block * field_bytes + static_cast<std::size_t>(in_block / unit_elements * part_bytes);
     return stage_bytes() < 4 ? at & ~std::size_t{3} : at;
   }
 };
