@@ -49,17 +49,29 @@ inline constexpr MmaPolicy mma_policy_short{32, 64, 1, 4, 4};
 inline constexpr MmaPolicy mma_policies[] = {mma_policy_wide, mma_policy_narrow, mma_policy_short};
 static_assert(mma_policy_wide.valid() && mma_policy_narrow.valid() && mma_policy_short.valid());
 
-// Every heuristic of matmul_mma_streams. Not yet measured: the widest tile
-// that still gives every SM two blocks; pagoda-kernel-bench times all three
-// on each prefill shape (stderr) so the next run can replace this rule by figures.
+// Every heuristic of matmul_mma_streams: the widest tile whose blocks still
+// cover three quarters of the SMs (one block of the 128 x 128 tile per SM
+// already keeps the tensor cores busy; more, smaller blocks only help while
+// SMs would idle), else the next. H100 (132 SMs), pagoda-kernel-bench, every
+// policy forced, 8B projections in Q4_0 (TFLOP/s: wide / narrow / short):
+//   4096 x 4096, M = 128 (32 wide blocks) ....... 62 /  89 / 125  -> short
+//   4096 x 4096, M = 512 (128) ................. 245 / 227 / 176  -> wide
+//   4096 x 4096, M = 2048 (512) ................ 294 / 237 / 179  -> wide
+//   1024 x 4096, M = 512 (32 wide, 64 narrow) ... 63 /  90 / 128  -> short
+//   1024 x 4096, M = 2048 (128) ................ 248 / 229 / 175  -> wide
+//   14336 x 4096, M = 128 (112) ................ 212 / 196 / 166  -> wide
+//   4096 x 14336, M = 128 (32) .................. 65 /  93 / 141  -> short
+//   4096 x 14336, M = 512 (128) ................ 258 / 236 / 178  -> wide
+// (Q4_K and Q6_K rank the tiles the same way.)
 [[nodiscard]] constexpr MmaPolicy select_mma_policy(std::size_t tokens, std::size_t rows, int multiprocessors) {
-  if (tokens <= 32) return mma_policy_short;
-  const auto tiles = [&](const MmaPolicy& p) {
+  const auto blocks = [&](const MmaPolicy& p) {
     return ((tokens + static_cast<std::size_t>(p.tokens_tile) - 1) / static_cast<std::size_t>(p.tokens_tile)) *
            ((rows + static_cast<std::size_t>(p.rows_tile) - 1) / static_cast<std::size_t>(p.rows_tile));
   };
-  const auto enough = static_cast<std::size_t>(multiprocessors > 0 ? multiprocessors : 1) * 2;
-  return tiles(mma_policy_wide) >= enough ? mma_policy_wide : mma_policy_narrow;
+  const auto enough = static_cast<std::size_t>(3 * (multiprocessors > 0 ? multiprocessors : 1) / 4);
+  if (blocks(mma_policy_wide) >= enough) return mma_policy_wide;
+  if (blocks(mma_policy_narrow) >= enough) return mma_policy_narrow;
+  return mma_policy_short;
 }
 
 }  // namespace pagoda::kernels
