@@ -2,6 +2,7 @@
 // shape of tuning/attention_prefill.hpp), compiled once. What the kernel
 // computes, its bytes and its bound: include/pagoda/kernels/attention_prefill.cuh.
 #include <pagoda/kernels/attention_prefill.cuh>
+#include <pagoda/kernels/attention_prefill_mma.cuh>
 
 #include <cstdint>
 #include <iterator>
@@ -53,8 +54,11 @@ void attention_prefill(const float* q, const __half* k_cache, const __half* v_ca
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(out), operation,
           "q, the caches and out are 16-byte aligned");
 
+  // Head sizes 64, 128 and 256 on tensor cores; the others on the f32 kernel,
+  // whose tile shapes pad them (tuning/attention_prefill.hpp).
+  const bool tensor_cores = attention_prefill_mma_takes(head_dim);
   const int index = select_attention_prefill_policy(head_dim);
-  const int queries = attention_prefill_policies[index].queries;
+  const int queries = tensor_cores ? attention_mma::queries : attention_prefill_policies[index].queries;
   const attention_detail::PrefillArgs args{
       q,
       k_cache,
@@ -70,6 +74,12 @@ void attention_prefill(const float* q, const __half* k_cache, const __half* v_ca
       static_cast<int>((tokens + static_cast<std::size_t>(queries) - 1) / static_cast<std::size_t>(queries)),
       static_cast<int>(window < max_context ? window : 0),  // a window as long as the cache hides nothing
   };
+  if (tensor_cores) {
+    if (head_dim == 64) attention_detail::launch_prefill_mma<64>(args, n_heads, stream);
+    else if (head_dim == 128) attention_detail::launch_prefill_mma<128>(args, n_heads, stream);
+    else attention_detail::launch_prefill_mma<256>(args, n_heads, stream);
+    return;
+  }
   static_assert(std::size(attention_prefill_policies) == 3, "one launch per listed policy");
   switch (index) {
     case 0: launch<0>(args, n_heads, stream); break;

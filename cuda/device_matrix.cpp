@@ -11,8 +11,10 @@
 #include "pagoda/kernels/gemv_q.cuh"
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/kernels/matmul_q_streams.cuh"
 #include "pagoda/kernels/norm.cuh"
+#include "pagoda/kernels/to_half.cuh"
 #include "pagoda/kernels/matmul_q.cuh"
 #include "pagoda/quant/field_streams.hpp"
 #include "pagoda/quant/format_list.hpp"
@@ -30,6 +32,8 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       using Format = typename decltype(tag)::type;
       matrix.gemv = &kernels::gemv_streams<Format>;
       matrix.matmul = &kernels::matmul_q_streams<Format>;
+      if (kernels::matmul_mma_takes<Format>(matrix.cols) && reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0)
+        matrix.matmul_mma = &kernels::matmul_mma_streams<Format>;
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
@@ -108,6 +112,35 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
       done[m] = true;
     }
     matrices[first]->fused_gemv(std::span(targets).first(count), matrices[first]->cols, input.x, input.norm, stream);
+  }
+}
+
+void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream) {
+  if (matrices.empty() || matrices.size() > kernels::matmul_mma_max_targets || matrices.size() != products.size())
+    fail("DeviceMatrix::multiply_tokens: one to three matrices, one product each (got {} and {})", matrices.size(),
+         products.size());
+  const std::size_t cols = matrices.front()->cols;
+  bool converted = false;
+  std::array<bool, kernels::matmul_mma_max_targets> done{};
+  for (std::size_t first = 0; first < matrices.size(); ++first) {
+    const DeviceMatrix& lead = *matrices[first];
+    if (done[first]) continue;
+    if (lead.matmul_mma == nullptr) {
+      lead.multiply(x, tokens, products[first].y, products[first].residual, stream);
+      continue;
+    }
+    if (lead.cols != cols) fail("DeviceMatrix::multiply_tokens: the matrices share their input, so their cols");
+    if (!converted) kernels::to_half(x, x16, tokens * cols, stream);
+    converted = true;
+    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
+    std::size_t count = 0;
+    for (std::size_t m = first; m < matrices.size(); ++m) {
+      if (done[m] || matrices[m]->matmul_mma != lead.matmul_mma || matrices[m]->cols != cols) continue;
+      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+      done[m] = true;
+    }
+    lead.matmul_mma(std::span(targets).first(count), cols, x16, tokens, stream, nullptr);
   }
 }
 

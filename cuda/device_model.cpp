@@ -1,5 +1,8 @@
 #include "pagoda/runtime/device_model.hpp"
 
+#include <map>
+#include <string>
+
 #include "pagoda/kernels/dequantize.cuh"
 #include "pagoda/quant/format_list.hpp"
 
@@ -66,6 +69,26 @@ DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWei
     });
   }
   stream.synchronize("DeviceModel: norm weights and biases");
+}
+
+std::string DeviceModel::prefill_kernels() const {
+  std::size_t mma = 0, tile = 0;
+  std::map<std::string, std::string> why;  // reason -> an example matrix
+  for (const DeviceLayer& layer : layers_)
+    for (const DeviceMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down}) {
+      if (m->matmul_mma != nullptr) {
+        ++mma;
+        continue;
+      }
+      ++tile;
+      const std::string reason = m->layout != quant::WeightLayout::field_streams
+                                     ? "not in field streams"
+                                     : "cols " + std::to_string(m->cols) + " not whole 64-element stages of word-aligned streams";
+      why.emplace(reason, m->info ? std::string(m->info->name) : std::string("a matrix"));
+    }
+  std::string text = "mma.sync " + std::to_string(mma) + " matrices; tile kernel " + std::to_string(tile);
+  for (const auto& [reason, example] : why) text += " (" + reason + ", e.g. " + example + ")";
+  return text;
 }
 
 }  // namespace pagoda::runtime

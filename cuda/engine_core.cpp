@@ -47,6 +47,8 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   v_ = floats(batch * config_.kv_dim(), "values");
   gate_ = floats(batch * config_.d_ffn, "FFN gate");
   up_ = floats(batch * config_.d_ffn, "FFN up");
+  x16_ = DeviceBuffer(batch * std::max({config_.d_model, config_.q_dim(), config_.d_ffn}) * sizeof(__half),
+                      "f16 prefill input");
   logits_ = floats(config_.vocab_size, "logits");
   tokens_ = DeviceBuffer(batch * sizeof(std::int32_t), "token ids");
   positions_ = DeviceBuffer(batch * sizeof(std::int32_t), "positions");
@@ -69,9 +71,15 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   const auto& c = config_;
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
+  auto* x16 = reinterpret_cast<__half*>(x16_.data());
   const auto project = [&](const DeviceMatrix& w, const float* in, float* out, const float* residual) {
-    if (decode) w.multiply_vector(in, out, residual, s);
-    else w.multiply(in, tokens, out, residual, s);
+    if (decode) {
+      w.multiply_vector(in, out, residual, s);
+      return;
+    }
+    const DeviceMatrix* one[] = {&w};
+    const VectorProduct product[] = {{out, residual}};
+    DeviceMatrix::multiply_tokens(one, in, x16, tokens, product, s);
   };
   float* x = as_floats(x_);
   float* x_next = as_floats(x_next_);
@@ -106,9 +114,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, s);
     } else {
       kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-      project(layer.wq, normed, q, nullptr);
-      project(layer.wk, normed, k, nullptr);
-      project(layer.wv, normed, v, nullptr);
+      const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
+      const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
+                                                  VectorProduct{v, nullptr}};
+      DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, s);
       if (arch.qkv_bias) {
         kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
         kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
@@ -143,8 +152,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
                                           {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, s);
     } else {
       kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-      project(layer.w_gate, normed, gate, nullptr);
-      project(layer.w_up, normed, up, nullptr);
+      const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
+      const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
+      DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, s);
       kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
     }
     add_block_output(layer.w_down, gate, layer.post_ffn_norm);

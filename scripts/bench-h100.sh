@@ -5,7 +5,7 @@
 # way and builds only the three tools it runs, before its budget starts):
 #   scripts/bench-h100.sh
 # About 5-6 minutes on an H100 machine with 16 cores when the models must be
-# written first, ~4 when they are already in $BENCH_MODELS_DIR:
+# written first, ~4.5 when they are already in $BENCH_MODELS_DIR:
 #  1. pagoda-synth writes 9 synthetic models (SmolLM2-135M, Llama-3.2-1B and
 #     Llama-3-8B shapes in Q4_0, Q4_K_M, Q8_0), skipping files already there.
 #     The 8B Q4_0 keeps output.weight in Q6_K as llama.cpp's Q4_0 files do
@@ -18,6 +18,9 @@
 #     kernels, beside the default field-streams rows).
 #  3. pagoda-kernel-bench: GEMV per format (and field-streams layout) over the three shapes' projections,
 #     attention decode at depths 512 .. 32768 for the 8B shape.
+#     3b. pagoda-kernel-bench's prefill section alone: matmul_mma_streams
+#     (each tile policy forced, on stderr) beside matmul_q_streams over the
+#     8B projections in Q4_0, Q4_K and Q6_K at M = 128, 512, 2048 (~20-30 s).
 #  4. pagoda-bench, host-registered + hugepage-import, SmolLM2 and 1B shapes
 #     (one run each), 2 repetitions (weights cross PCIe at ~50 GB/s: each
 #     tg128 takes seconds).
@@ -29,7 +32,9 @@
 # summary go to $OUT when set, else /tmp/pagoda-bench-out.
 # Knobs: BENCH_BUDGET_S (330), BENCH_TOTAL_S (570: build + budget stay within
 # one 600 s device command), BENCH_MODELS_DIR (/tmp/pagoda-bench-models),
-# BENCH_REPS (3), BENCH_HOST_REPS (2), BENCH_BUILD (build-device).
+# BENCH_REPS (3), BENCH_HOST_REPS (2), BENCH_BUILD (build-device),
+# BENCH_TC_PEAK_TFLOPS (the prefill table's % of peak: by default the
+# datasheet's dense f16 989.4 on an H100 SXM or H200, none on other GPUs).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 
@@ -142,8 +147,20 @@ stage bench-device-gguf-llama-3-8b 40 "$bench" -m "$(model_path llama-3-8b Q4_0)
   --mapping device-copy --layout gguf "${tests[@]}" -r 2 --save "$out/bench-device-gguf-llama-3-8b.json" \
   -o md >"$out/bench-device-gguf-llama-3-8b.md"
 
-# 3. Kernels (each field-streams format beside its GGUF layout).
-stage kernel-bench 30 "$kernel_bench" --save "$out/kernel-bench.json" -o md >"$out/kernel-bench.md"
+# 3. Kernels (each field-streams format beside its GGUF layout); prefill apart (3b).
+stage kernel-bench 30 "$kernel_bench" --no-prefill --save "$out/kernel-bench.json" -o md >"$out/kernel-bench.md"
+
+# 3b. Prefill matmuls, the 8B shape only: 7 projections x 3 formats x 3 M.
+tc_peak=${BENCH_TC_PEAK_TFLOPS:-}
+if [[ -z $tc_peak ]]; then
+  case "$(head -1 "$out/gpu.txt" | cut -d, -f1)" in
+    "NVIDIA H100 80GB HBM3" | "NVIDIA H200") tc_peak=989.4 ;;  # SXM parts: dense f16, f32 accumulate
+    *) tc_peak=0 ;;
+  esac
+fi
+stage kernel-bench-prefill 30 "$kernel_bench" --no-gemv --no-attention --shapes llama-3-8b --formats Q4_0,Q4_K,Q6_K \
+  --tokens 128,512,2048 --samples 50 --tc-peak-tflops "$tc_peak" --save "$out/kernel-bench-prefill.json" \
+  -o md >"$out/kernel-bench-prefill.md"
 
 # 4. Host-resident weights, the small shapes (SmolLM2 ~15 s, 1B ~90 s).
 for shape in smollm2-135m llama-3.2-1b; do
@@ -164,6 +181,12 @@ if [[ -s $out/kernel-bench.md ]]; then
   sed -n '/^### GEMV/,/^### attention/p' "$out/kernel-bench.md" |
     grep -E '^\| (shape|---|llama-3-8b \| [a-z_]+ \| [0-9]+ × [0-9]+ \| (Q4_0|Q4_K|Q6_K|Q8_0) )'
   sed -n '/^### attention decode/,$p' "$out/kernel-bench.md"
+fi
+if [[ -s $out/kernel-bench-prefill.md ]]; then
+  echo
+  echo "### prefill matmul highlights, M = 512 (full table: kernel-bench-prefill.md)"
+  sed -n '/^### prefill matmul/,$p' "$out/kernel-bench-prefill.md" |
+    grep -E '^\| (shape|---|[a-z0-9.-]+ \| [a-z_]+ \| [A-Z0-9_]+ \| 512 \|)'
 fi
 reports=()
 for f in "$out"/bench-{device-smollm2-135m,device-llama-3.2-1b,device-llama-3-8b,device-gguf-llama-3-8b,host-smollm2-135m,host-llama-3.2-1b,host-8b}.json; do

@@ -43,6 +43,7 @@ std::string to_string(const PlacementReport& r) {
       bytes_text(r.page_bytes), r.allocate_seconds, r.register_seconds, r.read_seconds, r.copy_seconds,
       r.release_seconds, r.total_seconds);
   if (!r.layouts.empty()) text += "; layouts: " + r.layouts;
+  if (!r.prefill_kernels.empty()) text += "; prefill: " + r.prefill_kernels;
   text += r.fallbacks.empty() ? "; no fallbacks" : "; fallbacks: " + joined(r.fallbacks);
   if (!r.notes.empty()) text += "; notes: " + joined(r.notes);
   return text;

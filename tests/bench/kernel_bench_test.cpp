@@ -1,7 +1,10 @@
 // pagoda-kernel-bench's plan and report: which GEMVs a decode step of each
 // named shape runs, which formats cannot tile them, how many input copies
-// keep L2 out of the timing, and the tables' shapes.
+// keep L2 out of the timing, which prefill matmuls run and which the
+// tensor-core kernel refuses, the TFLOP/s arithmetic, and the tables' shapes.
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 #include <string>
 #include <vector>
@@ -76,6 +79,59 @@ TEST_CASE("attention cases: K and V of every live position, read once") {
   CHECK(cases[1].kv_bytes == 128ull << 20);
 }
 
+TEST_CASE("prefill cases: every projection but the output one, field-streams formats only, each M") {
+  // F16 and Q2_K have no field-streams layout: no prefill case.
+  const auto cases = plan_prefill(
+      {"llama-3-8b"}, {TensorType::Q4_0, TensorType::F16, TensorType::Q2_K, TensorType::Q6_K}, {128, 512, 2048});
+  REQUIRE(cases.size() == 7 * 2 * 3);
+  // Order: projection, format, M.
+  CHECK(cases[0].shape == "llama-3-8b");
+  CHECK(cases[0].projection.name == "attn_q");
+  CHECK(cases[0].format == TensorType::Q4_0);
+  CHECK(cases[0].tokens == 128);
+  CHECK(cases[2].tokens == 2048);
+  CHECK(cases[3].format == TensorType::Q6_K);
+  CHECK(cases.back().projection.name == "ffn_down");
+  CHECK(std::ranges::none_of(cases, [](const PrefillCase& c) { return c.projection.name == "output"; }));
+  CHECK(std::ranges::all_of(cases, [](const PrefillCase& c) { return c.skipped.empty(); }));
+  const PrefillCase& down = cases.back();  // ffn_down, Q6_K: 4096 x 14336, 56 super-blocks a row
+  CHECK(down.projection.rows == 4096);
+  CHECK(down.projection.cols == 14336);
+  CHECK(down.weight_bytes == 4096ull * (14336 / 256) * 210);
+  CHECK(cases[0].weight_bytes == 4096ull * (4096 / 32) * 18);
+}
+
+TEST_CASE("prefill cases matmul_mma_streams cannot take are kept, skipped with the reason") {
+  // SmolLM2's 576 columns are not whole Q4_K blocks; Q4_0 takes them (18 blocks, 36-byte d entries).
+  const auto cases = plan_prefill({"smollm2-135m"}, {TensorType::Q4_0, TensorType::Q4_K}, {64});
+  REQUIRE(cases.size() == 7 * 2);
+  CHECK(cases[0].skipped.empty());
+  CHECK(cases[1].skipped == "cols 576 is not a multiple of Q4_K's 256-element blocks");
+  CHECK(cases[1].weight_bytes == 0);
+  CHECK(cases[2 * 6 + 1].projection.name == "ffn_down");  // 1536 columns: 6 super-blocks, taken
+  CHECK(cases[2 * 6 + 1].skipped.empty());
+
+  // The rule of kernels::matmul_mma_takes, with its reasons (tests/gpu checks the same cols against the kernel).
+  CHECK(mma_refusal(TensorType::Q4_0, 512).empty());
+  CHECK(mma_refusal(TensorType::Q4_0, 96) == "cols 96 is not a multiple of matmul_mma_streams's 64-element stages");
+  CHECK(mma_refusal(TensorType::Q6_K, 4096).empty());
+  CHECK(mma_refusal(TensorType::Q6_K, 768) ==
+        "cols 768 make 3 blocks of Q6_K: a row's entries of the 2-byte field at block byte 208 take 6 bytes, not "
+        "whole 4-byte words (matmul_mma_streams copies words)");
+  CHECK(mma_refusal(TensorType::Q5_K, 100) == "cols 100 is not a multiple of Q5_K's 256-element blocks");
+  CHECK(mma_refusal(TensorType::Q4_0, 0) == "no columns");
+  CHECK(mma_refusal(TensorType::F16, 4096) == "F16 has no field-streams layout");
+}
+
+TEST_CASE("prefill TFLOP/s: 2 * M * rows * cols over the time; a share of the peak only when one is given") {
+  // 512 x 4096 x 4096: 17.18 GFLOP in 100 us = 171.8 TFLOP/s.
+  CHECK(prefill_tflops(512, 4096, 4096, 100.0) == doctest::Approx(171.798691840));
+  CHECK(prefill_tflops(1, 1, 1, 0.0) == 0);
+  CHECK(percent_of_peak(171.8, 989.4) == doctest::Approx(17.364).epsilon(1e-4));
+  CHECK(percent_of_peak(171.8, 0) == 0);
+  CHECK(mma_policy_label(kernels::mma_policy_wide) == "128x128 tile, 2x4 warps");
+}
+
 TEST_CASE("copies keep a replay's footprint above a few L2s, at least two, within the cap") {
   CHECK(copies_for(1ull << 20, 150ull << 20, 2048) == 150);
   CHECK(copies_for(600ull << 20, 150ull << 20, 2048) == 2);
@@ -97,6 +153,9 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(d.depths == std::vector<std::uint32_t>{512, 4096, 16384, 32768});
   CHECK(d.samples == 50);
   CHECK(d.attention_shape == "llama-3-8b");
+  CHECK(d.tokens == std::vector<std::uint32_t>{128, 512, 2048});
+  CHECK(d.tc_peak_tflops == 0);
+  CHECK(d.prefill);
   const auto o = parse_kernel_bench_arguments(
       {"--shapes", "llama-3.2-1b", "--formats", "q8_0,Q4_K", "--depths", "1024-4096*2", "--samples", "80",
        "--no-attention", "-o", "json", "--save", "k.csv"});
@@ -110,12 +169,31 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(o.saves[0].format == bench::OutputFormat::csv);
   CHECK(parse_kernel_bench_arguments({"--help"}).help);
 
+  const auto p = parse_kernel_bench_arguments({"--tokens", "64-1024*4,2048", "--tc-peak-tflops=989.4", "--no-gemv"});
+  CHECK(p.tokens == std::vector<std::uint32_t>{64, 256, 1024, 2048});
+  CHECK(p.tc_peak_tflops == doctest::Approx(989.4));
+  CHECK_FALSE(p.gemv);
+  CHECK(p.prefill);
+  CHECK_FALSE(parse_kernel_bench_arguments({"--no-prefill"}).prefill);
+  CHECK(parse_kernel_bench_arguments({"--no-prefill", "--prefill"}).prefill);  // the last one holds
+  CHECK(parse_kernel_bench_arguments({"--tc-peak-tflops", "0"}).tc_peak_tflops == 0);
+
   CHECK(error_of({"--samples", "10"}) == "--samples must be between 50 and 100000 (got 10)");
   CHECK(error_of({"--formats", "Q4_0,q4_0"}) == "--formats: Q4_0 is listed twice");
   CHECK(error_of({"--formats", "Q9_9"}).starts_with("--formats: 'Q9_9' is not a format pagoda computes with"));
   CHECK(error_of({"--shapes", "llama-9-900b"}).starts_with("--shapes: 'llama-9-900b' is not a named shape"));
   CHECK(error_of({"--attention-shape", "llama-3-8b,llama-3.2-1b"}) == "--attention-shape: one shape, not 2");
-  CHECK(error_of({"--no-gemv", "--no-attention"}) == "nothing to run: both --no-gemv and --no-attention were given");
+  CHECK(parse_kernel_bench_arguments({"--no-gemv", "--no-attention"}).prefill);  // prefill alone
+  CHECK(error_of({"--no-gemv", "--no-attention", "--no-prefill"}) ==
+        "nothing to run: --no-gemv, --no-attention and --no-prefill were all given");
+  CHECK(error_of({"--tokens", "0"}) == "--tokens must be between 1 and 32768 (got 0)");
+  CHECK(error_of({"--tokens", "65536"}) == "--tokens must be between 1 and 32768 (got 65536)");
+  const std::string peak_range = "--tc-peak-tflops must be a number between 0 and 100000";
+  CHECK(error_of({"--tc-peak-tflops", "fast"}) == peak_range + " (got 'fast')");
+  CHECK(error_of({"--tc-peak-tflops", "-1"}) == peak_range + " (got '-1')");
+  CHECK(error_of({"--tc-peak-tflops", "989x"}) == peak_range + " (got '989x')");
+  CHECK(error_of({"--tc-peak-tflops", "nan"}) == peak_range + " (got 'nan')");
+  CHECK(error_of({"--prefill=1"}) == "--prefill: takes no value");
   CHECK(error_of({"--depths", "0"}) == "--depths must be between 1 and 1048576 (got 0)");
   CHECK(error_of({"--gemv"}) == "unrecognised option '--gemv'");
 }
@@ -167,11 +245,12 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
   const auto report = sample_kernel_report();
   const std::string csv = format_csv(report);
   CHECK(csv.starts_with("kernel,shape,matrix,rows,cols,format,depth,bytes,microseconds,gb_s,percent_of_device_read,"
-                        "copies,samples,skipped\n"));
-  CHECK(csv.find("gemv,smollm2-135m,ffn_down,576,1536,Q4_K,,497664,1.500,331.776,11.059,300,50,\n") !=
+                        "copies,samples,skipped,tokens,tflops,percent_of_tc_peak\n"));
+  CHECK(csv.find("gemv,smollm2-135m,ffn_down,576,1536,Q4_K,,497664,1.500,331.776,11.059,300,50,,,,\n") !=
         std::string::npos);
-  CHECK(csv.find("gemv,smollm2-135m,attn_q,576,576,Q4_K,,,,,,,,cols 576 is not a multiple") != std::string::npos);
-  CHECK(csv.ends_with("attention_decode,llama-3-8b,,,,F16,4096,16777216,10.000,1677.722,55.924,10,50,\n"));
+  CHECK(csv.find("gemv,smollm2-135m,attn_q,576,576,Q4_K,,,,,,,,cols 576 is not a multiple of Q4_K's 256-element "
+                 "blocks,,,\n") != std::string::npos);
+  CHECK(csv.ends_with("attention_decode,llama-3-8b,,,,F16,4096,16777216,10.000,1677.722,55.924,10,50,,,,\n"));
 
   const auto doc = nlohmann::json::parse(format_json(report));
   CHECK(doc["machine"]["device_read"]["gb_s"] == 3000.0);
@@ -185,4 +264,93 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
   CHECK(doc["gemv"][6]["gb_s"].get<double>() == doctest::Approx(331.776));
   CHECK(doc["attention_decode"][0]["kv_bytes"] == 16777216);
   CHECK(doc["attention_decode"][0]["percent_of_device_read"].get<double>() == doctest::Approx(55.924).epsilon(1e-4));
+  CHECK(doc["prefill_matmul"].empty());
+  CHECK(doc["tc_peak_tflops"].is_null());
+}
+
+namespace {
+
+// The 8B attn_q at M = 512 in Q4_0 (matmul_mma_streams 100 us, matmul_q_streams
+// 250 us), and SmolLM2's attn_q in Q4_K, which the kernel refuses.
+KernelReport sample_prefill_report(double peak) {
+  KernelReport r;
+  r.device_name = "NVIDIA H100 80GB HBM3";
+  r.compute_major = 9;
+  r.l2_bytes = 50ull << 20;
+  r.footprint_bytes = 150ull << 20;
+  r.prefill_footprint_bytes = 50ull << 20;
+  r.tc_peak_tflops = peak;
+  r.samples = 50;
+  r.prefill = plan_prefill({"llama-3-8b"}, {TensorType::Q4_0}, {512});
+  r.prefill.resize(1);
+  PrefillCase& q = r.prefill[0];
+  q.mma_microseconds = 100.0;
+  q.mma_policy = mma_policy_label(kernels::mma_policy_wide);
+  q.mma_forced = {{mma_policy_label(kernels::mma_policy_wide), 100.0},
+                  {mma_policy_label(kernels::mma_policy_narrow), 125.0}};
+  q.matmul_q_microseconds = 250.0;
+  q.copies = 6;
+  const auto refused = plan_prefill({"smollm2-135m"}, {TensorType::Q4_K}, {512});
+  r.prefill.push_back(refused.front());
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("kernel-bench markdown: a prefill matmul table in TFLOP/s, % of the peak only when one is given") {
+  // 2 * 512 * 4096 * 4096 = 17.18 GFLOP: 171.8 TFLOP/s in 100 us, 68.7 in 250 us.
+  const std::string md = format_markdown(sample_prefill_report(0));
+  CHECK(md.find("### GEMV") == std::string::npos);
+  CHECK(md.find("### prefill matmul (kernels::matmul_mma_streams, beside kernels::matmul_q_streams)") !=
+        std::string::npos);
+  CHECK(md.find("A replay's weight copies add up to at least 50.00 MiB; TFLOP/s = 2 × M × rows × cols / time; no "
+                "tensor-core peak given (--tc-peak-tflops).") != std::string::npos);
+  CHECK(md.find("| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma tile | matmul_q µs | "
+                "matmul_q TFLOP/s | speed-up |\n") != std::string::npos);
+  CHECK(md.find("| llama-3-8b | attn_q | Q4_0 | 512 | 4096 × 4096 | 100.00 | 171.8 | 128x128 tile, 2x4 warps | "
+                "250.00 | 68.7 | 2.50× |\n") != std::string::npos);
+  CHECK(md.ends_with("| smollm2-135m | attn_q | Q4_K | 512 | 576 × 576 | skipped: cols 576 is not a multiple of "
+                     "Q4_K's 256-element blocks | | | | | |\n"));
+
+  const std::string with_peak = format_markdown(sample_prefill_report(989.4));
+  CHECK(with_peak.find("% of a tensor-core peak of 989.4 TFLOP/s (--tc-peak-tflops).") != std::string::npos);
+  CHECK(with_peak.find("| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma % of peak | "
+                       "mma tile | matmul_q µs | matmul_q TFLOP/s | matmul_q % of peak | speed-up |\n") != std::string::npos);
+  CHECK(with_peak.find("| llama-3-8b | attn_q | Q4_0 | 512 | 4096 × 4096 | 100.00 | 171.8 | 17.4% | "
+                       "128x128 tile, 2x4 warps | 250.00 | 68.7 | 6.9% | 2.50× |\n") != std::string::npos);
+  CHECK(with_peak.ends_with("Q4_K's 256-element blocks | | | | | | | |\n"));
+}
+
+TEST_CASE("kernel-bench csv and json: two rows per prefill case, every forced tile policy in the json") {
+  const std::string csv = format_csv(sample_prefill_report(989.4));
+  CHECK(csv.find("matmul_mma_streams,llama-3-8b,attn_q,4096,4096,Q4_0 packed,,9437184,100.000,,,6,50,,512,171.799,"
+                 "17.364\n") != std::string::npos);
+  CHECK(csv.find("matmul_q_streams,llama-3-8b,attn_q,4096,4096,Q4_0 packed,,9437184,250.000,,,6,50,,512,68.719,"
+                 "6.946\n") != std::string::npos);
+  CHECK(csv.ends_with("matmul_q_streams,smollm2-135m,attn_q,576,576,Q4_K packed,,,,,,,,cols 576 is not a multiple of "
+                      "Q4_K's 256-element blocks,512,,\n"));
+  CHECK(format_csv(sample_prefill_report(0)).find(",512,171.799,\n") != std::string::npos);
+
+  const auto doc = nlohmann::json::parse(format_json(sample_prefill_report(989.4)));
+  CHECK(doc["tc_peak_tflops"] == 989.4);
+  CHECK(doc["prefill_footprint_bytes"] == (50ull << 20));
+  REQUIRE(doc["prefill_matmul"].size() == 2);
+  const auto& q = doc["prefill_matmul"][0];
+  CHECK(q["tokens"] == 512);
+  CHECK(q["layout"] == "field-streams");
+  CHECK(q["weight_bytes"] == 9437184);
+  CHECK(q["copies"] == 6);
+  CHECK(q["matmul_mma_streams"]["microseconds"] == 100.0);
+  CHECK(q["matmul_mma_streams"]["tflops"].get<double>() == doctest::Approx(171.7987));
+  CHECK(q["matmul_mma_streams"]["percent_of_tc_peak"].get<double>() == doctest::Approx(17.364).epsilon(1e-4));
+  CHECK(q["matmul_mma_streams"]["policy"] == "128x128 tile, 2x4 warps");
+  REQUIRE(q["matmul_mma_streams"]["forced_policies"].size() == 2);
+  CHECK(q["matmul_mma_streams"]["forced_policies"][1]["policy"] == "64x128 tile, 1x8 warps");
+  CHECK(q["matmul_mma_streams"]["forced_policies"][1]["microseconds"] == 125.0);
+  CHECK(q["matmul_q_streams"]["tflops"].get<double>() == doctest::Approx(68.7195));
+  CHECK(doc["prefill_matmul"][1]["skipped"] == "cols 576 is not a multiple of Q4_K's 256-element blocks");
+  CHECK_FALSE(doc["prefill_matmul"][1].contains("matmul_mma_streams"));
+  const auto no_peak = nlohmann::json::parse(format_json(sample_prefill_report(0)));
+  CHECK(no_peak["tc_peak_tflops"].is_null());
+  CHECK(no_peak["prefill_matmul"][0]["matmul_mma_streams"]["percent_of_tc_peak"].is_null());
 }

@@ -226,9 +226,11 @@ TEST_CASE("logits are identical under every mapping policy the machine supports,
   CHECK(!first.empty());
 }
 
-TEST_CASE("field streams: prefill logits equal the GGUF layout's bit for bit, decode within rounding") {
-  // matmul_q_streams reads the same bytes as matmul_q: identical prefill. The
-  // decode GEMVs sum in another order (whole units per lane): same tokens.
+TEST_CASE("field streams: prefill and decode logits agree with the GGUF layout's within rounding") {
+  // Prefill on field streams takes the mma.sync GEMM (f16 operands, W decoded
+  // in registers) where the GGUF layout takes the tile kernel (the same f16
+  // operands, another summation order); the decode GEMVs sum in another order
+  // too (whole units per lane): the same tokens, logits within rounding.
   const auto file = gguf::MappedFile::open(test::require_default_model());
   const std::vector<std::int32_t> tokens{1, 9690, 198, 2683, 359, 253, 5356, 5646, 11173, 3365, 3511, 308};
   const auto run = [&](quant::LayoutChoice layout) {
@@ -244,13 +246,19 @@ TEST_CASE("field streams: prefill logits equal the GGUF layout's bit for bit, de
   };
   const auto [streams_prefill, streams_decode] = run(quant::LayoutChoice::field_streams);
   const auto [gguf_prefill, gguf_decode] = run(quant::LayoutChoice::gguf_blocks);
-  CHECK(streams_prefill == gguf_prefill);
-  REQUIRE(streams_decode.size() == gguf_decode.size());
-  const std::size_t vocab = streams_decode.size() / 4;
-  Agreement decode;
-  for (std::size_t s = 0; s < 4; ++s)
-    accumulate(decode, std::span(streams_decode).subspan(s * vocab, vocab), std::span(gguf_decode).subspan(s * vocab, vocab));
-  MESSAGE("field streams vs GGUF, decode: " << describe(decode));
+  const auto agree = [](const std::vector<float>& a, const std::vector<float>& b, std::size_t positions) {
+    REQUIRE(a.size() == b.size());
+    const std::size_t vocab = a.size() / positions;
+    Agreement agreement;
+    for (std::size_t s = 0; s < positions; ++s)
+      accumulate(agreement, std::span(a).subspan(s * vocab, vocab), std::span(b).subspan(s * vocab, vocab));
+    return agreement;
+  };
+  const Agreement prefill = agree(streams_prefill, gguf_prefill, tokens.size());
+  const Agreement decode = agree(streams_decode, gguf_decode, 4);
+  MESSAGE("field streams vs GGUF, prefill: " << describe(prefill) << "; decode: " << describe(decode));
+  CHECK(prefill.top1_equal == tokens.size());
+  CHECK(prefill.max_abs_diff < 0.05);
   CHECK(decode.top1_equal == 4);
   CHECK(decode.max_abs_diff < 0.05);
 }

@@ -41,18 +41,9 @@ namespace kt = pagoda::kernel_test;
 
 namespace {
 
-// Synthetic weights as a model would have them (scales in the usual range).
 template <class F>
 std::vector<std::byte> gguf_weights(std::size_t rows, std::size_t cols, std::uint64_t seed) {
-  const std::size_t n_blocks = rows * cols / F::block_elements;
-  std::vector<std::byte> bytes(n_blocks * F::block_bytes);
-  for (std::size_t b = 0; b < n_blocks; ++b) {
-    auto rng = model::synth::unit_rng(seed, 5, b);
-    typename F::block block{};
-    model::synth::random_block<F>(rng, 0.5f, block);
-    std::memcpy(bytes.data() + b * F::block_bytes, &block, F::block_bytes);
-  }
-  return bytes;
+  return kt::synthetic_weights<F>(rows, cols, seed);
 }
 
 template <class F>

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <span>
@@ -20,6 +21,8 @@
 #include <cuda_runtime_api.h>
 
 #include "gpu/device_array.hpp"
+
+#include <pagoda/model/synthetic_blocks.hpp>
 
 namespace pagoda::kernel_test {
 
@@ -54,6 +57,21 @@ inline void require_nonzero(const std::vector<float>& values) {
 
 // A blocking stream: ordered after the legacy-stream copies and memsets that
 // DeviceArray issues (upload, poison), so no test races its own set-up.
+// rows x cols of F as a model would have them (the synthetic generator's
+// blocks: valid scales, values with RMS ~0.5), seeded.
+template <class F>
+std::vector<std::byte> synthetic_weights(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  const std::size_t n_blocks = rows * cols / F::block_elements;
+  std::vector<std::byte> bytes(n_blocks * F::block_bytes);
+  for (std::size_t b = 0; b < n_blocks; ++b) {
+    auto rng = model::synth::unit_rng(seed, 5, b);
+    typename F::block block{};
+    model::synth::random_block<F>(rng, 0.5f, block);
+    std::memcpy(bytes.data() + b * F::block_bytes, &block, F::block_bytes);
+  }
+  return bytes;
+}
+
 class Stream {
 public:
   Stream() { cuda_ok(cudaStreamCreate(&stream_), "cudaStreamCreate"); }

@@ -1,4 +1,4 @@
-// The two kernel families pagoda-kernel-bench times. Each fills the device
+// The kernel families pagoda-kernel-bench times. Each fills the device
 // inputs with non-zero random data, rotates among copies of them (copies_for)
 // and fills in the cases' microseconds and copies; progress on stderr.
 #pragma once
@@ -23,5 +23,11 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
 
 // kernels::attention_decode with the cache's live length = depth.
 void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+
+// kernels::matmul_mma_streams<F> (under each tile policy forced, then its own
+// choice) and kernels::matmul_q_streams<F> over each case's (tokens, rows,
+// cols) on the same weight copies, skipped cases left alone. Throws when the
+// plan's skips disagree with kernels::matmul_mma_takes.
+void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaStream_t stream);
 
 }  // namespace pagoda::kernel_bench

@@ -2,7 +2,9 @@
 // device's streaming-read bandwidth measured at start-up — the GEMVs of one
 // decode step of each named model shape in each format, and attention decode
 // at growing KV depths. Both are bandwidth-bound, so GB/s over the measured
-// read is the figure of merit. Report on stdout (-o) and in files (--save).
+// read is the figure of merit. Then the prefill matmuls of the same shapes at
+// several token counts, compute-bound: TFLOP/s, against a tensor-core peak
+// when one is given. Report on stdout (-o) and in files (--save).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -26,6 +28,9 @@ namespace {
 
 // Copies of a case's inputs add up to at least this many L2s.
 constexpr std::uint64_t l2_multiple = 3;
+// A prefill matmul reads each weight byte from L2 once per token tile anyway
+// and is compute-bound: copies beyond one L2 only lengthen the run.
+constexpr std::uint64_t prefill_l2_multiple = 1;
 constexpr int device_read_passes = 21;
 
 int run(const kb::KernelBenchOptions& options) {
@@ -41,6 +46,8 @@ int run(const kb::KernelBenchOptions& options) {
   report.compute_minor = device.compute_minor;
   report.l2_bytes = static_cast<std::uint64_t>(l2);
   report.footprint_bytes = l2_multiple * report.l2_bytes;
+  report.prefill_footprint_bytes = prefill_l2_multiple * report.l2_bytes;
+  report.tc_peak_tflops = options.tc_peak_tflops;
   report.samples = static_cast<int>(options.samples);
   report.device_read = pagoda::bench::measure_device_read(std::uint64_t{options.probe_mib} << 20, device_read_passes);
   std::fprintf(stderr, "pagoda-kernel-bench: streaming read of device memory: %.1f GB/s\n", report.device_read->gb_s);
@@ -54,6 +61,11 @@ int run(const kb::KernelBenchOptions& options) {
   if (options.attention) {
     report.attention = kb::plan_attention(options.attention_shape, options.depths);
     kb::time_attention(report.attention, plan, stream.get());
+  }
+  if (options.prefill) {
+    report.prefill = kb::plan_prefill(options.shapes, options.formats, options.tokens);
+    const kb::TimingPlan prefill_plan{.footprint_bytes = report.prefill_footprint_bytes, .samples = options.samples};
+    kb::time_prefill(report.prefill, prefill_plan, stream.get());
   }
 
   std::cout << kb::format_report(options.output, report) << std::flush;

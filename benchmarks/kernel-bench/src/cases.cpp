@@ -40,6 +40,73 @@ std::vector<GemvCase> plan_gemv(const std::vector<std::string>& shapes, const st
   return cases;
 }
 
+namespace {
+
+// kernels::matmul_mma_takes<F>, with the reason for a refusal.
+template <class F>
+std::string mma_refusal_of(std::uint64_t cols) {
+  if (cols == 0) return "no columns";
+  if (cols % F::block_elements != 0)
+    return fmt::format("cols {} is not a multiple of {}'s {}-element blocks", cols, F::name, F::block_elements);
+  if (cols % 64 != 0) return fmt::format("cols {} is not a multiple of matmul_mma_streams's 64-element stages", cols);
+  const std::uint64_t blocks = cols / F::block_elements;
+  for (const quant::FieldStream& s : quant::FieldStreams<F>::streams)
+    if (blocks * s.bytes % 4 != 0)
+      return fmt::format("cols {} make {} blocks of {}: a row's entries of the {}-byte field at block byte {} take {} "
+                         "bytes, not whole 4-byte words (matmul_mma_streams copies words)",
+                         cols, blocks, F::name, s.bytes, s.offset, blocks * s.bytes);
+  return {};
+}
+
+}  // namespace
+
+std::string mma_refusal(gguf::TensorType format, std::uint64_t cols) {
+  std::string reason;
+  const bool has_streams = quant::visit_field_stream_format(
+      format, [&](auto tag) { reason = mma_refusal_of<typename decltype(tag)::type>(cols); });
+  if (!has_streams) return fmt::format("{} has no field-streams layout", gguf::name_of(format));
+  return reason;
+}
+
+std::string mma_policy_label(const kernels::MmaPolicy& p) {
+  return fmt::format("{}x{} tile, {}x{} warps", p.tokens_tile, p.rows_tile, p.warps_tokens, p.warps_rows);
+}
+
+std::vector<PrefillCase> plan_prefill(const std::vector<std::string>& shapes,
+                                      const std::vector<gguf::TensorType>& formats,
+                                      const std::vector<std::uint32_t>& tokens) {
+  std::vector<PrefillCase> cases;
+  for (const std::string& name : shapes) {
+    const auto& shape = model::find_shape(name);
+    for (const Projection& p : projections_of(shape)) {
+      if (p.name == "output") continue;  // prefill takes the logits of its last token only: a GEMV
+      for (gguf::TensorType format : formats) {
+        if (!quant::visit_field_stream_format(format, [](auto) {})) continue;
+        const gguf::TypeGeometry g = gguf::geometry_of(format);
+        PrefillCase c{.shape = shape.name, .projection = p, .format = format};
+        c.skipped = mma_refusal(format, p.cols);
+        if (c.skipped.empty()) c.weight_bytes = p.rows * (p.cols / g.block_elements) * g.block_bytes;
+        for (std::uint32_t m : tokens) {
+          c.tokens = m;
+          cases.push_back(c);
+        }
+      }
+    }
+  }
+  return cases;
+}
+
+double prefill_tflops(std::uint64_t tokens, std::uint64_t rows, std::uint64_t cols, double microseconds) {
+  // FLOP / (us * 1e-6) / 1e12 = FLOP / (us * 1e6)
+  return microseconds > 0 ? 2.0 * static_cast<double>(tokens) * static_cast<double>(rows) *
+                                static_cast<double>(cols) / (microseconds * 1e6)
+                          : 0.0;
+}
+
+double percent_of_peak(double tflops, double peak_tflops) {
+  return peak_tflops > 0 ? 100.0 * tflops / peak_tflops : 0.0;
+}
+
 std::vector<AttentionCase> plan_attention(const std::string& shape_name, const std::vector<std::uint32_t>& depths) {
   const auto& s = model::find_shape(shape_name);
   std::vector<AttentionCase> cases;

@@ -1,6 +1,7 @@
 #include "kernel_bench/options.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,10 @@ constexpr FlagName depths_flag{"", "--depths"};
 constexpr FlagName samples_flag{"", "--samples"};
 constexpr FlagName no_gemv_flag{"", "--no-gemv"};
 constexpr FlagName no_attention_flag{"", "--no-attention"};
+constexpr FlagName tokens_flag{"", "--tokens"};
+constexpr FlagName tc_peak_flag{"", "--tc-peak-tflops"};
+constexpr FlagName prefill_flag{"", "--prefill"};
+constexpr FlagName no_prefill_flag{"", "--no-prefill"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName probe_flag{"", "--probe-mib"};
@@ -53,6 +58,17 @@ std::vector<gguf::TensorType> parse_formats(std::string_view text) {
   return formats;
 }
 
+// A decimal number in [0, max_tc_peak_tflops].
+double parse_tflops(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size() ||
+      !(value >= 0 && value <= max_tc_peak_tflops))
+    throw UsageError(fmt::format("{} must be a number between 0 and {} (got '{}')", tc_peak_flag.text(),
+                                 max_tc_peak_tflops, text));
+  return value;
+}
+
 }  // namespace
 
 std::vector<gguf::TensorType> default_formats() {
@@ -61,16 +77,22 @@ std::vector<gguf::TensorType> default_formats() {
 }
 
 std::string kernel_bench_usage() {
-  return R"(pagoda-kernel-bench: pagoda's decode kernels against the measured HBM read bandwidth
+  return R"(pagoda-kernel-bench: pagoda's decode kernels against the measured HBM read bandwidth,
+and its prefill matmuls in TFLOP/s
 usage: pagoda-kernel-bench [options]
 
-  --shapes LIST           model shapes for the GEMVs (default smollm2-135m,llama-3.2-1b,llama-3-8b)
-  --formats LIST          formats (default Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,F16)
+  --shapes LIST           model shapes for the GEMVs and prefill matmuls
+                          (default smollm2-135m,llama-3.2-1b,llama-3-8b)
+  --formats LIST          formats (default Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,F16;
+                          prefill takes those with a field-streams layout)
   --attention-shape NAME  shape for attention decode (default llama-3-8b)
   --depths LIST           KV depths for attention decode (default 512,4096,16384,32768)
+  --tokens LIST           tokens (M) of each prefill matmul (default 128,512,2048; at most 32768)
+  --tc-peak-tflops X      tensor-core peak to give prefill TFLOP/s as a share of (default 0: none)
   --samples N             timed CUDA-graph replays per case, median reported (default 50, at least 50)
   --no-gemv               skip the GEMVs
   --no-attention          skip attention decode
+  --no-prefill            skip the prefill matmuls (--prefill: run them, the default)
   -o, --output FMT        md, csv or json on stdout (default md)
   --save PATH             also write the report to PATH (.md, .csv or .json); repeatable
   --probe-mib N           buffer size of the streaming-read probe (default 1024)
@@ -79,6 +101,9 @@ usage: pagoda-kernel-bench [options]
 Each case: inputs filled with non-zero random data; one graph replay walks
 through enough copies of the weights (or KV caches) to exceed a few times
 L2, so no repeat is served from cache; per-launch time = replay / copies.
+A prefill matmul reads its weights several times from L2 anyway: its copies
+exceed L2 once. Prefill times matmul_mma_streams under each tile policy
+(stderr) and its own choice (the table), beside matmul_q_streams.
 )";
 }
 
@@ -102,6 +127,10 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
       o.attention_shape = names.front();
     } else if (depths_flag.matches(flag)) {
       o.depths = bench::parse_count_list(depths_flag, cursor.value(depths_flag), 1, 1u << 20);
+    } else if (tokens_flag.matches(flag)) {
+      o.tokens = bench::parse_count_list(tokens_flag, cursor.value(tokens_flag), 1, max_prefill_tokens);
+    } else if (tc_peak_flag.matches(flag)) {
+      o.tc_peak_tflops = parse_tflops(cursor.value(tc_peak_flag));
     } else if (samples_flag.matches(flag)) {
       o.samples = static_cast<std::uint32_t>(
           bench::parse_count(samples_flag, cursor.value(samples_flag), min_samples, 100000));
@@ -111,6 +140,12 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
     } else if (no_attention_flag.matches(flag)) {
       cursor.no_value(no_attention_flag);
       o.attention = false;
+    } else if (prefill_flag.matches(flag)) {
+      cursor.no_value(prefill_flag);
+      o.prefill = true;
+    } else if (no_prefill_flag.matches(flag)) {
+      cursor.no_value(no_prefill_flag);
+      o.prefill = false;
     } else if (output_flag.matches(flag)) {
       o.output = bench::parse_output_format(output_flag, cursor.value(output_flag));
     } else if (save_flag.matches(flag)) {
@@ -122,7 +157,8 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
       throw UsageError(fmt::format("unrecognised option '{}'", flag));
     }
   }
-  if (!o.gemv && !o.attention) throw UsageError("nothing to run: both --no-gemv and --no-attention were given");
+  if (!o.gemv && !o.attention && !o.prefill)
+    throw UsageError("nothing to run: --no-gemv, --no-attention and --no-prefill were all given");
   return o;
 }
 

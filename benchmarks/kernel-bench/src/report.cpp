@@ -73,6 +73,47 @@ std::string attention_table(const KernelReport& r) {
   return text;
 }
 
+std::string peak_cell(double tflops, const KernelReport& r) {
+  return fmt::format("{:.1f}%", percent_of_peak(tflops, r.tc_peak_tflops));
+}
+
+std::string prefill_table(const KernelReport& r) {
+  const bool peak = r.tc_peak_tflops > 0;
+  std::string text = "### prefill matmul (kernels::matmul_mma_streams, beside kernels::matmul_q_streams): "
+                     "Y (M × rows) = X (M × cols) Wᵀ, weights in field streams\n\n";
+  text += fmt::format("A replay's weight copies add up to at least {}; TFLOP/s = 2 × M × rows × cols / time; ",
+                      size_text(r.prefill_footprint_bytes));
+  text += peak ? fmt::format("% of a tensor-core peak of {:.1f} TFLOP/s (--tc-peak-tflops).", r.tc_peak_tflops)
+               : std::string("no tensor-core peak given (--tc-peak-tflops).");
+  text += " The tile is matmul_mma_streams's own choice; each one forced is on stderr and in the JSON.\n\n";
+  text += peak ? "| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma % of peak | mma tile | "
+                 "matmul_q µs | matmul_q TFLOP/s | matmul_q % of peak | speed-up |\n"
+                 "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n"
+               : "| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma tile | matmul_q µs | "
+                 "matmul_q TFLOP/s | speed-up |\n"
+                 "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n";
+  for (const PrefillCase& c : r.prefill) {
+    const std::string dims = fmt::format("{} × {}", c.projection.rows, c.projection.cols);
+    const std::string lead =
+        fmt::format("| {} | {} | {} | {} | {} |", c.shape, c.projection.name, gguf::name_of(c.format), c.tokens, dims);
+    if (!c.skipped.empty()) {
+      text += fmt::format("{} skipped: {} |{}\n", lead, c.skipped, peak ? " | | | | | | |" : " | | | | |");
+      continue;
+    }
+    const double mma = prefill_tflops(c.tokens, c.projection.rows, c.projection.cols, c.mma_microseconds);
+    const double old = prefill_tflops(c.tokens, c.projection.rows, c.projection.cols, c.matmul_q_microseconds);
+    const std::string speedup =
+        c.mma_microseconds > 0 ? fmt::format("{:.2f}×", c.matmul_q_microseconds / c.mma_microseconds) : "-";
+    if (peak)
+      text += fmt::format("{} {:.2f} | {:.1f} | {} | {} | {:.2f} | {:.1f} | {} | {} |\n", lead, c.mma_microseconds, mma,
+                          peak_cell(mma, r), c.mma_policy, c.matmul_q_microseconds, old, peak_cell(old, r), speedup);
+    else
+      text += fmt::format("{} {:.2f} | {:.1f} | {} | {:.2f} | {:.1f} | {} |\n", lead, c.mma_microseconds, mma,
+                          c.mma_policy, c.matmul_q_microseconds, old, speedup);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string format_markdown(const KernelReport& r) {
@@ -85,29 +126,52 @@ std::string format_markdown(const KernelReport& r) {
     text += '\n';
     text += attention_table(r);
   }
+  if (!r.prefill.empty()) {
+    text += '\n';
+    text += prefill_table(r);
+  }
   return text;
 }
 
 std::string format_csv(const KernelReport& r) {
   std::string text = "kernel,shape,matrix,rows,cols,format,depth,bytes,microseconds,gb_s,percent_of_device_read,"
-                     "copies,samples,skipped\n";
+                     "copies,samples,skipped,tokens,tflops,percent_of_tc_peak\n";
   const auto percent = [&](double gb_s) { return r.device_read ? fmt::format("{:.3f}", percent_of(gb_s, r.device_read)) : ""; };
   for (const GemvCase& c : r.gemv) {
     if (!c.skipped.empty()) {
       // The reason holds no comma or quote: no quoting needed.
-      text += fmt::format("gemv,{},{},{},{},{},,,,,,,,{}\n", c.shape, c.projection.name, c.projection.rows,
+      text += fmt::format("gemv,{},{},{},{},{},,,,,,,,{},,,\n", c.shape, c.projection.name, c.projection.rows,
                           c.projection.cols, format_label(c), c.skipped);
       continue;
     }
     const double gb_s = gb_per_second(c.weight_bytes, c.microseconds);
-    text += fmt::format("gemv,{},{},{},{},{},,{},{:.3f},{:.3f},{},{},{},\n", c.shape, c.projection.name,
+    text += fmt::format("gemv,{},{},{},{},{},,{},{:.3f},{:.3f},{},{},{},,,,\n", c.shape, c.projection.name,
                         c.projection.rows, c.projection.cols, format_label(c), c.weight_bytes, c.microseconds,
                         gb_s, percent(gb_s), c.copies, r.samples);
   }
   for (const AttentionCase& c : r.attention) {
     const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
-    text += fmt::format("attention_decode,{},,,,F16,{},{},{:.3f},{:.3f},{},{},{},\n", c.shape, c.depth, c.kv_bytes,
+    text += fmt::format("attention_decode,{},,,,F16,{},{},{:.3f},{:.3f},{},{},{},,,,\n", c.shape, c.depth, c.kv_bytes,
                         c.microseconds, gb_s, percent(gb_s), c.copies, r.samples);
+  }
+  // Two rows per prefill case, one per kernel; the format is the field-streams layout's.
+  const auto peak = [&](double tflops) {
+    return r.tc_peak_tflops > 0 ? fmt::format("{:.3f}", percent_of_peak(tflops, r.tc_peak_tflops)) : "";
+  };
+  for (const PrefillCase& c : r.prefill) {
+    const std::string format = std::string(gguf::name_of(c.format)) + " packed";
+    for (const auto& [kernel, microseconds] : {std::pair{"matmul_mma_streams", c.mma_microseconds},
+                                               std::pair{"matmul_q_streams", c.matmul_q_microseconds}}) {
+      if (!c.skipped.empty()) {
+        text += fmt::format("{},{},{},{},{},{},,,,,,,,{},{},,\n", kernel, c.shape, c.projection.name,
+                            c.projection.rows, c.projection.cols, format, c.skipped, c.tokens);
+        continue;
+      }
+      const double tflops = prefill_tflops(c.tokens, c.projection.rows, c.projection.cols, microseconds);
+      text += fmt::format("{},{},{},{},{},{},,{},{:.3f},,,{},{},,{},{:.3f},{}\n", kernel, c.shape, c.projection.name,
+                          c.projection.rows, c.projection.cols, format, c.weight_bytes, microseconds, c.copies,
+                          r.samples, c.tokens, tflops, peak(tflops));
+    }
   }
   return text;
 }
@@ -115,7 +179,7 @@ std::string format_csv(const KernelReport& r) {
 std::string format_json(const KernelReport& r) {
   using nlohmann::json;
   const auto percent = [&](double gb_s) { return r.device_read ? json(percent_of(gb_s, r.device_read)) : json(nullptr); };
-  json gemv = json::array(), attention = json::array();
+  json gemv = json::array(), attention = json::array(), prefill = json::array();
   for (const GemvCase& c : r.gemv) {
     json entry = {{"shape", c.shape}, {"matrix", c.projection.name}, {"rows", c.projection.rows},
                   {"cols", c.projection.cols}, {"format", gguf::name_of(c.format)},
@@ -136,6 +200,33 @@ std::string format_json(const KernelReport& r) {
                          {"microseconds", c.microseconds}, {"gb_s", gb_s}, {"percent_of_device_read", percent(gb_s)},
                          {"copies", c.copies}});
   }
+  const auto kernel_entry = [&](const PrefillCase& c, double microseconds) {
+    const double tflops = prefill_tflops(c.tokens, c.projection.rows, c.projection.cols, microseconds);
+    return json{{"microseconds", microseconds}, {"tflops", tflops},
+                {"percent_of_tc_peak",
+                 r.tc_peak_tflops > 0 ? json(percent_of_peak(tflops, r.tc_peak_tflops)) : json(nullptr)}};
+  };
+  for (const PrefillCase& c : r.prefill) {
+    json entry = {{"shape", c.shape}, {"matrix", c.projection.name}, {"rows", c.projection.rows},
+                  {"cols", c.projection.cols}, {"format", gguf::name_of(c.format)},
+                  {"layout", quant::name_of(quant::WeightLayout::field_streams)}, {"tokens", c.tokens}};
+    if (!c.skipped.empty()) {
+      entry["skipped"] = c.skipped;
+    } else {
+      json mma = kernel_entry(c, c.mma_microseconds);
+      mma["policy"] = c.mma_policy;
+      json forced = json::array();
+      for (const MmaPolicyTime& p : c.mma_forced) {
+        json one = kernel_entry(c, p.microseconds);
+        one["policy"] = p.policy;
+        forced.push_back(one);
+      }
+      mma["forced_policies"] = forced;
+      entry.update({{"weight_bytes", c.weight_bytes}, {"copies", c.copies}, {"matmul_mma_streams", mma},
+                    {"matmul_q_streams", kernel_entry(c, c.matmul_q_microseconds)}});
+    }
+    prefill.push_back(entry);
+  }
   const json device_read = r.device_read ? json{{"gb_s", r.device_read->gb_s}, {"bytes", r.device_read->bytes},
                                                 {"passes", r.device_read->passes}}
                                          : json(nullptr);
@@ -145,8 +236,11 @@ std::string format_json(const KernelReport& r) {
                                  {"device_read", device_read}}},
                     {"samples", r.samples},
                     {"footprint_bytes", r.footprint_bytes},
+                    {"prefill_footprint_bytes", r.prefill_footprint_bytes},
+                    {"tc_peak_tflops", r.tc_peak_tflops > 0 ? json(r.tc_peak_tflops) : json(nullptr)},
                     {"gemv", gemv},
-                    {"attention_decode", attention}};
+                    {"attention_decode", attention},
+                    {"prefill_matmul", prefill}};
   return doc.dump(2) + "\n";
 }
 

@@ -42,6 +42,9 @@ struct PlacementReport {
   std::uint64_t repacked_bytes = 0;
   std::string layouts;                             // "field-streams: 224 matrices (4.21 GiB); gguf-blocks: ..."
   std::vector<std::pair<std::string, std::string>> tensor_layouts;  // (tensor name, layout name)
+  // Which prefill product each layer matrix takes: "mma.sync 224 matrices; tile 0"
+  // and, for the tile kernel, why (runtime::DeviceModel::prefill_kernels).
+  std::string prefill_kernels;
   std::vector<std::string> fallbacks;  // what was tried, why it did not apply, what was done instead
   std::vector<std::string> notes;      // hints applied, page cache released, ...
 };

@@ -11,6 +11,7 @@
 
 #include "pagoda/gguf/file.hpp"
 #include "pagoda/kernels/gemv_q_fused.cuh"
+#include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/model/architecture.hpp"
 #include "pagoda/quant/layout.hpp"
 
@@ -20,6 +21,8 @@ using GemvLauncher = void (*)(const std::byte* weights, std::size_t rows, std::s
                               float* y, const float* residual, cudaStream_t stream);
 using MatmulLauncher = void (*)(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
                                 std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
+using MmaLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
+                             std::size_t tokens, cudaStream_t stream, const kernels::MmaPolicy* forced);
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
@@ -50,6 +53,7 @@ struct DeviceMatrix {
   std::size_t cols = 0;             // input features (dims[0])
   GemvLauncher gemv = nullptr;
   MatmulLauncher matmul = nullptr;
+  MmaLauncher matmul_mma = nullptr;  // field streams whose cols the mma.sync prefill takes; else null
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -64,6 +68,12 @@ struct DeviceMatrix {
   void multiply(const float* x, std::size_t tokens, float* y, const float* residual, cudaStream_t stream) const {
     matmul(data, rows, cols, x, tokens, y, residual, stream);
   }
+  // Y_m = X W_m^T (+ residual_m) for up to three matrices sharing X (tokens
+  // rows): where a matrix has the mma.sync prefill, X is rounded to f16 once
+  // into x16 (tokens * cols halves) and each group with the same kernels and
+  // cols is one launch; the others take `matmul`.
+  static void multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                              std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
   // y_m = W_m norm(x) (+ residual_m) for up to three matrices sharing x: one
   // launch, the norm included, per group of them with the same kernels (same
   // format, layout and cols) when each can fuse (staged path or field

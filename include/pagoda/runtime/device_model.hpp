@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "pagoda/model/config.hpp"
@@ -49,6 +50,10 @@ public:
   }
   // VRAM this object allocated itself (norms, factors): not the weights.
   [[nodiscard]] std::size_t own_vram_bytes() const { return own_bytes_; }
+  // How the layers' matrices multiply a prompt: how many take the mma.sync
+  // kernel (kernels::matmul_mma_streams) and why the others keep the tile
+  // kernel (matmul_q / matmul_q_streams), one example each.
+  [[nodiscard]] std::string prefill_kernels() const;
 
 private:
   // `tensor` as f32 in a buffer of this object's own (small_tensors_),

@@ -70,6 +70,7 @@ public:
   [[nodiscard]] mapping::PlacementReport placement() const {
     mapping::PlacementReport report = policy_.report();
     layout_plan_.describe(report);
+    report.prefill_kernels = core_.model().prefill_kernels();
     return report;
   }
   [[nodiscard]] const LoadTimes& load_times() const { return load_times_; }

@@ -37,6 +37,7 @@ public:
   [[nodiscard]] std::uint32_t position() const { return position_; }
   [[nodiscard]] std::uint32_t context_size() const { return kv_.context(); }
   [[nodiscard]] const model::ModelConfig& config() const { return config_; }
+  [[nodiscard]] const DeviceModel& model() const { return model_; }
   // Forgets the cache from `keep` on; the sampler's penalty history follows.
   void rewind(std::uint32_t keep = 0);
   void set_sampling(const SamplingParams& params);
@@ -62,6 +63,7 @@ private:
 
   // Activations, sized for max_batch tokens; x and residual ping-pong.
   DeviceBuffer x_, x_next_, normed_, q_, k_, v_, attended_, gate_, up_, logits_, all_logits_;
+  DeviceBuffer x16_;  // a prefill product's input rounded to f16 (DeviceMatrix::multiply_tokens)
   DeviceBuffer tokens_, positions_, attention_workspace_, sampled_;
   PinnedBuffer staging_;  // host side of token/position uploads and the sampled token
   CudaGraph decode_graph_;

@@ -1,8 +1,9 @@
 // What pagoda-kernel-bench times, as plain values: the GEMVs of one decode
 // step of each named model shape (rows = outputs, cols = inputs), in each
-// format, and attention decode at several KV depths; with the results the
-// CUDA app fills in. Host-only, so the plan and the arithmetic are tested on
-// the CPU (tests/bench).
+// format, attention decode at several KV depths, and the prefill matmuls of
+// the same projections at several token counts; with the results the CUDA app
+// fills in. Host-only, so the plan and the arithmetic are tested on the CPU
+// (tests/bench).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "pagoda/gguf/tensor_type.hpp"
+#include "pagoda/kernels/tuning/matmul_mma.hpp"
 #include "pagoda/model/synthetic.hpp"
 #include "pagoda/quant/layout.hpp"
 #include "pagoda_bench/link_measurement.hpp"
@@ -69,16 +71,67 @@ struct AttentionCase {
 [[nodiscard]] double gb_per_second(std::uint64_t bytes, double microseconds);
 [[nodiscard]] double percent_of(double gb_s, const std::optional<bench::LinkMeasurement>& device_read);
 
+// matmul_mma_streams under one forced tile policy.
+struct MmaPolicyTime {
+  std::string policy;  // mma_policy_label
+  double microseconds = 0;
+};
+
+// One prefill product Y (tokens, rows) = X (tokens, cols) W^T over a matrix in
+// the field-streams layout, timed with the tensor-core kernel
+// (kernels::matmul_mma_streams, f16 X) and the one before it
+// (kernels::matmul_q_streams, f32 X) on the same weights.
+struct PrefillCase {
+  std::string shape;
+  Projection projection;
+  gguf::TensorType format{};
+  std::uint32_t tokens = 0;        // M
+  std::uint64_t weight_bytes = 0;  // rows * cols / block_elements * block_bytes (either layout)
+  std::string skipped;             // non-empty: why matmul_mma_streams cannot take the matrix
+  // Filled by the app:
+  double mma_microseconds = 0;             // matmul_mma_streams, the tile policy it selects
+  std::string mma_policy;                  // which one that was (mma_policy_label)
+  std::vector<MmaPolicyTime> mma_forced;   // each of kernels::mma_policies, forced
+  double matmul_q_microseconds = 0;        // matmul_q_streams
+  int copies = 0;                          // weight copies a timed replay walks through
+};
+
+// Every (shape, projection but the output one, format with a field-streams
+// layout, tokens): prefill computes the vocabulary's logits for one token
+// only, and the formats without the layout have no streams kernel. Cases
+// matmul_mma_streams cannot take are kept, marked skipped with the reason.
+[[nodiscard]] std::vector<PrefillCase> plan_prefill(const std::vector<std::string>& shapes,
+                                                    const std::vector<gguf::TensorType>& formats,
+                                                    const std::vector<std::uint32_t>& tokens);
+
+// Why kernels::matmul_mma_streams refuses a (format, cols) matrix, or "" when
+// it takes it: the rule of kernels::matmul_mma_takes (matmul_mma_streams.cuh,
+// which host-only code cannot include), restated from quant::FieldStreams;
+// the app checks the two agree on every case before it times any.
+[[nodiscard]] std::string mma_refusal(gguf::TensorType format, std::uint64_t cols);
+
+// "128x128 tile, 2x4 warps": a tile policy as the report names it.
+[[nodiscard]] std::string mma_policy_label(const kernels::MmaPolicy& policy);
+
+// TFLOP/s (1e12 FLOP/s) of one product: 2 * tokens * rows * cols FLOPs in
+// `microseconds`; and as a share of a tensor-core peak (0 when none is given).
+[[nodiscard]] double prefill_tflops(std::uint64_t tokens, std::uint64_t rows, std::uint64_t cols,
+                                    double microseconds);
+[[nodiscard]] double percent_of_peak(double tflops, double peak_tflops);
+
 struct KernelReport {
   std::string device_name;
   int compute_major = 0;
   int compute_minor = 0;
   std::uint64_t l2_bytes = 0;
   std::uint64_t footprint_bytes = 0;  // what the copies of each case add up to, at least
+  std::uint64_t prefill_footprint_bytes = 0;  // the same for the prefill cases
+  double tc_peak_tflops = 0;          // --tc-peak-tflops; 0: not given, no percentages
   std::optional<bench::LinkMeasurement> device_read;
   int samples = 0;
   std::vector<GemvCase> gemv;
   std::vector<AttentionCase> attention;
+  std::vector<PrefillCase> prefill;
 };
 
 }  // namespace pagoda::kernel_bench

@@ -17,9 +17,12 @@ struct KernelBenchOptions {
   std::vector<gguf::TensorType> formats;               // --formats; default: default_formats()
   std::string attention_shape = "llama-3-8b";          // --attention-shape
   std::vector<std::uint32_t> depths{512, 4096, 16384, 32768};  // --depths
+  std::vector<std::uint32_t> tokens{128, 512, 2048};   // --tokens: M of each prefill matmul
+  double tc_peak_tflops = 0;                           // --tc-peak-tflops; 0: no % of peak
   std::uint32_t samples = 50;                          // --samples: timed graph replays per case
   bool gemv = true;                                    // --no-gemv
   bool attention = true;                               // --no-attention
+  bool prefill = true;                                 // --no-prefill (--prefill: back on)
   bench::OutputFormat output = bench::OutputFormat::markdown;  // -o
   std::vector<bench::SaveTarget> saves;                // --save PATH
   std::uint32_t probe_mib = 1024;                      // --probe-mib
@@ -34,5 +37,7 @@ struct KernelBenchOptions {
 [[nodiscard]] KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args);
 
 inline constexpr std::uint32_t min_samples = 50;  // a median of fewer is not worth printing
+inline constexpr std::uint32_t max_prefill_tokens = 32768;
+inline constexpr double max_tc_peak_tflops = 100000;
 
 }  // namespace pagoda::kernel_bench

@@ -1,6 +1,7 @@
 // pagoda-kernel-bench's report: markdown (a header with the measured read
-// bandwidth and how each figure was taken, a GEMV table, an attention table),
-// CSV (one row per case, `kernel` saying which) or JSON.
+// bandwidth and how each figure was taken, a GEMV table, an attention table,
+// a prefill matmul table), CSV (one row per case and kernel, `kernel` saying
+// which) or JSON.
 #pragma once
 
 #include <string>

@@ -1,0 +1,127 @@
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <span>
+#include <string>
+
+#include "graph_timer.hpp"
+#include "kernel_timing.hpp"
+#include "pagoda/core/cuda_raii.hpp"
+#include "pagoda/core/error.hpp"
+#include "pagoda/kernels/matmul_mma_streams.cuh"
+#include "pagoda/kernels/matmul_q_streams.cuh"
+#include "pagoda/kernels/to_half.cuh"
+#include "pagoda/kernels/tuning/matmul_mma.hpp"
+#include "pagoda/quant/field_streams.hpp"
+#include "pagoda_bench/random_fill.hpp"
+
+namespace pagoda::kernel_bench {
+
+namespace {
+
+// Copies start 256-byte aligned (matmul_mma_streams needs 16).
+constexpr std::uint64_t copy_alignment = 256;
+
+std::uint64_t padded(std::uint64_t bytes) { return (bytes + copy_alignment - 1) / copy_alignment * copy_alignment; }
+
+// The plan restates kernels::matmul_mma_takes on the host (mma_refusal); the
+// kernel's own rule decides, so a disagreement stops the run before any timing.
+void check_plan_against_kernel(const std::vector<PrefillCase>& cases) {
+  for (const PrefillCase& c : cases) {
+    bool takes = false;
+    quant::visit_field_stream_format(c.format, [&](auto tag) {
+      takes = kernels::matmul_mma_takes<typename decltype(tag)::type>(c.projection.cols);
+    });
+    if (takes != c.skipped.empty())
+      fail("prefill plan: mma_refusal says '{}' for {} with {} columns, kernels::matmul_mma_takes says {}", c.skipped,
+           gguf::name_of(c.format), c.projection.cols, takes ? "it takes them" : "it does not");
+  }
+}
+
+int multiprocessor_count() {
+  int device = 0, count = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute",
+             "multiprocessors");
+  return count;
+}
+
+}  // namespace
+
+void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaStream_t stream) {
+  check_plan_against_kernel(cases);
+  std::uint64_t pool_bytes = 0, x_elements = 0, y_elements = 0;
+  for (PrefillCase& c : cases) {
+    if (!c.skipped.empty()) continue;
+    c.copies = copies_for(padded(c.weight_bytes), plan.footprint_bytes, plan.max_copies);
+    pool_bytes = std::max(pool_bytes, static_cast<std::uint64_t>(c.copies) * padded(c.weight_bytes));
+    x_elements = std::max(x_elements, std::uint64_t{c.tokens} * c.projection.cols);
+    y_elements = std::max(y_elements, std::uint64_t{c.tokens} * c.projection.rows);
+  }
+  if (pool_bytes == 0) return;
+  // One pool of random weight bytes for every case (f16 scales among them may
+  // be NaN or inf: the time does not depend on the values); X in [-1, 1), as
+  // f32 for matmul_q_streams and rounded to f16 for matmul_mma_streams.
+  DeviceBuffer pool(pool_bytes, "prefill weight copies");
+  bench::fill_pseudo_random(pool.data(), pool_bytes, 13, stream);
+  std::vector<float> host_x(x_elements);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  for (float& v : host_x) v = uniform(rng);
+  DeviceBuffer x32(x_elements * sizeof(float), "prefill x (f32)"), x16(x_elements * sizeof(__half), "prefill x (f16)");
+  DeviceBuffer y(y_elements * sizeof(float), "prefill y");
+  check_cuda(cudaMemcpyAsync(x32.data(), host_x.data(), x32.size(), cudaMemcpyHostToDevice, stream),
+             "cudaMemcpyAsync", "prefill x");
+  const auto* xs = reinterpret_cast<const float*>(x32.data());
+  const auto* xh = reinterpret_cast<const __half*>(x16.data());
+  kernels::to_half(xs, reinterpret_cast<__half*>(x16.data()), x_elements, stream);
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "prefill inputs");
+  auto* ys = reinterpret_cast<float*>(y.data());
+  const int multiprocessors = multiprocessor_count();
+
+  for (PrefillCase& c : cases) {
+    if (!c.skipped.empty()) continue;
+    const std::uint64_t stride = padded(c.weight_bytes);
+    const std::size_t rows = c.projection.rows, cols = c.projection.cols, tokens = c.tokens;
+    const auto tflops = [&](double us) { return prefill_tflops(tokens, rows, cols, us); };
+    const std::string format(gguf::name_of(c.format));
+    const auto time = [&](auto launch) {
+      const auto enqueue = [&](cudaStream_t s, int i) {
+        launch(pool.data() + static_cast<std::uint64_t>(i) * stride, s);
+      };
+      enqueue(stream, 0);  // outside the capture: the launcher's one-time attribute set-up and device query
+      return median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);
+    };
+    quant::visit_field_stream_format(c.format, [&](auto tag) {
+      using F = typename decltype(tag)::type;
+      const auto mma = [&](const kernels::MmaPolicy* forced) {
+        return time([&, forced](const std::byte* w, cudaStream_t s) {
+          const kernels::MatmulTarget target{w, rows, ys, nullptr};
+          kernels::matmul_mma_streams<F>(std::span(&target, 1), cols, xh, tokens, s, forced);
+        });
+      };
+      // Each tile policy on stderr and in the JSON (the evidence
+      // select_mma_policy waits for); the table has the one it selects.
+      for (const kernels::MmaPolicy& policy : kernels::mma_policies) {
+        const MmaPolicyTime forced{mma_policy_label(policy), mma(&policy)};
+        std::fprintf(stderr, "pagoda-kernel-bench: prefill %s %s %s M=%zu, %s forced: %.2f us (%.1f TFLOP/s)\n",
+                     c.shape.c_str(), c.projection.name.c_str(), format.c_str(), tokens, forced.policy.c_str(),
+                     forced.microseconds, tflops(forced.microseconds));
+        c.mma_forced.push_back(forced);
+      }
+      c.mma_microseconds = mma(nullptr);
+      c.mma_policy = mma_policy_label(kernels::select_mma_policy(tokens, rows, multiprocessors));
+      c.matmul_q_microseconds = time([&](const std::byte* w, cudaStream_t s) {
+        kernels::matmul_q_streams<F>(w, rows, cols, xs, tokens, ys, nullptr, s);
+      });
+    });
+    std::fprintf(stderr,
+                 "pagoda-kernel-bench: prefill %s %s %s M=%zu: matmul_mma_streams %.2f us (%.1f TFLOP/s, %s), "
+                 "matmul_q_streams %.2f us (%.1f TFLOP/s) (%d copies)\n",
+                 c.shape.c_str(), c.projection.name.c_str(), format.c_str(), tokens, c.mma_microseconds,
+                 tflops(c.mma_microseconds), c.mma_policy.c_str(), c.matmul_q_microseconds,
+                 tflops(c.matmul_q_microseconds), c.copies);
+  }
+}
+
+}  // namespace pagoda::kernel_bench

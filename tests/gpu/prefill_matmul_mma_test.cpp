@@ -1,0 +1,291 @@
+// kernels::matmul_mma_streams<F> (the prefill GEMM on mma.sync, reading the
+// field-streams layout) against the CPU oracle, every format of
+// quant::field_stream_formats, every tile policy, on fresh seeded weights from
+// the synthetic block generator and random activations.
+//
+// The kernel multiplies X rounded to f16 (kernels::to_half, the same rounding
+// as the oracle's input here) by W decoded to f16 in registers: at most two
+// roundings per weight (a K-quant rounds d * scale and dmin * min to f16, then
+// the fma), each relative to the weights of its block. So per output
+//   |y - cpu::matmul(W, f16(X))| <= 8u sum_k M_k |x_k| + K 2^-22 sum_k |w_k x_k| + 2^-24 sum_k |x_k|
+// with u = 2^-11, M_k the largest |w| of k's 32-element group (a decoding slip,
+// a wrong nibble or scale, is an error of the order of M_k itself), K 2^-22
+// for f32 accumulation in two orders, 2^-24 for f16 subnormals; and over a
+// whole case the normalised MSE stays below 1e-6.
+// Matrices sit at the very end of their allocations, so a read past a
+// tensor's last byte is a fault under compute-sanitizer; outputs start as NaN.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <pagoda/core/error.hpp>
+#include <pagoda/cpu/ops.hpp>
+#include <pagoda/cpu/thread_pool.hpp>
+#include <pagoda/gguf/file.hpp>
+#include <pagoda/kernels/matmul_mma_streams.cuh>
+#include <pagoda/kernels/to_half.cuh>
+#include <pagoda/quant/dequantize.hpp>
+#include <pagoda/quant/field_streams.hpp>
+#include <pagoda/quant/half.hpp>
+
+#include "gpu/kernel_support.hpp"
+#include "gpu/prefill_support.hpp"
+#include "quant/random_blocks.hpp"
+
+using namespace pagoda;
+namespace kt = pagoda::kernel_test;
+
+namespace {
+
+cpu::ThreadPool& pool() {
+  static cpu::ThreadPool instance;
+  return instance;
+}
+
+constexpr double u16 = 0x1p-11;
+
+gguf::TensorInfo tensor_info(gguf::TensorType type, std::size_t rows, std::size_t cols,
+                             std::span<const std::byte> bytes) {
+  gguf::TensorInfo info{};
+  info.name = "w";
+  info.dims = {cols, rows};
+  info.type = type;
+  info.element_count = rows * cols;
+  info.byte_size = bytes.size();
+  info.bytes = bytes;
+  return info;
+}
+
+// One matrix of a launch: its GGUF bytes (for the oracle) and its packed copy on the device.
+template <class F>
+struct Matrix {
+  std::size_t rows;
+  std::vector<std::byte> gguf;
+  prefill_test::TensorAtEnd device;
+
+  Matrix(std::size_t rows_, std::size_t cols, std::uint64_t seed)
+      : rows(rows_), gguf(kt::synthetic_weights<F>(rows_, cols, seed)), device(packed(gguf, rows_, cols), 16) {}
+
+  static std::vector<std::byte> packed(const std::vector<std::byte>& bytes, std::size_t rows, std::size_t cols) {
+    std::vector<std::byte> out(bytes.size());
+    quant::pack_field_streams<F>(bytes.data(), out.data(), rows, cols);
+    return out;
+  }
+};
+
+// cpu::matmul on f16(X), and each output's budget (the header's formula).
+template <class F>
+void oracle(const Matrix<F>& w, std::size_t cols, const std::vector<float>& x16, std::size_t tokens,
+            std::vector<float>& y, std::vector<double>& bound) {
+  const gguf::TensorInfo info = tensor_info(F::id, w.rows, cols, w.gguf);
+  y.assign(tokens * w.rows, 0.0f);
+  cpu::matmul(info, x16, tokens, y, pool());
+  bound.assign(tokens * w.rows, 0.0);
+  const std::size_t row_bytes = w.gguf.size() / w.rows;
+  pool().parallel_for(w.rows, [&](std::size_t begin, std::size_t end) {
+    std::vector<float> row(cols), group_max(cols);
+    for (std::size_t r = begin; r < end; ++r) {
+      quant::dequantize_row<F>(std::span(w.gguf).subspan(r * row_bytes, row_bytes), row);
+      for (std::size_t k0 = 0; k0 < cols; k0 += 32) {
+        float most = 0.0f;
+        for (std::size_t k = k0; k < k0 + 32; ++k) most = std::max(most, std::fabs(row[k]));
+        std::fill_n(group_max.begin() + static_cast<std::ptrdiff_t>(k0), 32, most);
+      }
+      for (std::size_t t = 0; t < tokens; ++t) {
+        double decoded = 0, products = 0, inputs = 0;
+        for (std::size_t k = 0; k < cols; ++k) {
+          const double xk = std::fabs(x16[t * cols + k]);
+          decoded += group_max[k] * xk;
+          products += std::fabs(row[k]) * xk;
+          inputs += xk;
+        }
+        bound[t * w.rows + r] = 8 * u16 * decoded + static_cast<double>(cols) * 0x1p-22 * products + 0x1p-24 * inputs;
+      }
+    }
+  });
+}
+
+std::vector<std::uint16_t> halves_of(const std::vector<float>& x) {
+  std::vector<std::uint16_t> h(x.size());
+  std::transform(x.begin(), x.end(), h.begin(), [](float v) { return quant::f32_to_f16(v).bits; });
+  return h;
+}
+
+const __half* as_half(const kt::DeviceArray<std::uint16_t>& a) { return reinterpret_cast<const __half*>(a.get()); }
+
+struct Comparison {
+  std::size_t violations = 0;
+  double error = 0, norm = 0, worst = 0;
+  std::string first;
+  void add(const std::vector<float>& out, const std::vector<float>& want, const std::vector<double>& bound,
+           std::size_t rows) {
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      const double e = std::isfinite(out[i]) ? std::fabs(double(out[i]) - want[i]) : 1e30;
+      error += e * e;
+      norm += double(want[i]) * want[i];
+      worst = std::max(worst, e / (bound[i] + 1e-30));
+      if (e > bound[i] && violations++ == 0)
+        first = "token " + std::to_string(i / rows) + " row " + std::to_string(i % rows) + ": " +
+                std::to_string(out[i]) + " vs " + std::to_string(want[i]) + " (bound " + std::to_string(bound[i]) + ")";
+    }
+  }
+  void check() const {
+    CHECK_MESSAGE(violations == 0, first);
+    CHECK(error / norm < 1e-6);
+    MESSAGE("nmse " << error / norm << ", worst |error| / bound " << worst);
+  }
+};
+
+// `row_counts` matrices in one launch (q, k and v style), with a residual on
+// the second; each output against the oracle.
+template <class F>
+void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens,
+                  const kernels::MmaPolicy* policy) {
+  CAPTURE(cols);
+  CAPTURE(tokens);
+  std::mt19937 rng(static_cast<std::uint32_t>(cols * 31 + tokens));
+  std::vector<float> x = kt::random_normal(tokens * cols, rng);
+  for (float& v : x) v = prefill_test::round_f16(v);
+  const kt::DeviceArray<std::uint16_t> x16{std::span<const std::uint16_t>(halves_of(x))};
+
+  std::vector<Matrix<F>> matrices;
+  matrices.reserve(row_counts.size());
+  for (std::size_t i = 0; i < row_counts.size(); ++i) matrices.emplace_back(row_counts[i], cols, cols + 97 * i + tokens);
+  std::vector<kt::DeviceArray<float>> outputs;
+  std::vector<std::vector<float>> residuals;
+  std::vector<kt::DeviceArray<float>> device_residuals;
+  std::vector<kernels::MatmulTarget> targets;
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    outputs.emplace_back(tokens * matrices[i].rows);
+    outputs.back().poison();
+    residuals.push_back(i == 1 ? kt::random_normal(tokens * matrices[i].rows, rng) : std::vector<float>{});
+    device_residuals.emplace_back(std::span<const float>(residuals.back()));
+  }
+  for (std::size_t i = 0; i < matrices.size(); ++i)
+    targets.push_back({matrices[i].device.get(), matrices[i].rows, outputs[i].get(),
+                       residuals[i].empty() ? nullptr : device_residuals[i].get()});
+  kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
+  kt::cuda_ok(cudaDeviceSynchronize(), "matmul_mma_streams");
+
+  Comparison comparison;
+  for (std::size_t i = 0; i < matrices.size(); ++i) {
+    CAPTURE(i);
+    std::vector<float> want;
+    std::vector<double> bound;
+    oracle(matrices[i], cols, x, tokens, want, bound);
+    kt::require_nonzero(want);
+    for (std::size_t e = 0; e < residuals[i].size(); ++e) {
+      want[e] += residuals[i][e];
+      bound[e] += 0x1p-23 * (std::fabs(want[e]) + std::fabs(residuals[i][e]));
+    }
+    comparison.add(outputs[i].download(), want, bound, matrices[i].rows);
+  }
+  comparison.check();
+}
+
+using StreamFormats = quant::testing::as_tuple<quant::field_stream_formats>::type;
+
+// A K width every format takes: whole stages, and (Q6_K) an even number of super-blocks.
+template <class F>
+constexpr std::size_t width(std::size_t stages) {
+  std::size_t cols = 64 * stages;
+  while (!kernels::matmul_mma_takes<F>(cols)) cols += 64;
+  return cols;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_mma_streams<F> matches cpu::matmul at ragged shapes under every tile policy",
+                          F, mma_oracle_case) {
+  for (const kernels::MmaPolicy& policy : kernels::mma_policies) {
+    CAPTURE(policy);
+    // One stage; ragged tokens and rows (a partial group of 8, an odd row count: scalar stores).
+    const std::size_t one[] = {13};
+    check_launch<F>(one, width<F>(1), 7, &policy);
+    // Tiles of every kind: partial token and row tiles, several stages and pipeline wraps.
+    const std::size_t some[] = {200};
+    check_launch<F>(some, width<F>(9), 70, &policy);
+    const std::size_t more[] = {130};
+    check_launch<F>(more, width<F>(32), 161, &policy);
+  }
+}
+TEST_CASE_TEMPLATE_APPLY(mma_oracle_case, StreamFormats);
+
+TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_mma_streams<F> multiplies up to three matrices in one launch, the policy "
+                          "its selector picks",
+                          F, mma_targets_case) {
+  const std::size_t qkv[] = {256, 64, 72};  // a residual on the second
+  check_launch<F>(qkv, width<F>(8), 300, nullptr);
+  const std::size_t gate_up[] = {384, 384};
+  check_launch<F>(gate_up, width<F>(4), 33, nullptr);
+}
+TEST_CASE_TEMPLATE_APPLY(mma_targets_case, StreamFormats);
+
+TEST_CASE("prefill: matmul_mma_streams writes y += W x in place (residual equal to y)") {
+  using F = quant::Q4_0;
+  const std::size_t rows = 96, cols = 512, tokens = 40;
+  std::mt19937 rng(7);
+  std::vector<float> x = kt::random_normal(tokens * cols, rng);
+  for (float& v : x) v = prefill_test::round_f16(v);
+  const kt::DeviceArray<std::uint16_t> x16{std::span<const std::uint16_t>(halves_of(x))};
+  const Matrix<F> w(rows, cols, 11);
+  const std::vector<float> start = kt::random_normal(tokens * rows, rng);
+  kt::DeviceArray<float> y{std::span<const float>(start)}, separate(tokens * rows);
+  const kernels::MatmulTarget in_place[] = {{w.device.get(), rows, y.get(), y.get()}};
+  const kernels::MatmulTarget plain[] = {{w.device.get(), rows, separate.get(), nullptr}};
+  kernels::matmul_mma_streams<F>(in_place, cols, as_half(x16), tokens, nullptr);
+  kernels::matmul_mma_streams<F>(plain, cols, as_half(x16), tokens, nullptr);
+  const std::vector<float> got = y.download();
+  const std::vector<float> product = separate.download();
+  for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == start[i] + product[i]);
+}
+
+TEST_CASE("prefill: matmul_mma_streams refuses what it cannot take, naming the format") {
+  kt::DeviceArray<std::byte> w(1 << 20);
+  kt::DeviceArray<float> y(1 << 16);
+  kt::DeviceArray<std::uint16_t> x(1 << 16);
+  const kernels::MatmulTarget one[] = {{w.get(), 8, y.get(), nullptr}};
+  const kernels::MatmulTarget four[] = {one[0], one[0], one[0], one[0]};
+  const auto* x16 = as_half(x);
+  CHECK_FALSE(kernels::matmul_mma_takes<quant::Q4_0>(96));   // not whole 64-element stages
+  CHECK_FALSE(kernels::matmul_mma_takes<quant::Q6_K>(768));  // three super-blocks: d entries not word-aligned
+  CHECK(kernels::matmul_mma_takes<quant::Q6_K>(4096));
+  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 96, x16, 4, nullptr),
+                       doctest::Contains("kernels::matmul_mma_streams<Q4_0>"), Error);
+  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q6_K>(one, 768, x16, 4, nullptr),
+                       doctest::Contains("kernels::matmul_mma_streams<Q6_K>"), Error);
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(four, 512, x16, 4, nullptr), Error);
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16 + 1, 4, nullptr), Error);  // x misaligned
+  const kernels::MatmulTarget misaligned[] = {{w.get() + 8, 8, y.get(), nullptr}};
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(misaligned, 512, x16, 4, nullptr), Error);
+  CHECK_NOTHROW(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16, 0, nullptr));  // no tokens: nothing to do
+}
+
+TEST_CASE("prefill: to_half rounds to the nearest f16, ties to even, on both of its paths") {
+  std::mt19937 rng(3);
+  std::vector<float> x = kt::random_normal(4099, rng, 100.0f);
+  x[0] = 65519.0f;  // rounds down to 65504
+  x[1] = 65520.0f;  // rounds to infinity
+  x[2] = 1e-8f;     // a subnormal f16
+  x[3] = 1.0f + 0x1p-11f;  // a tie: to even (1.0)
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  for (const std::size_t n : {std::size_t{4096}, std::size_t{4099}}) {  // 16-byte path, then scalar
+    CAPTURE(n);
+    kt::DeviceArray<std::uint16_t> out(n);
+    kernels::to_half(device_x.get(), reinterpret_cast<__half*>(out.get()), n, nullptr);
+    const std::vector<std::uint16_t> got = out.download();
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(got[i] == quant::f32_to_f16(x[i]).bits);
+  }
+}
