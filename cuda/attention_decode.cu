@@ -1,4 +1,5 @@
 // The launchers of kernels::attention_decode (kernels and notes: attention_decode.cuh).
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/attention_decode.cuh>
 
 #include <algorithm>
@@ -62,21 +63,6 @@ void launch_split_for_head_dim(const float* q, const __half* k_cache, const __ha
     launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
 }
 
-// The split kernel instantiated for `chosen`, one of the listed policies:
-// the one place the run-time choice becomes a template argument.
-template <std::size_t... I>
-void launch_split_for_policy(const AttentionPolicy& chosen, std::index_sequence<I...>, const float* q,
-                             const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
-                             std::uint32_t splits, dim3 grid, const std::int32_t* position,
-                             attention::Workspace ws, cudaStream_t stream) {
-  const bool launched = ((chosen == policies[I] &&
-                          (launch_split_for_head_dim<policies[I]>(q, k_cache, v_cache, shape, splits, grid,
-                                                                  position, ws, stream),
-                           true)) ||
-                         ...);
-  require(launched, operation, "the selected policy is one of tuning::attention_decode_policies");
-}
-
 }  // namespace
 
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape) {
@@ -105,8 +91,14 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   const std::size_t slots = std::size_t{splits} * shape.n_heads;
   const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
   const dim3 grid(splits, shape.n_kv_heads * groups);
-  launch_split_for_policy(chosen, std::make_index_sequence<std::size(policies)>{}, q, k_cache, v_cache, shape, splits,
-                          grid, position, ws, stream);
+  // The one place the run-time choice becomes a template argument.
+  visit_listed<tuning::attention_decode_policies>(
+      chosen,
+      [&](auto i) {
+        launch_split_for_head_dim<policies[decltype(i)::value]>(q, k_cache, v_cache, shape, splits, grid, position, ws,
+                                                                stream);
+      },
+      [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
   check_launch(operation);
   attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
       <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);

@@ -1,6 +1,7 @@
 // kernels::attention_prefill: the launcher and its kernels (one per head-size
 // shape of tuning/attention_prefill.hpp), compiled once. What the kernel
 // computes, its bytes and its bound: include/pagoda/kernels/attention_prefill.cuh.
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/attention_prefill.cuh>
 #include <pagoda/kernels/attention_prefill_mma.cuh>
 
@@ -74,18 +75,20 @@ void attention_prefill(const float* q, const __half* k_cache, const __half* v_ca
       static_cast<int>((tokens + static_cast<std::size_t>(queries) - 1) / static_cast<std::size_t>(queries)),
       static_cast<int>(window < max_context ? window : 0),  // a window as long as the cache hides nothing
   };
+  const auto unlisted = [] { require(false, operation, "the head size has a listed kernel"); };
   if (tensor_cores) {
-    if (head_dim == 64) attention_detail::launch_prefill_mma<64>(args, n_heads, stream);
-    else if (head_dim == 128) attention_detail::launch_prefill_mma<128>(args, n_heads, stream);
-    else attention_detail::launch_prefill_mma<256>(args, n_heads, stream);
+    visit_listed<attention_prefill_mma_head_dims>(
+        head_dim,
+        [&](auto i) {
+          constexpr int d = static_cast<int>(attention_prefill_mma_head_dims[decltype(i)::value]);
+          attention_detail::launch_prefill_mma<d>(args, n_heads, stream);
+        },
+        unlisted);
     return;
   }
-  static_assert(std::size(attention_prefill_policies) == 3, "one launch per listed policy");
-  switch (index) {
-    case 0: launch<0>(args, n_heads, stream); break;
-    case 1: launch<1>(args, n_heads, stream); break;
-    default: launch<2>(args, n_heads, stream); break;
-  }
+  visit_listed<attention_prefill_policies>(
+      attention_prefill_policies[index], [&](auto i) { launch<static_cast<int>(decltype(i)::value)>(args, n_heads, stream); },
+      unlisted);
 }
 
 }  // namespace pagoda::kernels

@@ -35,8 +35,11 @@
 namespace pagoda::kernels {
 
 // The head sizes with a tensor-core kernel (kernels::attention_prefill takes it for these).
+inline constexpr std::uint32_t attention_prefill_mma_head_dims[] = {64, 128, 256};
 [[nodiscard]] constexpr bool attention_prefill_mma_takes(std::uint32_t head_dim) {
-  return head_dim == 64 || head_dim == 128 || head_dim == 256;
+  for (const std::uint32_t d : attention_prefill_mma_head_dims)
+    if (d == head_dim) return true;
+  return false;
 }
 
 }  // namespace pagoda::kernels

@@ -35,6 +35,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
@@ -156,17 +157,14 @@ void launch_gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols,
   const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
   const std::size_t units = cols / F::block_elements * Dot::units_per_block;
   const auto grid = static_cast<unsigned>(blocks);
-  if (policy == gemv_policy_tall) {
-    constexpr GemvPolicy p = gemv_policy_tall;
-    gemv_q_kernel<Dot, p.threads, p.rows_per_block>
-        <<<grid, p.threads, 0, stream>>>(weights, rows, row_bytes, units, x, y, residual);
-  } else if (policy == gemv_policy_short) {
-    constexpr GemvPolicy p = gemv_policy_short;
-    gemv_q_kernel<Dot, p.threads, p.rows_per_block>
-        <<<grid, p.threads, 0, stream>>>(weights, rows, row_bytes, units, x, y, residual);
-  } else {
-    need(false, "the policy is one of kernels::gemv_policies");
-  }
+  visit_listed<gemv_policies>(
+      policy,
+      [&](auto index) {
+        constexpr GemvPolicy p = gemv_policies[decltype(index)::value];
+        gemv_q_kernel<Dot, p.threads, p.rows_per_block>
+            <<<grid, p.threads, 0, stream>>>(weights, rows, row_bytes, units, x, y, residual);
+      },
+      [&] { need(false, "the policy is one of kernels::gemv_policies"); });
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     fail_cuda(gemv_name<F>(), cudaGetErrorName(status), cudaGetErrorString(status));
 }

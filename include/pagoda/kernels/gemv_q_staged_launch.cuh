@@ -15,6 +15,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
 #include <pagoda/kernels/gemv_staged_path.hpp>
@@ -117,19 +118,16 @@ void launch_staged(const std::string& operation, const StagedTargets& targets, s
   if constexpr (Rows::paired) need(policy == gemv_staged_policy_tall, "a gated launch runs two rows per warp");
   // 16-byte staging loads where the rows allow them, else 8-byte ones.
   const bool wide = cols / F::block_elements * F::block_bytes % 16 == 0;
-  if (policy == gemv_staged_policy_tall) {
-    constexpr GemvPolicy p = gemv_staged_policy_tall;
-    if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
-    else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
-  } else if (policy == gemv_staged_policy_short) {
-    if constexpr (!Rows::paired) {
-      constexpr GemvPolicy p = gemv_staged_policy_short;
-      if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
-      else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
-    }
-  } else {
-    need(false, "the policy is one of kernels::gemv_staged_policies");
-  }
+  visit_listed<gemv_staged_policies>(
+      policy,
+      [&](auto index) {
+        constexpr GemvPolicy p = gemv_staged_policies[decltype(index)::value];
+        if constexpr (!Rows::paired || p == gemv_staged_policy_tall) {  // a gated launch is paired (checked above)
+          if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
+          else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
+        }
+      },
+      [&] { need(false, "the policy is one of kernels::gemv_staged_policies"); });
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
 }

@@ -216,19 +216,19 @@ void launch_streams(const std::string& operation, const StagedTargets& targets, 
   // give every SM work (SmolLM2's 576-row projections), as the staged path.
   GemvPolicy policy = forced.threads != 0 ? forced : tuning::select_streams(0, {rows, cols});
   if (Rows::paired && policy.rows_per_warp() != 2) policy = gemv_streams_policy_tall;
-  bool launched = false;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    const auto launch_if = [&]<std::size_t i>(std::integral_constant<std::size_t, i>) {
-      constexpr GemvPolicy p = gemv_streams_policies[i];
-      if (policy != p) return;
-      if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
-        launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, stream);
-        launched = true;
-      }
-    };
-    (launch_if(std::integral_constant<std::size_t, I>{}), ...);
-  }(std::make_index_sequence<std::size(gemv_streams_policies)>{});
-  need(launched, "the policy is one of kernels::gemv_streams_policies");
+  const bool launched = visit_listed<gemv_streams_policies>(
+      policy,
+      [&](auto index) {
+        constexpr GemvPolicy p = gemv_streams_policies[decltype(index)::value];
+        if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
+          launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, stream);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      [] { return false; });
+  need(launched, "the policy is one of kernels::gemv_streams_policies (two rows a warp for a gated launch)");
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
 }

@@ -34,6 +34,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/tuning/matmul_mma.hpp>
 #include <pagoda/quant/field_streams.hpp>
@@ -373,20 +374,6 @@ inline int count_tiles(Targets& targets, int rows_tile) {
   return tiles;
 }
 
-template <quant::QuantFormat F, std::size_t... I>
-void launch_policy(const MmaPolicy& policy, Targets targets, const __half* x, int tokens, int cols,
-                   cudaStream_t stream, const std::string& operation, std::index_sequence<I...>) {
-  const auto launch_if = [&](auto index) {
-    constexpr int i = decltype(index)::value;
-    if (!(policy == mma_policies[i])) return false;
-    const int tiles = count_tiles(targets, mma_policies[i].rows_tile);
-    launch<F, i>(targets, tiles, x, tokens, cols, stream, operation);
-    return true;
-  };
-  const bool launched = (launch_if(std::integral_constant<int, static_cast<int>(I)>{}) || ...);
-  require(launched, operation, "the selected tile policy is one of mma_policies");
-}
-
 }  // namespace mma_detail
 
 template <quant::QuantFormat F>
@@ -419,9 +406,15 @@ void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols,
   check_cuda(cudaGetDevice(&device), operation);
   check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
   const MmaPolicy policy = forced != nullptr ? *forced : select_mma_policy(tokens, rows_total, multiprocessors);
-  mma_detail::launch_policy<F>(policy, launch_targets, x, static_cast<int>(tokens),
-                               static_cast<int>(cols), stream, operation,
-                               std::make_index_sequence<std::size(mma_policies)>{});
+  visit_listed<mma_policies>(
+      policy,
+      [&](auto index) {
+        constexpr int i = static_cast<int>(decltype(index)::value);
+        const int tiles = mma_detail::count_tiles(launch_targets, mma_policies[i].rows_tile);
+        mma_detail::launch<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols), stream,
+                                 operation);
+      },
+      [&] { require(false, operation, "the tile policy is one of mma_policies"); });
 }
 
 }  // namespace pagoda::kernels

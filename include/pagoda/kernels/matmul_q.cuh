@@ -37,6 +37,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/tuning/matmul_q.hpp>
 #include <pagoda/quant/float_formats.hpp>
@@ -221,13 +222,12 @@ void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, c
       reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && cols % 4 == 0,
   };
   const MatmulPolicy policy = select_matmul_policy(tokens, rows, multiprocessors);
-  static_assert(std::size(matmul_policies) == 3, "one launch per listed policy");
-  if (policy == matmul_policies[0])
-    launch_matmul_q<F, 0, L>(op, y, residual, stream, operation);
-  else if (policy == matmul_policies[1])
-    launch_matmul_q<F, 1, L>(op, y, residual, stream, operation);
-  else
-    launch_matmul_q<F, 2, L>(op, y, residual, stream, operation);
+  visit_listed<matmul_policies>(
+      policy,
+      [&](auto index) {
+        launch_matmul_q<F, static_cast<int>(decltype(index)::value), L>(op, y, residual, stream, operation);
+      },
+      [&] { require(false, operation, "the selected tile policy is one of matmul_policies"); });
 }
 
 }  // namespace detail

@@ -41,21 +41,6 @@ constexpr bool check_policies(type_list<Ps...>) {
   return true;
 }
 
-template <class Fn, class P, class... Rest>
-decltype(auto) visit_policy_from(PolicyId id, Fn& fn, type_list<P, Rest...>) {
-  if (id == P::id) return fn(type_tag<P>{});
-  if constexpr (sizeof...(Rest) == 0)
-    throw Error("unknown mapping policy id " + std::to_string(static_cast<int>(id)));
-  else
-    return visit_policy_from(id, fn, type_list<Rest...>{});
-}
-
-template <class Fn, class P, class... Rest>
-constexpr bool same_result_for_all_policies(type_list<P, Rest...>) {
-  using first = std::invoke_result_t<Fn&, type_tag<P>>;
-  return (std::is_same_v<first, std::invoke_result_t<Fn&, type_tag<Rest>>> && ...);
-}
-
 }  // namespace detail
 
 static_assert(detail::check_policies(policies{}), "mapping::policies lists each PolicyId exactly once");
@@ -64,9 +49,9 @@ static_assert(detail::check_policies(policies{}), "mapping::policies lists each 
 // result (the same type for every policy).
 template <class Fn>
 decltype(auto) visit_policy(PolicyId id, Fn&& fn) {
-  static_assert(detail::same_result_for_all_policies<Fn>(policies{}),
-                "visit_policy: fn must return the same type for every policy");
-  return detail::visit_policy_from(id, fn, policies{});
+  return visit_matching(
+      policies{}, [id](auto tag) { return decltype(tag)::type::id == id; }, fn,
+      [id] { throw Error("unknown mapping policy id " + std::to_string(static_cast<int>(id))); });
 }
 
 }  // namespace pagoda::mapping

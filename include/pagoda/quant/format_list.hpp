@@ -70,21 +70,6 @@ template <class List>
   fail("unknown tensor type id {}; supported types: {}", raw, supported);
 }
 
-template <class Fn, class F, class... Rest>
-decltype(auto) visit_from(gguf::TensorType type, Fn& fn, type_list<F, Rest...>) {
-  if (type == F::id) return fn(type_tag<F>{});
-  if constexpr (sizeof...(Rest) == 0)
-    fail_unsupported(type, formats{});
-  else
-    return visit_from(type, fn, type_list<Rest...>{});
-}
-
-template <class Fn, class F, class... Rest>
-constexpr bool same_result_for_all(type_list<F, Rest...>) {
-  using first = std::invoke_result_t<Fn&, type_tag<F>>;
-  return (std::is_same_v<first, std::invoke_result_t<Fn&, type_tag<Rest>>> && ...);
-}
-
 }  // namespace detail
 
 static_assert(detail::check_listed_formats(formats{}),
@@ -105,9 +90,9 @@ inline constexpr std::array<std::string_view, formats::size> format_names =
 // format.
 template <class Fn>
 decltype(auto) visit_format(gguf::TensorType type, Fn&& fn) {
-  static_assert(detail::same_result_for_all<Fn>(formats{}),
-                "visit_format: fn must return the same type for every format");
-  return detail::visit_from(type, fn, formats{});
+  return visit_matching(
+      formats{}, [type](auto tag) { return decltype(tag)::type::id == type; }, fn,
+      [type] { detail::fail_unsupported(type, formats{}); });
 }
 
 }  // namespace pagoda::quant
