@@ -42,6 +42,23 @@ void gated_activation(model::FfnActivation activation, const float* gate, const 
   fail_precondition("kernels::gated_activation", "the activation is one pagoda implements");
 }
 
+void gated_activation(model::FfnActivation activation, const float* gate, const float* up, __half* out, std::size_t n,
+                      cudaStream_t stream) {
+  constexpr std::string_view operation = "kernels::gated_activation (f16 out)";
+  if (n == 0) return;
+  require(gate != nullptr && up != nullptr && out != nullptr, operation, "gate, up and out are not null");
+  constexpr int threads = elementwise_policy.threads;
+  switch (activation) {
+    case model::FfnActivation::silu:
+      swiglu_kernel<threads, __half><<<grid_for(n), threads, 0, stream>>>(gate, up, out, n);
+      return check_launch(operation);
+    case model::FfnActivation::gelu_tanh:
+      geglu_kernel<threads, __half><<<grid_for(n), threads, 0, stream>>>(gate, up, out, n);
+      return check_launch(operation);
+  }
+  fail_precondition(operation, "the activation is one pagoda implements");
+}
+
 void add_bias(float* x, const float* bias, std::size_t rows, std::size_t width, cudaStream_t stream) {
   constexpr std::string_view operation = "kernels::add_bias";
   if (rows == 0 || width == 0) return;

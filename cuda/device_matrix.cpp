@@ -115,33 +115,67 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
   }
 }
 
-void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
-                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream) {
+namespace {
+
+void check_products(const char* operation, std::span<const DeviceMatrix* const> matrices,
+                    std::span<const VectorProduct> products) {
   if (matrices.empty() || matrices.size() > kernels::matmul_mma_max_targets || matrices.size() != products.size())
-    fail("DeviceMatrix::multiply_tokens: one to three matrices, one product each (got {} and {})", matrices.size(),
+    fail("DeviceMatrix::{}: one to three matrices, one product each (got {} and {})", operation, matrices.size(),
          products.size());
-  const std::size_t cols = matrices.front()->cols;
-  bool converted = false;
+  for (const DeviceMatrix* m : matrices)
+    if (m->cols != matrices.front()->cols)
+      fail("DeviceMatrix::{}: the matrices share their input, so their cols", operation);
+}
+
+// One launch per group of matrices with the same mma.sync kernel, all reading x16.
+void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __half* x16, std::size_t tokens,
+                       std::span<const VectorProduct> products, cudaStream_t stream) {
   std::array<bool, kernels::matmul_mma_max_targets> done{};
   for (std::size_t first = 0; first < matrices.size(); ++first) {
     const DeviceMatrix& lead = *matrices[first];
-    if (done[first]) continue;
-    if (lead.matmul_mma == nullptr) {
-      lead.multiply(x, tokens, products[first].y, products[first].residual, stream);
-      continue;
-    }
-    if (lead.cols != cols) fail("DeviceMatrix::multiply_tokens: the matrices share their input, so their cols");
-    if (!converted) kernels::to_half(x, x16, tokens * cols, stream);
-    converted = true;
+    if (done[first] || lead.matmul_mma == nullptr) continue;
     std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
     std::size_t count = 0;
     for (std::size_t m = first; m < matrices.size(); ++m) {
-      if (done[m] || matrices[m]->matmul_mma != lead.matmul_mma || matrices[m]->cols != cols) continue;
+      if (done[m] || matrices[m]->matmul_mma != lead.matmul_mma) continue;
       targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
       done[m] = true;
     }
-    lead.matmul_mma(std::span(targets).first(count), cols, x16, tokens, stream, nullptr);
+    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, stream, nullptr);
   }
+}
+
+}  // namespace
+
+bool DeviceMatrix::all_take_mma(std::span<const DeviceMatrix* const> matrices) {
+  return !matrices.empty() &&
+         std::all_of(matrices.begin(), matrices.end(), [](const DeviceMatrix* m) { return m->matmul_mma != nullptr; });
+}
+
+void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream) {
+  check_products("multiply_tokens", matrices, products);
+  bool any_mma = false;
+  for (std::size_t m = 0; m < matrices.size(); ++m) {
+    if (matrices[m]->matmul_mma != nullptr) {
+      any_mma = true;
+      continue;
+    }
+    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, stream);
+  }
+  if (!any_mma) return;
+  kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
+  launch_mma_groups(matrices, x16, tokens, products, stream);
+}
+
+void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
+                                        std::size_t tokens, std::span<const VectorProduct> products,
+                                        cudaStream_t stream) {
+  check_products("multiply_tokens_half", matrices, products);
+  if (!all_take_mma(matrices))
+    fail("DeviceMatrix::multiply_tokens_half: {} has no mma.sync prefill (an f16 input needs it)",
+         matrices.front()->info ? matrices.front()->info->name : std::string_view("a matrix"));
+  launch_mma_groups(matrices, x16, tokens, products, stream);
 }
 
 void DeviceMatrix::multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate,

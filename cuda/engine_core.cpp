@@ -72,14 +72,21 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
   auto* x16 = reinterpret_cast<__half*>(x16_.data());
-  const auto project = [&](const DeviceMatrix& w, const float* in, float* out, const float* residual) {
+  // A prefill product's input: f32, or already f16 in x16 (made so by the
+  // kernel before it where every matrix that reads it takes the mma.sync GEMM).
+  struct TokensInput {
+    const float* f32;
+    bool in_x16;
+  };
+  const auto project = [&](const DeviceMatrix& w, TokensInput in, float* out, const float* residual) {
     if (decode) {
-      w.multiply_vector(in, out, residual, s);
+      w.multiply_vector(in.f32, out, residual, s);
       return;
     }
     const DeviceMatrix* one[] = {&w};
     const VectorProduct product[] = {{out, residual}};
-    DeviceMatrix::multiply_tokens(one, in, x16, tokens, product, s);
+    if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, s);
+    else DeviceMatrix::multiply_tokens(one, in.f32, x16, tokens, product, s);
   };
   float* x = as_floats(x_);
   float* x_next = as_floats(x_next_);
@@ -92,7 +99,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   float* up = as_floats(up_);
   // A block's output joins the residual stream in x_next: fused into the
   // projection, or after the post-norm where the architecture has one.
-  const auto add_block_output = [&](const DeviceMatrix& w, const float* in, const float* post_norm) {
+  const auto add_block_output = [&](const DeviceMatrix& w, TokensInput in, const float* post_norm) {
     if (!post_norm) {
       project(w, in, x_next, x);
       return;
@@ -112,12 +119,17 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
                                                   VectorProduct{v, layer.v_bias}};
       DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, s);
-    } else {
-      kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+    } else {  // the norm writes the f16 input itself where q, k and v all take the mma.sync GEMM
       const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
                                                   VectorProduct{v, nullptr}};
-      DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, s);
+      if (DeviceMatrix::all_take_mma(qkv)) {
+        kernels::rms_norm(x, layer.attn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
+        DeviceMatrix::multiply_tokens_half(qkv, x16, tokens, products, s);
+      } else {
+        kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+        DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, s);
+      }
       if (arch.qkv_bias) {
         kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
         kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
@@ -144,20 +156,28 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::attention_prefill(q, kv_.keys(l), kv_.values(l), attended, c.n_heads, c.n_kv_heads, c.head_dim,
                                  kv_.context(), c.attention_scale, start, tokens, s, spec.sliding_window);
     }
-    add_block_output(layer.wo, attended, layer.post_attn_norm);
+    add_block_output(layer.wo, {attended, false}, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
 
     if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
       DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
                                           {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, s);
     } else {
-      kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
       const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
-      DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, s);
-      kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+      if (DeviceMatrix::all_take_mma(gate_up)) {
+        kernels::rms_norm(x, layer.ffn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
+        DeviceMatrix::multiply_tokens_half(gate_up, x16, tokens, products, s);
+      } else {
+        kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+        DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, s);
+      }
     }
-    add_block_output(layer.w_down, gate, layer.post_ffn_norm);
+    // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
+    const bool down_in_x16 = !decode && layer.w_down.matmul_mma != nullptr;
+    if (down_in_x16) kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
+    else if (!decode) kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+    add_block_output(layer.w_down, {gate, down_in_x16}, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }
   // Logits of the last token only.

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <span>
@@ -15,6 +16,8 @@
 #include <pagoda/core/error.hpp>
 #include <pagoda/cpu/ops.hpp>
 #include <pagoda/kernels/activation.cuh>
+
+#include <pagoda/quant/half.hpp>
 
 #include "gpu/kernel_support.hpp"
 
@@ -115,4 +118,24 @@ TEST_CASE("kernel swiglu and add refuse null pointers") {
   CHECK_THROWS_WITH_AS(kernels::add(nullptr, a.get(), a.get(), 4, nullptr), doctest::Contains("add"), Error);
   CHECK_THROWS_WITH_AS(kernels::geglu(a.get(), nullptr, a.get(), 4, nullptr), doctest::Contains("geglu"), Error);
   CHECK_THROWS_WITH_AS(kernels::add_bias(a.get(), nullptr, 2, 2, nullptr), doctest::Contains("add_bias"), Error);
+}
+
+TEST_CASE("gated_activation into f16 is the f32 result rounded to the nearest f16, bit for bit, for both activations") {
+  kt::Stream stream;
+  std::mt19937 rng(22);
+  const std::size_t n = 14336 * 3 + 5;
+  const std::vector<float> gate = kt::random_normal(n, rng, 2.0f), up = kt::random_normal(n, rng, 2.0f);
+  const kt::DeviceArray<float> device_gate{std::span<const float>(gate)}, device_up{std::span<const float>(up)};
+  for (const auto activation : {model::FfnActivation::silu, model::FfnActivation::gelu_tanh}) {
+    kt::DeviceArray<float> f32(n);
+    kt::DeviceArray<std::uint16_t> f16(n);
+    kernels::gated_activation(activation, device_gate.get(), device_up.get(), f32.get(), n, stream);
+    kernels::gated_activation(activation, device_gate.get(), device_up.get(), reinterpret_cast<__half*>(f16.get()), n,
+                              stream);
+    stream.sync();
+    const std::vector<float> want = f32.download();
+    kt::require_nonzero(want);
+    const std::vector<std::uint16_t> got = f16.download();
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(got[i] == quant::f32_to_f16(want[i]).bits);
+  }
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <random>
 #include <span>
 #include <vector>
@@ -12,6 +13,8 @@
 #include <pagoda/core/error.hpp>
 #include <pagoda/cpu/ops.hpp>
 #include <pagoda/kernels/norm.cuh>
+
+#include <pagoda/quant/half.hpp>
 
 #include "gpu/kernel_support.hpp"
 
@@ -53,5 +56,28 @@ TEST_CASE("kernel rms_norm refuses null pointers and does nothing for empty inpu
   kt::DeviceArray<float> x(8);
   CHECK_THROWS_WITH_AS(kernels::rms_norm(x.get(), nullptr, x.get(), 1, 8, 1e-5f, nullptr),
                        doctest::Contains("kernels::rms_norm"), Error);
-  CHECK_NOTHROW(kernels::rms_norm(nullptr, nullptr, nullptr, 0, 8, 1e-5f, nullptr));
+  CHECK_NOTHROW(kernels::rms_norm(nullptr, nullptr, static_cast<float*>(nullptr), 0, 8, 1e-5f, nullptr));
+  CHECK_THROWS_AS(kernels::rms_norm(x.get(), x.get(), static_cast<__half*>(nullptr), 1, 8, 1e-5f, nullptr), Error);
+}
+
+TEST_CASE("kernel rms_norm into f16 is the f32 result rounded to the nearest f16, bit for bit") {
+  kt::Stream stream;
+  std::mt19937 rng(21);
+  for (const std::size_t dim : {std::size_t{576}, std::size_t{4096}, std::size_t{1001}}) {
+    CAPTURE(dim);
+    const std::size_t rows = 7;
+    const std::vector<float> x = kt::random_normal(rows * dim, rng, 3.0f);
+    const std::vector<float> weight = kt::random_normal(dim, rng);
+    const kt::DeviceArray<float> device_x{std::span<const float>(x)}, device_weight{std::span<const float>(weight)};
+    kt::DeviceArray<float> f32(rows * dim);
+    kt::DeviceArray<std::uint16_t> f16(rows * dim);
+    kernels::rms_norm(device_x.get(), device_weight.get(), f32.get(), rows, dim, 1e-5f, stream);
+    kernels::rms_norm(device_x.get(), device_weight.get(), reinterpret_cast<__half*>(f16.get()), rows, dim, 1e-5f,
+                      stream);
+    stream.sync();
+    const std::vector<float> want = f32.download();
+    kt::require_nonzero(want);
+    const std::vector<std::uint16_t> got = f16.download();
+    for (std::size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == quant::f32_to_f16(want[i]).bits);
+  }
 }

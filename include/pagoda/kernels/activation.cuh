@@ -16,7 +16,9 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <pagoda/model/architecture.hpp>
@@ -35,6 +37,10 @@ void swiglu(const float* gate, const float* up, float* out, std::size_t n, cudaS
 void geglu(const float* gate, const float* up, float* out, std::size_t n, cudaStream_t stream);
 void gated_activation(model::FfnActivation activation, const float* gate, const float* up, float* out, std::size_t n,
                       cudaStream_t stream);
+// The same, each result rounded to f16: the down projection's input for the
+// prefill GEMM, with no f32 copy to convert.
+void gated_activation(model::FfnActivation activation, const float* gate, const float* up, __half* out, std::size_t n,
+                      cudaStream_t stream);
 void add(const float* a, const float* b, float* out, std::size_t n, cudaStream_t stream);
 // x: (rows, width) with width = the bias's length.
 void add_bias(float* x, const float* bias, std::size_t rows, std::size_t width, cudaStream_t stream);
@@ -44,12 +50,19 @@ void scale(float* x, float factor, std::size_t n, cudaStream_t stream);
 
 __device__ __forceinline__ float silu(float g) { return __fdiv_rn(g, __fadd_rn(1.0f, expf(-g))); }
 
-template <int Threads>
-__global__ void __launch_bounds__(Threads) swiglu_kernel(const float* gate, const float* up, float* out,
+// f32 as computed, or rounded once to f16.
+template <class Out>
+__device__ __forceinline__ Out stored(float v) {
+  if constexpr (std::is_same_v<Out, float>) return v;
+  else return __float2half_rn(v);
+}
+
+template <int Threads, class Out = float>
+__global__ void __launch_bounds__(Threads) swiglu_kernel(const float* gate, const float* up, Out* out,
                                                          std::size_t n) {
   const std::size_t stride = std::size_t{gridDim.x} * Threads;
   for (std::size_t i = std::size_t{blockIdx.x} * Threads + threadIdx.x; i < n; i += stride)
-    out[i] = __fmul_rn(silu(gate[i]), up[i]);
+    out[i] = stored<Out>(__fmul_rn(silu(gate[i]), up[i]));
 }
 
 // As the CPU oracle: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), each step rounded once.
@@ -59,12 +72,12 @@ __device__ __forceinline__ float gelu_tanh(float x) {
   return __fmul_rn(__fmul_rn(0.5f, x), __fadd_rn(1.0f, tanhf(inner)));
 }
 
-template <int Threads>
-__global__ void __launch_bounds__(Threads) geglu_kernel(const float* gate, const float* up, float* out,
+template <int Threads, class Out = float>
+__global__ void __launch_bounds__(Threads) geglu_kernel(const float* gate, const float* up, Out* out,
                                                         std::size_t n) {
   const std::size_t stride = std::size_t{gridDim.x} * Threads;
   for (std::size_t i = std::size_t{blockIdx.x} * Threads + threadIdx.x; i < n; i += stride)
-    out[i] = __fmul_rn(gelu_tanh(gate[i]), up[i]);
+    out[i] = stored<Out>(__fmul_rn(gelu_tanh(gate[i]), up[i]));
 }
 
 template <int Threads>

@@ -14,7 +14,9 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
+#include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
 #include <pagoda/kernels/programmatic_launch.hpp>
@@ -38,22 +40,30 @@ inline constexpr NormPolicy norm_policy{256};
 // precondition or a failed launch.
 void rms_norm(const float* x, const float* weight, float* out, std::size_t rows, std::size_t dim, float eps,
               cudaStream_t stream);
+// The same, each result rounded to f16 (nearest, ties to even): the prefill
+// GEMM's input straight from the norm, with no f32 copy to convert.
+void rms_norm(const float* x, const float* weight, __half* out, std::size_t rows, std::size_t dim, float eps,
+              cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
-template <int Threads>
+template <int Threads, class Out>
 __global__ void __launch_bounds__(Threads)
     rms_norm_kernel(const float* x,       // (rows, dim)
                     const float* weight,  // (dim)
-                    float* out,           // (rows, dim); may be x
+                    Out* out,             // (rows, dim) f32 (may be x) or f16
                     std::size_t dim, float eps) {
   pdl_trigger();  // see programmatic_launch.hpp
   static_assert(Threads % 32 == 0 && Threads <= 1024);
   const float* row = x + std::size_t{blockIdx.x} * dim;
-  float* out_row = out + std::size_t{blockIdx.x} * dim;
+  Out* out_row = out + std::size_t{blockIdx.x} * dim;
 
   const float s = block_rms_scale<Threads>(row, dim, eps);
-  for (std::size_t i = threadIdx.x; i < dim; i += Threads) out_row[i] = __fmul_rn(__fmul_rn(row[i], s), weight[i]);
+  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
+    const float v = __fmul_rn(__fmul_rn(row[i], s), weight[i]);
+    if constexpr (std::is_same_v<Out, float>) out_row[i] = v;
+    else out_row[i] = __float2half_rn(v);
+  }
 }
 
 #endif  // __CUDACC__

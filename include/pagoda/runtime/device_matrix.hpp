@@ -74,6 +74,13 @@ struct DeviceMatrix {
   // cols is one launch; the others take `matmul`.
   static void multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
                               std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
+  // Whether every matrix takes the mma.sync prefill (so an input made in f16
+  // by the kernel before, the norm or the activation, can feed them directly).
+  [[nodiscard]] static bool all_take_mma(std::span<const DeviceMatrix* const> matrices);
+  // multiply_tokens on an input already in f16 (x16: tokens * cols halves);
+  // every matrix must take the mma.sync prefill.
+  static void multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
+                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
   // y_m = W_m norm(x) (+ residual_m) for up to three matrices sharing x: one
   // launch, the norm included, per group of them with the same kernels (same
   // format, layout and cols) when each can fuse (staged path or field
