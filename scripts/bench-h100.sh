@@ -21,6 +21,9 @@
 #     3b. pagoda-kernel-bench's prefill section alone: matmul_mma_streams
 #     (each tile policy forced, on stderr) beside matmul_q_streams over the
 #     8B projections in Q4_0, Q4_K and Q6_K at M = 128, 512, 2048 (~20-30 s).
+#     3c. pagoda-kernel-bench's prefill attention (the 8B shape's heads, 512,
+#     2048 and 8192 tokens from position 0) and sampling (vocab 128256, each
+#     parameter set, each block_top_k policy) sections alone (~10-15 s).
 #  4. pagoda-bench, host-registered + hugepage-import, SmolLM2 and 1B shapes
 #     (one run each), 2 repetitions (weights cross PCIe at ~50 GB/s: each
 #     tg128 takes seconds).
@@ -147,8 +150,9 @@ stage bench-device-gguf-llama-3-8b 40 "$bench" -m "$(model_path llama-3-8b Q4_0)
   --mapping device-copy --layout gguf "${tests[@]}" -r 2 --save "$out/bench-device-gguf-llama-3-8b.json" \
   -o md >"$out/bench-device-gguf-llama-3-8b.md"
 
-# 3. Kernels (each field-streams format beside its GGUF layout); prefill apart (3b).
-stage kernel-bench 30 "$kernel_bench" --no-prefill --save "$out/kernel-bench.json" -o md >"$out/kernel-bench.md"
+# 3. Kernels (each field-streams format beside its GGUF layout); prefill apart (3b, 3c).
+stage kernel-bench 30 "$kernel_bench" --no-prefill --no-prefill-attention --no-sampling \
+  --save "$out/kernel-bench.json" -o md >"$out/kernel-bench.md"
 
 # 3b. Prefill matmuls, the 8B shape only: 7 projections x 3 formats x 3 M.
 tc_peak=${BENCH_TC_PEAK_TFLOPS:-}
@@ -158,9 +162,15 @@ if [[ -z $tc_peak ]]; then
     *) tc_peak=0 ;;
   esac
 fi
-stage kernel-bench-prefill 30 "$kernel_bench" --no-gemv --no-attention --shapes llama-3-8b --formats Q4_0,Q4_K,Q6_K \
-  --tokens 128,512,2048 --samples 50 --tc-peak-tflops "$tc_peak" --save "$out/kernel-bench-prefill.json" \
-  -o md >"$out/kernel-bench-prefill.md"
+stage kernel-bench-prefill 30 "$kernel_bench" --no-gemv --no-attention --no-prefill-attention --no-sampling \
+  --shapes llama-3-8b --formats Q4_0,Q4_K,Q6_K --tokens 128,512,2048 --samples 50 --tc-peak-tflops "$tc_peak" \
+  --save "$out/kernel-bench-prefill.json" -o md >"$out/kernel-bench-prefill.md"
+
+# 3c. Prefill attention of the 8B shape (32 / 8 heads of 128) and the sampler.
+stage kernel-bench-attention-sampling 20 "$kernel_bench" --no-gemv --no-attention --no-prefill \
+  --attention-shape llama-3-8b --attention-tokens 512,2048,8192 --sampling-vocab 128256 --samples 50 \
+  --tc-peak-tflops "$tc_peak" --save "$out/kernel-bench-attention-sampling.json" \
+  -o md >"$out/kernel-bench-attention-sampling.md"
 
 # 4. Host-resident weights, the small shapes (SmolLM2 ~15 s, 1B ~90 s).
 for shape in smollm2-135m llama-3.2-1b; do
@@ -187,6 +197,12 @@ if [[ -s $out/kernel-bench-prefill.md ]]; then
   echo "### prefill matmul highlights, M = 512 (full table: kernel-bench-prefill.md)"
   sed -n '/^### prefill matmul/,$p' "$out/kernel-bench-prefill.md" |
     grep -E '^\| (shape|---|[a-z0-9.-]+ \| [a-z_]+ \| [A-Z0-9_]+ \| 512 \|)'
+fi
+if [[ -s $out/kernel-bench-attention-sampling.md ]]; then
+  echo
+  echo "### prefill attention and sampling (policy table: kernel-bench-attention-sampling.md)"
+  sed -n '/^### prefill attention/,/^### sampling: each/p' "$out/kernel-bench-attention-sampling.md" |
+    grep -v '^### sampling: each'
 fi
 reports=()
 for f in "$out"/bench-{device-smollm2-135m,device-llama-3.2-1b,device-llama-3-8b,device-gguf-llama-3-8b,host-smollm2-135m,host-llama-3.2-1b,host-8b}.json; do

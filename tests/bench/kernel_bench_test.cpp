@@ -1,12 +1,15 @@
 // pagoda-kernel-bench's plan and report: which GEMVs a decode step of each
 // named shape runs, which formats cannot tile them, how many input copies
 // keep L2 out of the timing, which prefill matmuls run and which the
-// tensor-core kernel refuses, the TFLOP/s arithmetic, and the tables' shapes.
+// tensor-core kernel refuses, prefill attention's causal FLOPs, which sampler
+// cases run under which block_top_k policy, the TFLOP/s arithmetic, and the
+// tables' shapes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@
 #include "kernel_bench/cases.hpp"
 #include "kernel_bench/options.hpp"
 #include "kernel_bench/report.hpp"
+#include "pagoda/core/error.hpp"
 
 using namespace pagoda;
 using namespace pagoda::kernel_bench;
@@ -156,6 +160,10 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(d.tokens == std::vector<std::uint32_t>{128, 512, 2048});
   CHECK(d.tc_peak_tflops == 0);
   CHECK(d.prefill);
+  CHECK(d.attention_tokens == std::vector<std::uint32_t>{512, 2048, 8192});
+  CHECK(d.sampling_vocab == 128256);
+  CHECK(d.prefill_attention);
+  CHECK(d.sampling);
   const auto o = parse_kernel_bench_arguments(
       {"--shapes", "llama-3.2-1b", "--formats", "q8_0,Q4_K", "--depths", "1024-4096*2", "--samples", "80",
        "--no-attention", "-o", "json", "--save", "k.csv"});
@@ -184,8 +192,23 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(error_of({"--shapes", "llama-9-900b"}).starts_with("--shapes: 'llama-9-900b' is not a named shape"));
   CHECK(error_of({"--attention-shape", "llama-3-8b,llama-3.2-1b"}) == "--attention-shape: one shape, not 2");
   CHECK(parse_kernel_bench_arguments({"--no-gemv", "--no-attention"}).prefill);  // prefill alone
-  CHECK(error_of({"--no-gemv", "--no-attention", "--no-prefill"}) ==
-        "nothing to run: --no-gemv, --no-attention and --no-prefill were all given");
+  const auto only_sampling = parse_kernel_bench_arguments(
+      {"--no-gemv", "--no-attention", "--no-prefill", "--no-prefill-attention", "--sampling-vocab", "151936"});
+  CHECK(only_sampling.sampling);
+  CHECK_FALSE(only_sampling.prefill_attention);
+  CHECK(only_sampling.sampling_vocab == 151936);
+  const auto only_attention = parse_kernel_bench_arguments(
+      {"--no-gemv", "--no-attention", "--no-prefill", "--no-sampling", "--attention-tokens", "512-8192*4"});
+  CHECK(only_attention.prefill_attention);
+  CHECK_FALSE(only_attention.sampling);
+  CHECK(only_attention.attention_tokens == std::vector<std::uint32_t>{512, 2048, 8192});
+  CHECK(error_of({"--no-gemv", "--no-attention", "--no-prefill", "--no-prefill-attention", "--no-sampling"}) ==
+        "nothing to run: --no-gemv, --no-attention, --no-prefill, --no-prefill-attention and --no-sampling were all "
+        "given");
+  CHECK(error_of({"--attention-tokens", "0"}) == "--attention-tokens must be between 1 and 32768 (got 0)");
+  CHECK(error_of({"--attention-tokens", "65536"}) == "--attention-tokens must be between 1 and 32768 (got 65536)");
+  CHECK(error_of({"--sampling-vocab", "0"}) == "--sampling-vocab must be between 1 and 4194304 (got 0)");
+  CHECK(error_of({"--no-sampling=1"}) == "--no-sampling: takes no value");
   CHECK(error_of({"--tokens", "0"}) == "--tokens must be between 1 and 32768 (got 0)");
   CHECK(error_of({"--tokens", "65536"}) == "--tokens must be between 1 and 32768 (got 65536)");
   const std::string peak_range = "--tc-peak-tflops must be a number between 0 and 100000";
@@ -245,12 +268,13 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
   const auto report = sample_kernel_report();
   const std::string csv = format_csv(report);
   CHECK(csv.starts_with("kernel,shape,matrix,rows,cols,format,depth,bytes,microseconds,gb_s,percent_of_device_read,"
-                        "copies,samples,skipped,tokens,tflops,percent_of_tc_peak\n"));
-  CHECK(csv.find("gemv,smollm2-135m,ffn_down,576,1536,Q4_K,,497664,1.500,331.776,11.059,300,50,,,,\n") !=
+                        "copies,samples,skipped,tokens,tflops,percent_of_tc_peak,vocab,parameters,policy,path,"
+                        "stream_microseconds\n"));
+  CHECK(csv.find("gemv,smollm2-135m,ffn_down,576,1536,Q4_K,,497664,1.500,331.776,11.059,300,50,,,,,,,,,\n") !=
         std::string::npos);
   CHECK(csv.find("gemv,smollm2-135m,attn_q,576,576,Q4_K,,,,,,,,cols 576 is not a multiple of Q4_K's 256-element "
-                 "blocks,,,\n") != std::string::npos);
-  CHECK(csv.ends_with("attention_decode,llama-3-8b,,,,F16,4096,16777216,10.000,1677.722,55.924,10,50,,,,\n"));
+                 "blocks,,,,,,,,\n") != std::string::npos);
+  CHECK(csv.ends_with("attention_decode,llama-3-8b,,,,F16,4096,16777216,10.000,1677.722,55.924,10,50,,,,,,,,,\n"));
 
   const auto doc = nlohmann::json::parse(format_json(report));
   CHECK(doc["machine"]["device_read"]["gb_s"] == 3000.0);
@@ -265,6 +289,8 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
   CHECK(doc["attention_decode"][0]["kv_bytes"] == 16777216);
   CHECK(doc["attention_decode"][0]["percent_of_device_read"].get<double>() == doctest::Approx(55.924).epsilon(1e-4));
   CHECK(doc["prefill_matmul"].empty());
+  CHECK(doc["prefill_attention"].empty());
+  CHECK(doc["sampling"].empty());
   CHECK(doc["tc_peak_tflops"].is_null());
 }
 
@@ -324,12 +350,12 @@ TEST_CASE("kernel-bench markdown: a prefill matmul table in TFLOP/s, % of the pe
 TEST_CASE("kernel-bench csv and json: two rows per prefill case, every forced tile policy in the json") {
   const std::string csv = format_csv(sample_prefill_report(989.4));
   CHECK(csv.find("matmul_mma_streams,llama-3-8b,attn_q,4096,4096,Q4_0 packed,,9437184,100.000,,,6,50,,512,171.799,"
-                 "17.364\n") != std::string::npos);
+                 "17.364,,,,,\n") != std::string::npos);
   CHECK(csv.find("matmul_q_streams,llama-3-8b,attn_q,4096,4096,Q4_0 packed,,9437184,250.000,,,6,50,,512,68.719,"
-                 "6.946\n") != std::string::npos);
+                 "6.946,,,,,\n") != std::string::npos);
   CHECK(csv.ends_with("matmul_q_streams,smollm2-135m,attn_q,576,576,Q4_K packed,,,,,,,,cols 576 is not a multiple of "
-                      "Q4_K's 256-element blocks,512,,\n"));
-  CHECK(format_csv(sample_prefill_report(0)).find(",512,171.799,\n") != std::string::npos);
+                      "Q4_K's 256-element blocks,512,,,,,,,\n"));
+  CHECK(format_csv(sample_prefill_report(0)).find(",512,171.799,,,,,,\n") != std::string::npos);
 
   const auto doc = nlohmann::json::parse(format_json(sample_prefill_report(989.4)));
   CHECK(doc["tc_peak_tflops"] == 989.4);
@@ -353,4 +379,193 @@ TEST_CASE("kernel-bench csv and json: two rows per prefill case, every forced ti
   const auto no_peak = nlohmann::json::parse(format_json(sample_prefill_report(0)));
   CHECK(no_peak["tc_peak_tflops"].is_null());
   CHECK(no_peak["prefill_matmul"][0]["matmul_mma_streams"]["percent_of_tc_peak"].is_null());
+}
+
+TEST_CASE("prefill attention cases: the attention shape's heads, q f32 and K and V f16 of each prompt") {
+  const auto cases = plan_prefill_attention("llama-3-8b", {512, 2048, 8192});
+  REQUIRE(cases.size() == 3);
+  CHECK(cases[0].shape == "llama-3-8b");
+  CHECK(cases[0].n_heads == 32);
+  CHECK(cases[0].n_kv_heads == 8);
+  CHECK(cases[0].head_dim == 128);
+  CHECK(cases[0].tokens == 512);
+  CHECK(cases[0].input_bytes == 512ull * (4 * 4096 + 2 * 2 * 1024));  // 10 MiB
+  CHECK(cases[2].tokens == 8192);
+  CHECK(cases[2].input_bytes == 160ull << 20);
+  CHECK(plan_prefill_attention("llama-3.2-1b", {17}).front().head_dim == 64);
+}
+
+TEST_CASE("prefill attention FLOPs: 4 * heads * head_dim per causal (query, key) pair, N (N + 1) / 2 pairs") {
+  CHECK(prefill_attention_flops(1, 1, 1) == 4.0);
+  CHECK(prefill_attention_flops(1, 1, 3) == 4.0 * 6);
+  // 32 heads of 128, 512 tokens: 16384 * 131328 = 2.15 GFLOP; in 100 us, 21.5 TFLOP/s.
+  CHECK(prefill_attention_flops(32, 128, 512) == 2151677952.0);
+  CHECK(tflops_of(2151677952.0, 100.0) == doctest::Approx(21.51677952));
+  CHECK(tflops_of(1.0, 0.0) == 0);
+  // 8192 tokens: 4 * 4096 * 8192 * 8193 / 2 = 549.8 GFLOP.
+  CHECK(prefill_attention_flops(32, 128, 8192) == doctest::Approx(549.8e9).epsilon(1e-3));
+}
+
+namespace {
+
+constexpr SamplerPolicy default_sampler{256, 4, 256, 4, 256};
+constexpr SamplerPolicy wide_sampler{256, 8, 512, 8, 256};
+
+}  // namespace
+
+TEST_CASE("sampling cases: every parameter set under the default policy, the block_top_k ones under each other") {
+  CHECK(sampler_policy_label(default_sampler) == "prefilter 256x4 / final 256x4");
+  const auto& sets = sampling_parameter_sets();
+  REQUIRE(sets.size() == 5);
+  CHECK(sets[0].name == "defaults");
+  CHECK(sets[0].params == runtime::SamplingParams{});
+  CHECK(sets[1].params.greedy());
+  CHECK(sets[2].params.penalties_active());
+  CHECK(sets[3].params.top_k == 0);
+  CHECK(sets[4].params.top_k == 256);
+  for (const char* name : block_top_k_parameter_sets)
+    CHECK(std::ranges::any_of(sets, [&](const NamedSamplingParams& s) { return s.name == name; }));
+
+  const auto cases = plan_sampling(128256, {default_sampler, wide_sampler});
+  // Default: 5 sets at 128256 and the final block alone (1024 logits); the
+  // other: 3 block_top_k sets at 128256 and its final block alone (4096).
+  REQUIRE(cases.size() == 6 + 4);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(cases[i].parameters == sets[i].name);
+    CHECK(cases[i].params == sets[i].params);
+    CHECK(cases[i].vocab == 128256);
+    CHECK(cases[i].default_policy);
+  }
+  CHECK(cases[5].parameters == "defaults");
+  CHECK(cases[5].vocab == 1024);
+  CHECK(cases[5].default_policy);
+  CHECK(cases[6].policy == wide_sampler);
+  CHECK_FALSE(cases[6].default_policy);
+  CHECK(cases[6].parameters == "defaults");
+  CHECK(cases[7].parameters == "defaults+penalties");
+  CHECK(cases[8].parameters == "top_k=256 top_p=0.98");
+  CHECK(cases[8].vocab == 128256);
+  CHECK(cases[9].vocab == 4096);
+  CHECK(std::ranges::all_of(cases, [](const SamplingCase& c) { return c.path.empty() && c.graph_microseconds == 0; }));
+
+  // A vocabulary the final block holds: its "final block alone" case is the same case, planned once.
+  CHECK(plan_sampling(1024, {default_sampler}).size() == 5);
+  CHECK_THROWS_AS((void)plan_sampling(128256, {}), Error);
+}
+
+namespace {
+
+// The 8B shape's prefill attention at 512 tokens (100 us), and the sampler at
+// 128256 logits under the default policy and one other.
+KernelReport sample_attention_sampling_report(double peak) {
+  KernelReport r;
+  r.device_name = "NVIDIA H100 80GB HBM3";
+  r.compute_major = 9;
+  r.l2_bytes = 50ull << 20;
+  r.footprint_bytes = 150ull << 20;
+  r.prefill_footprint_bytes = 50ull << 20;
+  r.tc_peak_tflops = peak;
+  r.samples = 50;
+  r.prefill_attention = plan_prefill_attention("llama-3-8b", {512});
+  r.prefill_attention[0].kernel = "tensor cores (mma.sync)";
+  r.prefill_attention[0].microseconds = 100.0;
+  r.prefill_attention[0].copies = 5;
+  r.sampling = plan_sampling(128256, {default_sampler, wide_sampler});
+  double us = 20.0;
+  for (SamplingCase& c : r.sampling) {
+    c.path = c.parameters == "greedy" ? "greedy" : c.parameters == "top_k=0 top_p=0.9" ? "device_sort" : "block_top_k";
+    c.graph_microseconds = us;
+    c.stream_microseconds = us + 5;
+    us += 1;
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("kernel-bench markdown: a prefill attention table, a sampling table per parameter set and per policy") {
+  const std::string md = format_markdown(sample_attention_sampling_report(0));
+  CHECK(md.find("### prefill attention (kernels::attention_prefill): llama-3-8b, 32 heads, 8 KV heads of 128, "
+                "causal from position 0\n\nA replay's q, K and V copies add up to at least 50.00 MiB; TFLOP/s = 4 × "
+                "heads × head_dim × N (N + 1) / 2 / time; no tensor-core peak given (--tc-peak-tflops).\n\n"
+                "| tokens (N) | kernel | q + K + V | µs | TFLOP/s |\n| ---: | --- | ---: | ---: | ---: |\n"
+                "| 512 | tensor cores (mma.sync) | 10.00 MiB | 100.00 | 21.5 |\n") != std::string::npos);
+  CHECK(md.find("### sampling (kernels::Sampler): vocabulary 128256, default policy prefilter 256x4 / final 256x4\n")
+        != std::string::npos);
+  CHECK(md.find("| parameters | path | stream µs | graph µs |\n| --- | --- | ---: | ---: |\n"
+                "| defaults | block_top_k | 25.00 | 20.00 |\n| greedy | greedy | 26.00 | 21.00 |\n"
+                "| defaults+penalties | block_top_k | 27.00 | 22.00 |\n"
+                "| top_k=0 top_p=0.9 | device_sort | 28.00 | 23.00 |\n"
+                "| top_k=256 top_p=0.98 | block_top_k | 29.00 | 24.00 |\n\n") != std::string::npos);
+  CHECK(md.find("| policy | defaults | defaults+penalties | top_k=256 top_p=0.98 | final block alone |\n"
+                "| --- | ---: | ---: | ---: | ---: |\n") != std::string::npos);
+  // The default's block_top_k cells are its parameter-table cases; the final block alone is case 5.
+  CHECK(md.find("| prefilter 256x4 / final 256x4 (default) | 20.00 | 22.00 | 24.00 | 25.00 (1024 logits) |\n") !=
+        std::string::npos);
+  CHECK(md.ends_with("| prefilter 256x8 / final 512x8 | 26.00 | 27.00 | 28.00 | 29.00 (4096 logits) |\n"));
+
+  const std::string with_peak = format_markdown(sample_attention_sampling_report(989.4));
+  CHECK(with_peak.find("% of a tensor-core peak of 989.4 TFLOP/s (--tc-peak-tflops).\n\n"
+                       "| tokens (N) | kernel | q + K + V | µs | TFLOP/s | % of peak |\n") != std::string::npos);
+  CHECK(with_peak.find("| 512 | tensor cores (mma.sync) | 10.00 MiB | 100.00 | 21.5 | 2.2% |\n") != std::string::npos);
+}
+
+TEST_CASE("kernel-bench csv and json: a row per prefill attention and sampling case, every row the header's width") {
+  const auto report = sample_attention_sampling_report(989.4);
+  const std::string csv = format_csv(report);
+  CHECK(csv.find("attention_prefill,llama-3-8b,,,,F16,,10485760,100.000,,,5,50,,512,21.517,2.175,,,,"
+                 "tensor cores (mma.sync),\n") != std::string::npos);
+  CHECK(csv.find("sample,,,,,,,,20.000,,,,50,,,,,128256,defaults,prefilter 256x4 / final 256x4,block_top_k,25.000\n") !=
+        std::string::npos);
+  CHECK(csv.ends_with(
+      "sample,,,,,,,,29.000,,,,50,,,,,4096,defaults,prefilter 256x8 / final 512x8,block_top_k,34.000\n"));
+  // Every kind of row at once: each line has as many cells as the header.
+  KernelReport all = sample_kernel_report();
+  all.prefill = sample_prefill_report(989.4).prefill;
+  all.prefill_attention = report.prefill_attention;
+  all.sampling = report.sampling;
+  const std::string every = format_csv(all);
+  const auto cells = [](std::string_view line) { return std::ranges::count(line, ',') + 1; };
+  const std::string_view text = every;
+  const std::size_t header_end = text.find('\n');
+  const auto width = cells(text.substr(0, header_end));
+  CHECK(width == 22);
+  std::size_t rows = 0;
+  for (std::size_t begin = header_end + 1; begin < text.size();) {
+    const std::size_t end = text.find('\n', begin);
+    CHECK(cells(text.substr(begin, end - begin)) == width);
+    begin = end + 1;
+    ++rows;
+  }
+  CHECK(rows == all.gemv.size() + all.attention.size() + 2 * all.prefill.size() + all.prefill_attention.size() +
+                    all.sampling.size());
+
+  const auto doc = nlohmann::json::parse(format_json(report));
+  REQUIRE(doc["prefill_attention"].size() == 1);
+  const auto& a = doc["prefill_attention"][0];
+  CHECK(a["start"] == 0);
+  CHECK(a["tokens"] == 512);
+  CHECK(a["n_heads"] == 32);
+  CHECK(a["input_bytes"] == 10485760);
+  CHECK(a["flops"] == 2151677952.0);
+  CHECK(a["kernel"] == "tensor cores (mma.sync)");
+  CHECK(a["tflops"].get<double>() == doctest::Approx(21.5168));
+  CHECK(a["percent_of_tc_peak"].get<double>() == doctest::Approx(2.1747).epsilon(1e-3));
+  CHECK(a["copies"] == 5);
+  REQUIRE(doc["sampling"].size() == 10);
+  const auto& s = doc["sampling"][2];
+  CHECK(s["parameters"] == "defaults+penalties");
+  CHECK(s["params"]["repeat_penalty"].get<double>() == doctest::Approx(1.1));
+  CHECK(s["policy"]["label"] == "prefilter 256x4 / final 256x4");
+  CHECK(s["policy"]["final_block"]["threads"] == 256);
+  CHECK(s["policy"]["max_prefilter_k"] == 256);
+  CHECK(s["default_policy"] == true);
+  CHECK(s["vocab"] == 128256);
+  CHECK(s["path"] == "block_top_k");
+  CHECK(s["graph_microseconds"] == 22.0);
+  CHECK(s["stream_microseconds"] == 27.0);
+  CHECK(doc["sampling"][9]["default_policy"] == false);
+  CHECK(doc["sampling"][9]["policy"]["prefilter"]["items"] == 8);
+  CHECK(nlohmann::json::parse(format_json(sample_attention_sampling_report(0)))["prefill_attention"][0]
+            ["percent_of_tc_peak"].is_null());
 }

@@ -2,7 +2,8 @@
 // GPU must choose exactly the CPU's token at every (seed, step), on every path
 // (greedy, block_top_k, device_sort), with and without penalties; one sample()
 // captured in a CUDA graph and replayed must advance the device step and match
-// the CPU's sequence. Timings (median of 100, cudaEvents) are reported.
+// the CPU's sequence. Timings are not here: pagoda-kernel-bench's sampling
+// section times each parameter set and each block_top_k policy.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -155,20 +156,13 @@ int disagreements(std::size_t vocab, const SamplingParams& params, int steps, fl
   return wrong;
 }
 
-float median(std::vector<float> v) {
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
-
-
-
 const SamplingParams& combination(const std::string& name) {
   for (const Combination& c : combinations())
     if (name == c.name) return c.params;
   throw std::runtime_error("no combination " + name);
 }
 
-// The other block shapes the timing test compares with the default.
+// Block shapes other than the default, each checked against the CPU.
 std::vector<kernels::SamplingPolicy> alternative_policies() {
   return {{{256, 8}, {512, 8}, 256}, {{512, 8}, {512, 4}, 256}, {{256, 8}, {256, 4}, 256}, {{128, 8}, {256, 4}, 256}};
 }
@@ -176,55 +170,6 @@ std::vector<kernels::SamplingPolicy> alternative_policies() {
 std::string policy_name(const kernels::SamplingPolicy& p) {
   return "prefilter " + std::to_string(p.prefilter.threads) + "x" + std::to_string(p.prefilter.items) + ", final " +
          std::to_string(p.final_block.threads) + "x" + std::to_string(p.final_block.items);
-}
-
-struct Timing {
-  float stream_us;  // one sample() launched on a stream, between two events
-  float graph_us;   // one replay of a graph holding one sample()
-};
-
-// Median of 100 timed calls on fixed random logits, after 10 warm-up calls.
-Timing time_sampler(std::size_t vocab, const SamplingParams& params, const kernels::SamplingPolicy& policy) {
-  pagoda::CudaStream stream("timing");
-  TieFreeLogits source(vocab, 2.0f, 4);
-  DeviceArray<float> logits(vocab);
-  logits.upload(source.next(), stream.get());
-  DeviceArray<std::int32_t> token(1);
-  kernels::Sampler gpu(vocab, params, stream.get(), policy);
-  gpu.reset(random_prompt(vocab, 64, 1));
-  cudaEvent_t start = nullptr;
-  cudaEvent_t stop = nullptr;
-  cuda_ok(cudaEventCreate(&start), "event");
-  cuda_ok(cudaEventCreate(&stop), "event");
-  const auto time = [&](auto&& enqueue) {
-    for (int i = 0; i < 10; ++i) enqueue();
-    std::vector<float> ms;
-    for (int i = 0; i < 100; ++i) {
-      cuda_ok(cudaEventRecord(start, stream.get()), "record");
-      enqueue();
-      cuda_ok(cudaEventRecord(stop, stream.get()), "record");
-      cuda_ok(cudaEventSynchronize(stop), "sync");
-      float elapsed = 0;
-      cuda_ok(cudaEventElapsedTime(&elapsed, start, stop), "elapsed");
-      ms.push_back(elapsed);
-    }
-    return median(ms) * 1000.0f;
-  };
-  Timing t{};
-  t.stream_us = time([&] { gpu.sample(logits.get(), token.get(), stream.get()); });
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  cuda_ok(cudaStreamBeginCapture(stream.get(), cudaStreamCaptureModeThreadLocal), "begin capture");
-  gpu.sample(logits.get(), token.get(), stream.get());
-  cuda_ok(cudaStreamEndCapture(stream.get(), &graph), "end capture");
-  cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
-  t.graph_us = time([&] { cuda_ok(cudaGraphLaunch(exec, stream.get()), "replay"); });
-  CHECK(token.download()[0] >= 0);
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return t;
 }
 
 }  // namespace
@@ -352,30 +297,5 @@ TEST_CASE("kernels::Sampler agrees with the CPU under every listed block_top_k p
       CAPTURE(vocab);
       CHECK(disagreements(vocab, combination("defaults"), 100, 2.0f, 12, policy) == 0);
     }
-  }
-}
-
-TEST_CASE("sampling timing for a 128256-token vocabulary (median of 100)") {
-  const std::size_t vocab = 128256;
-  for (const char* name : {"defaults", "greedy", "defaults+penalties", "top_k=0 top_p=0.9"}) {
-    const SamplingParams params = combination(name);
-    const Timing t = time_sampler(vocab, params, kernels::sampling_policy);
-    MESSAGE("sampling " << name << " [" << kernels::sampling_path_name(kernels::select_sampling_path(vocab, params))
-                        << "], vocab " << vocab << ": " << t.stream_us << " us per call (stream), " << t.graph_us
-                        << " us (graph replay)");
-  }
-}
-
-TEST_CASE("sampling timing of each block_top_k policy (graph replay, median of 100)") {
-  std::vector<kernels::SamplingPolicy> policies{kernels::sampling_policy};
-  for (const auto& p : alternative_policies()) policies.push_back(p);
-  for (const kernels::SamplingPolicy& policy : policies) {
-    const auto final_only = static_cast<std::size_t>(policy.final_block.capacity());
-    MESSAGE("policy " << policy_name(policy) << ": vocab 128256 defaults "
-                      << time_sampler(128256, combination("defaults"), policy).graph_us << " us, +penalties "
-                      << time_sampler(128256, combination("defaults+penalties"), policy).graph_us
-                      << " us, top_k=256 " << time_sampler(128256, combination("top_k=256 top_p=0.98"), policy).graph_us
-                      << " us; final block alone (vocab " << final_only << ") "
-                      << time_sampler(final_only, combination("defaults"), policy).graph_us << " us");
   }
 }

@@ -1,6 +1,7 @@
 // The kernel families pagoda-kernel-bench times. Each fills the device
 // inputs with non-zero random data, rotates among copies of them (copies_for)
-// and fills in the cases' microseconds and copies; progress on stderr.
+// and fills in the cases' microseconds and copies; progress on stderr. The
+// sampler reads logits a decode step has just written (in L2): no copies.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +30,18 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
 // cols) on the same weight copies, skipped cases left alone. Throws when the
 // plan's skips disagree with kernels::matmul_mma_takes.
 void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+
+// kernels::attention_prefill over each case's prompt from position 0, q, K
+// and V in [-1, 1), fills in which kernel the launcher takes for the head size.
+void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+
+// kernels::sampling_policy, then every other pairing of the block shapes
+// sampling.cuh instantiates that the Sampler accepts (same max_prefilter_k).
+[[nodiscard]] std::vector<SamplerPolicy> sampling_policies();
+
+// kernels::Sampler::sample() per case on fixed distinct logits, after reset()
+// to 64 recent ids: `samples` calls on the stream and `samples` replays of a
+// graph holding one call, medians of each; fills in the path it took.
+void time_sampling(std::vector<SamplingCase>& cases, std::uint32_t samples, cudaStream_t stream);
 
 }  // namespace pagoda::kernel_bench

@@ -3,8 +3,10 @@
 // decode step of each named model shape in each format, and attention decode
 // at growing KV depths. Both are bandwidth-bound, so GB/s over the measured
 // read is the figure of merit. Then the prefill matmuls of the same shapes at
-// several token counts, compute-bound: TFLOP/s, against a tensor-core peak
-// when one is given. Report on stdout (-o) and in files (--save).
+// several token counts and prefill attention at several prompt lengths,
+// compute-bound: TFLOP/s, against a tensor-core peak when one is given. Last
+// the sampler, latency-bound: µs per call under each block_top_k policy.
+// Report on stdout (-o) and in files (--save).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -29,7 +31,8 @@ namespace {
 // Copies of a case's inputs add up to at least this many L2s.
 constexpr std::uint64_t l2_multiple = 3;
 // A prefill matmul reads each weight byte from L2 once per token tile anyway
-// and is compute-bound: copies beyond one L2 only lengthen the run.
+// and is compute-bound, as prefill attention is: copies beyond one L2 only
+// lengthen the run.
 constexpr std::uint64_t prefill_l2_multiple = 1;
 constexpr int device_read_passes = 21;
 
@@ -53,6 +56,7 @@ int run(const kb::KernelBenchOptions& options) {
   std::fprintf(stderr, "pagoda-kernel-bench: streaming read of device memory: %.1f GB/s\n", report.device_read->gb_s);
 
   const kb::TimingPlan plan{.footprint_bytes = report.footprint_bytes, .samples = options.samples};
+  const kb::TimingPlan prefill_plan{.footprint_bytes = report.prefill_footprint_bytes, .samples = options.samples};
   pagoda::CudaStream stream("pagoda-kernel-bench");
   if (options.gemv) {
     report.gemv = kb::plan_gemv(options.shapes, options.formats);
@@ -64,8 +68,15 @@ int run(const kb::KernelBenchOptions& options) {
   }
   if (options.prefill) {
     report.prefill = kb::plan_prefill(options.shapes, options.formats, options.tokens);
-    const kb::TimingPlan prefill_plan{.footprint_bytes = report.prefill_footprint_bytes, .samples = options.samples};
     kb::time_prefill(report.prefill, prefill_plan, stream.get());
+  }
+  if (options.prefill_attention) {
+    report.prefill_attention = kb::plan_prefill_attention(options.attention_shape, options.attention_tokens);
+    kb::time_prefill_attention(report.prefill_attention, prefill_plan, stream.get());
+  }
+  if (options.sampling) {
+    report.sampling = kb::plan_sampling(options.sampling_vocab, kb::sampling_policies());
+    kb::time_sampling(report.sampling, options.samples, stream.get());
   }
 
   std::cout << kb::format_report(options.output, report) << std::flush;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "pagoda/core/error.hpp"
 #include "pagoda/quant/field_streams.hpp"
 
 namespace pagoda::kernel_bench {
@@ -118,6 +119,88 @@ std::vector<AttentionCase> plan_attention(const std::string& shape_name, const s
                      .head_dim = s.effective_head_dim(),
                      .depth = depth,
                      .kv_bytes = 2 * 2 * std::uint64_t{depth} * kv_dim});
+  }
+  return cases;
+}
+
+std::vector<PrefillAttentionCase> plan_prefill_attention(const std::string& shape_name,
+                                                         const std::vector<std::uint32_t>& tokens) {
+  const auto& s = model::find_shape(shape_name);
+  const std::uint64_t q_dim = std::uint64_t{s.n_heads} * s.effective_head_dim(),
+                      kv_dim = std::uint64_t{s.n_kv_heads} * s.effective_head_dim();
+  std::vector<PrefillAttentionCase> cases;
+  for (std::uint32_t n : tokens)
+    cases.push_back({.shape = s.name,
+                     .n_heads = s.n_heads,
+                     .n_kv_heads = s.n_kv_heads,
+                     .head_dim = s.effective_head_dim(),
+                     .tokens = n,
+                     .input_bytes = std::uint64_t{n} * (4 * q_dim + 2 * 2 * kv_dim)});
+  return cases;
+}
+
+double prefill_attention_flops(std::uint32_t n_heads, std::uint32_t head_dim, std::uint64_t tokens) {
+  const double pairs = static_cast<double>(tokens) * static_cast<double>(tokens + 1) / 2;  // sum_{t=1..tokens} t
+  return 4.0 * n_heads * head_dim * pairs;
+}
+
+double tflops_of(double flops, double microseconds) {
+  return microseconds > 0 ? flops / (microseconds * 1e6) : 0.0;  // FLOP / (us * 1e-6) / 1e12
+}
+
+std::string sampler_policy_label(const SamplerPolicy& p) {
+  return fmt::format("prefilter {}x{} / final {}x{}", p.prefilter_threads, p.prefilter_items, p.final_threads,
+                     p.final_items);
+}
+
+const std::vector<NamedSamplingParams>& sampling_parameter_sets() {
+  static const std::vector<NamedSamplingParams> sets = [] {
+    const auto make = [](float temperature, int top_k, float top_p, float min_p, float repeat = 1.0f,
+                         float frequency = 0.0f, float presence = 0.0f) {
+      runtime::SamplingParams p;
+      p.temperature = temperature;
+      p.top_k = top_k;
+      p.top_p = top_p;
+      p.min_p = min_p;
+      p.repeat_penalty = repeat;
+      p.frequency_penalty = frequency;
+      p.presence_penalty = presence;
+      return p;
+    };
+    return std::vector<NamedSamplingParams>{
+        {"defaults", runtime::SamplingParams{}},
+        {"greedy", make(0.0f, 40, 0.95f, 0.05f)},
+        {"defaults+penalties", make(0.8f, 40, 0.95f, 0.05f, 1.1f, 0.5f, 0.5f)},
+        {"top_k=0 top_p=0.9", make(1.0f, 0, 0.9f, 0.0f)},
+        {"top_k=256 top_p=0.98", make(1.0f, 256, 0.98f, 0.0f)},
+    };
+  }();
+  return sets;
+}
+
+std::vector<SamplingCase> plan_sampling(std::uint64_t vocab, const std::vector<SamplerPolicy>& policies) {
+  if (policies.empty()) fail("plan_sampling: no policy (the first is the default one)");
+  const auto params_of = [](std::string_view name) -> const runtime::SamplingParams& {
+    for (const NamedSamplingParams& set : sampling_parameter_sets())
+      if (set.name == name) return set.params;
+    fail("plan_sampling: no parameter set named '{}'", name);
+  };
+  std::vector<SamplingCase> cases;
+  const auto add = [&](std::string_view name, const SamplerPolicy& policy, std::uint64_t n) {
+    const bool planned = std::ranges::any_of(cases, [&](const SamplingCase& c) {
+      return c.parameters == name && c.policy == policy && c.vocab == n;
+    });
+    if (planned) return;
+    cases.push_back({.parameters = std::string(name),
+                     .params = params_of(name),
+                     .policy = policy,
+                     .default_policy = policy == policies.front(),
+                     .vocab = n});
+  };
+  for (const NamedSamplingParams& set : sampling_parameter_sets()) add(set.name, policies.front(), vocab);
+  for (const SamplerPolicy& policy : policies) {
+    for (const char* name : block_top_k_parameter_sets) add(name, policy, vocab);
+    add("defaults", policy, static_cast<std::uint64_t>(policy.final_capacity()));
   }
   return cases;
 }

@@ -27,6 +27,10 @@ constexpr FlagName tokens_flag{"", "--tokens"};
 constexpr FlagName tc_peak_flag{"", "--tc-peak-tflops"};
 constexpr FlagName prefill_flag{"", "--prefill"};
 constexpr FlagName no_prefill_flag{"", "--no-prefill"};
+constexpr FlagName attention_tokens_flag{"", "--attention-tokens"};
+constexpr FlagName no_prefill_attention_flag{"", "--no-prefill-attention"};
+constexpr FlagName sampling_vocab_flag{"", "--sampling-vocab"};
+constexpr FlagName no_sampling_flag{"", "--no-sampling"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName probe_flag{"", "--probe-mib"};
@@ -78,21 +82,26 @@ std::vector<gguf::TensorType> default_formats() {
 
 std::string kernel_bench_usage() {
   return R"(pagoda-kernel-bench: pagoda's decode kernels against the measured HBM read bandwidth,
-and its prefill matmuls in TFLOP/s
+its prefill matmuls and prefill attention in TFLOP/s, and the sampler in µs
 usage: pagoda-kernel-bench [options]
 
   --shapes LIST           model shapes for the GEMVs and prefill matmuls
                           (default smollm2-135m,llama-3.2-1b,llama-3-8b)
   --formats LIST          formats (default Q4_0,Q4_1,Q5_0,Q5_1,Q8_0,Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,F16;
                           prefill takes those with a field-streams layout)
-  --attention-shape NAME  shape for attention decode (default llama-3-8b)
+  --attention-shape NAME  shape for attention decode and prefill attention (default llama-3-8b)
   --depths LIST           KV depths for attention decode (default 512,4096,16384,32768)
   --tokens LIST           tokens (M) of each prefill matmul (default 128,512,2048; at most 32768)
+  --attention-tokens LIST prompt lengths for prefill attention, from position 0
+                          (default 512,2048,8192; at most 32768)
+  --sampling-vocab N      vocabulary of the sampling section (default 128256)
   --tc-peak-tflops X      tensor-core peak to give prefill TFLOP/s as a share of (default 0: none)
   --samples N             timed CUDA-graph replays per case, median reported (default 50, at least 50)
   --no-gemv               skip the GEMVs
   --no-attention          skip attention decode
   --no-prefill            skip the prefill matmuls (--prefill: run them, the default)
+  --no-prefill-attention  skip prefill attention
+  --no-sampling           skip the sampler
   -o, --output FMT        md, csv or json on stdout (default md)
   --save PATH             also write the report to PATH (.md, .csv or .json); repeatable
   --probe-mib N           buffer size of the streaming-read probe (default 1024)
@@ -103,7 +112,12 @@ through enough copies of the weights (or KV caches) to exceed a few times
 L2, so no repeat is served from cache; per-launch time = replay / copies.
 A prefill matmul reads its weights several times from L2 anyway: its copies
 exceed L2 once. Prefill times matmul_mma_streams under each tile policy
-(stderr) and its own choice (the table), beside matmul_q_streams.
+(stderr) and its own choice (the table), beside matmul_q_streams. Prefill
+attention: kernels::attention_prefill over each prompt from position 0,
+TFLOP/s of the causal FLOPs; its q, K and V copies exceed L2 once. Sampling:
+kernels::Sampler on fixed random logits, each parameter set under the default
+block_top_k policy and the block_top_k sets under every policy, one sample()
+per event pair on a stream and per replay of a one-call graph.
 )";
 }
 
@@ -129,6 +143,12 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
       o.depths = bench::parse_count_list(depths_flag, cursor.value(depths_flag), 1, 1u << 20);
     } else if (tokens_flag.matches(flag)) {
       o.tokens = bench::parse_count_list(tokens_flag, cursor.value(tokens_flag), 1, max_prefill_tokens);
+    } else if (attention_tokens_flag.matches(flag)) {
+      o.attention_tokens =
+          bench::parse_count_list(attention_tokens_flag, cursor.value(attention_tokens_flag), 1, max_prefill_tokens);
+    } else if (sampling_vocab_flag.matches(flag)) {
+      o.sampling_vocab = static_cast<std::uint32_t>(
+          bench::parse_count(sampling_vocab_flag, cursor.value(sampling_vocab_flag), 1, max_sampling_vocab));
     } else if (tc_peak_flag.matches(flag)) {
       o.tc_peak_tflops = parse_tflops(cursor.value(tc_peak_flag));
     } else if (samples_flag.matches(flag)) {
@@ -146,6 +166,12 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
     } else if (no_prefill_flag.matches(flag)) {
       cursor.no_value(no_prefill_flag);
       o.prefill = false;
+    } else if (no_prefill_attention_flag.matches(flag)) {
+      cursor.no_value(no_prefill_attention_flag);
+      o.prefill_attention = false;
+    } else if (no_sampling_flag.matches(flag)) {
+      cursor.no_value(no_sampling_flag);
+      o.sampling = false;
     } else if (output_flag.matches(flag)) {
       o.output = bench::parse_output_format(output_flag, cursor.value(output_flag));
     } else if (save_flag.matches(flag)) {
@@ -157,8 +183,10 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
       throw UsageError(fmt::format("unrecognised option '{}'", flag));
     }
   }
-  if (!o.gemv && !o.attention && !o.prefill)
-    throw UsageError("nothing to run: --no-gemv, --no-attention and --no-prefill were all given");
+  if (!o.gemv && !o.attention && !o.prefill && !o.prefill_attention && !o.sampling)
+    throw UsageError(
+        "nothing to run: --no-gemv, --no-attention, --no-prefill, --no-prefill-attention and --no-sampling were all "
+        "given");
   return o;
 }
 

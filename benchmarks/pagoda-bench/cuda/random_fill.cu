@@ -36,12 +36,14 @@ __global__ void __launch_bounds__(threads) fill_bytes_kernel(std::byte* __restri
   }
 }
 
-__global__ void __launch_bounds__(threads) fill_half_kernel(__half* __restrict__ out, std::size_t count,
-                                                            std::uint64_t seed) {
+// Uniform in [-1, 1) from 24 random bits, stored as T (__half or float).
+template <class T>
+__global__ void __launch_bounds__(threads) fill_uniform_kernel(T* __restrict__ out, std::size_t count,
+                                                               std::uint64_t seed) {
   const std::size_t stride = std::size_t{gridDim.x} * threads;
   for (std::size_t i = std::size_t{blockIdx.x} * threads + threadIdx.x; i < count; i += stride) {
     const auto bits = static_cast<std::uint32_t>(hash(seed, i) >> 40);  // 24 random bits
-    out[i] = __float2half(static_cast<float>(bits) * (2.0f / 16777216.0f) - 1.0f);
+    out[i] = static_cast<T>(static_cast<float>(bits) * (2.0f / 16777216.0f) - 1.0f);
   }
 }
 
@@ -59,8 +61,14 @@ void fill_pseudo_random(std::byte* device_memory, std::size_t bytes, std::uint64
 
 void fill_uniform_half(__half* device_memory, std::size_t count, std::uint64_t seed, cudaStream_t stream) {
   if (count == 0) return;
-  fill_half_kernel<<<grid_for(count), threads, 0, stream>>>(device_memory, count, seed);
-  pagoda::check_cuda(cudaGetLastError(), "fill_half_kernel");
+  fill_uniform_kernel<<<grid_for(count), threads, 0, stream>>>(device_memory, count, seed);
+  pagoda::check_cuda(cudaGetLastError(), "fill_uniform_kernel<__half>");
+}
+
+void fill_uniform_float(float* device_memory, std::size_t count, std::uint64_t seed, cudaStream_t stream) {
+  if (count == 0) return;
+  fill_uniform_kernel<<<grid_for(count), threads, 0, stream>>>(device_memory, count, seed);
+  pagoda::check_cuda(cudaGetLastError(), "fill_uniform_kernel<float>");
 }
 
 }  // namespace pagoda::bench

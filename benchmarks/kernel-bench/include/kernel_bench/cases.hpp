@@ -1,9 +1,10 @@
 // What pagoda-kernel-bench times, as plain values: the GEMVs of one decode
 // step of each named model shape (rows = outputs, cols = inputs), in each
-// format, attention decode at several KV depths, and the prefill matmuls of
-// the same projections at several token counts; with the results the CUDA app
-// fills in. Host-only, so the plan and the arithmetic are tested on the CPU
-// (tests/bench).
+// format, attention decode at several KV depths, the prefill matmuls of the
+// same projections at several token counts, prefill attention at several
+// prompt lengths, and the sampler under each block_top_k policy; with the
+// results the CUDA app fills in. Host-only, so the plan and the arithmetic are
+// tested on the CPU (tests/bench).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +16,7 @@
 #include "pagoda/kernels/tuning/matmul_mma.hpp"
 #include "pagoda/model/synthetic.hpp"
 #include "pagoda/quant/layout.hpp"
+#include "pagoda/runtime/sampling_params.hpp"
 #include "pagoda_bench/link_measurement.hpp"
 
 namespace pagoda::kernel_bench {
@@ -119,19 +121,91 @@ struct PrefillCase {
                                     double microseconds);
 [[nodiscard]] double percent_of_peak(double tflops, double peak_tflops);
 
+// kernels::attention_prefill over a prompt of `tokens` tokens from position 0
+// (start 0, a cache of exactly `tokens` rows, no window): q (tokens, n_heads *
+// head_dim) f32, K and V (tokens, n_kv_heads * head_dim) f16, out as q.
+struct PrefillAttentionCase {
+  std::string shape;
+  std::uint32_t n_heads = 0;
+  std::uint32_t n_kv_heads = 0;
+  std::uint32_t head_dim = 0;
+  std::uint32_t tokens = 0;
+  std::uint64_t input_bytes = 0;  // q, K and V of one copy: tokens * (4 * q_dim + 2 * 2 * kv_dim)
+  // Filled by the app:
+  std::string kernel;             // which kernel the launcher takes for head_dim (tensor cores or f32)
+  double microseconds = 0;
+  int copies = 0;
+};
+
+[[nodiscard]] std::vector<PrefillAttentionCase> plan_prefill_attention(const std::string& shape,
+                                                                       const std::vector<std::uint32_t>& tokens);
+
+// FLOPs of causal attention over `tokens` tokens from position 0: QK^T and PV,
+// 2 * 2 * n_heads * head_dim per (query, key) pair, sum_{t=1..tokens} t pairs.
+[[nodiscard]] double prefill_attention_flops(std::uint32_t n_heads, std::uint32_t head_dim, std::uint64_t tokens);
+// TFLOP/s of `flops` in `microseconds` (0 for no time).
+[[nodiscard]] double tflops_of(double flops, double microseconds);
+
+// kernels::SamplingPolicy as plain values (sampling.cuh is for CUDA builds
+// only): block shapes of the prefilter rounds and of the final block.
+struct SamplerPolicy {
+  int prefilter_threads = 0;
+  int prefilter_items = 0;
+  int final_threads = 0;
+  int final_items = 0;
+  int max_prefilter_k = 0;
+  [[nodiscard]] constexpr int final_capacity() const { return final_threads * final_items; }
+  friend constexpr bool operator==(const SamplerPolicy&, const SamplerPolicy&) = default;
+};
+
+// "prefilter 256x4 / final 256x4" (no comma: it is a CSV cell as it is).
+[[nodiscard]] std::string sampler_policy_label(const SamplerPolicy& policy);
+
+// Named sampling parameters the sampling section times (tests/gpu/sampling_test.cpp's names).
+struct NamedSamplingParams {
+  std::string name;
+  runtime::SamplingParams params;
+};
+// defaults, greedy, defaults+penalties, top_k=0 top_p=0.9 (device_sort at a
+// large vocabulary), top_k=256 top_p=0.98 (the largest block_top_k top_k).
+[[nodiscard]] const std::vector<NamedSamplingParams>& sampling_parameter_sets();
+// The three of them that take block_top_k, where the policy matters.
+inline constexpr const char* block_top_k_parameter_sets[] = {"defaults", "defaults+penalties", "top_k=256 top_p=0.98"};
+
+// One kernels::Sampler::sample() over `vocab` logits, as a decode step runs it.
+struct SamplingCase {
+  std::string parameters;          // a name of sampling_parameter_sets()
+  runtime::SamplingParams params;
+  SamplerPolicy policy;
+  bool default_policy = false;     // policy is kernels::sampling_policy
+  std::uint64_t vocab = 0;
+  // Filled by the app:
+  std::string path;                // greedy, block_top_k or device_sort (Sampler::path)
+  double stream_microseconds = 0;  // one sample() launched on a stream, between two events
+  double graph_microseconds = 0;   // one replay of a CUDA graph holding one sample()
+};
+
+// policies.front() is the default one: every parameter set under it at
+// `vocab`; then under every policy (the default included) the block_top_k
+// sets at `vocab` not planned yet, and "defaults" at the policy's final-block
+// capacity (the final block alone). Throws pagoda::Error for no policy.
+[[nodiscard]] std::vector<SamplingCase> plan_sampling(std::uint64_t vocab, const std::vector<SamplerPolicy>& policies);
+
 struct KernelReport {
   std::string device_name;
   int compute_major = 0;
   int compute_minor = 0;
   std::uint64_t l2_bytes = 0;
   std::uint64_t footprint_bytes = 0;  // what the copies of each case add up to, at least
-  std::uint64_t prefill_footprint_bytes = 0;  // the same for the prefill cases
+  std::uint64_t prefill_footprint_bytes = 0;  // the same for the prefill matmul and attention cases
   double tc_peak_tflops = 0;          // --tc-peak-tflops; 0: not given, no percentages
   std::optional<bench::LinkMeasurement> device_read;
   int samples = 0;
   std::vector<GemvCase> gemv;
   std::vector<AttentionCase> attention;
   std::vector<PrefillCase> prefill;
+  std::vector<PrefillAttentionCase> prefill_attention;
+  std::vector<SamplingCase> sampling;
 };
 
 }  // namespace pagoda::kernel_bench

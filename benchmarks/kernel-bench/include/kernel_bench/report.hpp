@@ -1,7 +1,8 @@
 // pagoda-kernel-bench's report: markdown (a header with the measured read
 // bandwidth and how each figure was taken, a GEMV table, an attention table,
-// a prefill matmul table), CSV (one row per case and kernel, `kernel` saying
-// which) or JSON.
+// a prefill matmul table, a prefill attention table, a sampling table per
+// parameter set and one per block_top_k policy), CSV (one row per case and
+// kernel, `kernel` saying which) or JSON.
 #pragma once
 
 #include <string>
