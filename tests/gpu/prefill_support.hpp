@@ -1,7 +1,6 @@
 // Helpers of the prefill kernel tests: the device array and error metric of
 // gpu/device_array.hpp, f16 rounding as the tensor cores see it, seeded
-// random inputs, a tensor placed at the very end of its device allocation,
-// and a cudaEvent timer (median of repeated runs).
+// random inputs, and a tensor placed at the very end of its device allocation.
 #pragma once
 
 #include <algorithm>
@@ -57,29 +56,5 @@ private:
   DeviceArray<std::byte> storage_;
   std::byte* data_;
 };
-
-// Median milliseconds of `runs` timed calls of fn() on the default stream,
-// after one warm-up call.
-template <class Fn>
-double median_ms(Fn&& fn, int runs = 20) {
-  cudaEvent_t begin, end;
-  cuda_ok(cudaEventCreate(&begin), "cudaEventCreate");
-  cuda_ok(cudaEventCreate(&end), "cudaEventCreate");
-  fn();
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    cuda_ok(cudaEventRecord(begin), "record");
-    fn();
-    cuda_ok(cudaEventRecord(end), "record");
-    cuda_ok(cudaEventSynchronize(end), "kernel");
-    float ms = 0;
-    cuda_ok(cudaEventElapsedTime(&ms, begin, end), "elapsed");
-    times.push_back(ms);
-  }
-  cudaEventDestroy(begin);
-  cudaEventDestroy(end);
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
 
 }  // namespace pagoda::prefill_test

@@ -17,7 +17,8 @@
 // Bytes: q and out once; K and V re-read by each query tile of each head:
 // n_heads * ceil(tokens / queries) * (start + tokens) * head_dim * 2 * 2,
 // mostly from L2 (the g heads of a group and the tiles of a head share them).
-// Bound: f32 FMA throughput (CUDA cores; no tensor cores yet), with blocks of
+// Bound: f32 FMA throughput (CUDA cores; head sizes 64, 128 and 256 take the
+// tensor-core kernel of attention_prefill_mma.cuh instead), with blocks of
 // later tiles (longer prefixes) launched first to even out the causal triangle.
 //
 // Host code compiled by g++ may include this header for the declaration; the

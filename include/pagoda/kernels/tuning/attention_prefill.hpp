@@ -49,7 +49,7 @@ static_assert(attention_prefill_policies[0].valid() && attention_prefill_policie
 
 // Index into attention_prefill_policies of the smallest shape that holds
 // head_dim; -1 when none does (head_dim > 256). Not yet tuned by measurement;
-// first H100 figures (tests/gpu/prefill_timing_test.cpp), 32 query / 8 KV
+// first H100 figures (the timing now in pagoda-kernel-bench's prefill attention section), 32 query / 8 KV
 // heads of 128, 512 tokens: 0.154 ms from position 0 (14 TFLOP/s), 1.16 ms
 // from position 3584 (28 TFLOP/s) — f32 FMA, no tensor cores yet.
 [[nodiscard]] constexpr int select_attention_prefill_policy(std::size_t head_dim) {

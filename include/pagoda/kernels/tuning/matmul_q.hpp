@@ -71,7 +71,7 @@ static_assert(matmul_policy_short.valid() && matmul_policy_narrow.valid() && mat
 // rule is "the 128 x 128 tile only when it gives at least two waves of blocks"
 // (one 512-thread block per SM), so a 4096-row projection at 512 tokens (128
 // wide tiles on 132 SMs) takes the narrow one (256 blocks, two per SM)
-// instead of leaving SMs idle. H100 figures (tests/gpu/prefill_timing_test.cpp,
+// instead of leaving SMs idle. H100 figures (the timing now in pagoda-kernel-bench's prefill section,
 // median of 20), Q4_0 x 512 tokens: 4096 x 4096 101 TFLOP/s (narrow),
 // 14336 x 4096 112 (wide), 4096 x 14336 104 (narrow); Q4_K 4096 x 4096 71
 // (narrow; 89 with the earlier 128 x 64 narrow tile, which decodes each W tile
