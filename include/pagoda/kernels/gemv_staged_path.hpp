@@ -27,10 +27,22 @@ template <quant::QuantFormat F>
          cols / F::block_elements * F::block_bytes % 8 == 0 && reinterpret_cast<std::uintptr_t>(weights) % 16 == 0;
 }
 
-// Blocks of F in one staged tile: whole 16-byte words of ~1-1.7 KB (Q4_0 1152
-// bytes, Q8_0 1088, Q4_K 1152, Q6_K 1680), small enough that 8 warps x 2 rows
-// of tiles stay under 27 KB of shared memory.
+// Blocks of F in one staged tile, from the block's size: the most (a power of
+// two, at most 64) whose bytes are whole 16-byte words and at most 1700
+// (Q4_0 64 blocks, 1152 bytes; Q8_0 32, 1088; Q4_K 8, 1152; Q6_K 8, 1680),
+// small enough that 8 warps x 2 rows of tiles stay under 27 KB of shared memory.
+inline constexpr std::size_t gemv_staged_tile_max_bytes = 1700;
 template <class F>
-inline constexpr std::size_t gemv_staged_tile_blocks = F::block_bytes == 34 ? 32 : (F::block_elements == 256 ? 8 : 64);
+inline constexpr std::size_t gemv_staged_tile_blocks = [] {
+  std::size_t blocks = 64;
+  while (blocks > 1 && (blocks * F::block_bytes > gemv_staged_tile_max_bytes || blocks * F::block_bytes % 16 != 0))
+    blocks /= 2;
+  return blocks;
+}();
+static_assert(gemv_staged_tile_blocks<quant::Q4_0> == 64 && gemv_staged_tile_blocks<quant::Q4_1> == 64 &&
+                  gemv_staged_tile_blocks<quant::Q5_0> == 64 && gemv_staged_tile_blocks<quant::Q5_1> == 64 &&
+                  gemv_staged_tile_blocks<quant::Q8_0> == 32 && gemv_staged_tile_blocks<quant::Q4_K> == 8 &&
+                  gemv_staged_tile_blocks<quant::Q5_K> == 8 && gemv_staged_tile_blocks<quant::Q6_K> == 8,
+              "the tiles the staged GEMV was measured with (tuning/gemv_q.hpp)");
 
 }  // namespace pagoda::kernels

@@ -124,13 +124,16 @@ struct Q6KUnit {
   float scale_lo, scale_hi, d;
 };
 __device__ __forceinline__ Q6KUnit q6k_unit(const std::byte* b, int h, int m) {
+  // The fields' offsets from the block struct (ql 0, qh 128, scales 192, d 208).
+  using Block = quant::Q6_K::block;
+  constexpr std::size_t qh_at = offsetof(Block, qh), scales_at = offsetof(Block, scales), d_at = offsetof(Block, d);
   const int shift = 2 * (m / 8);
-  const std::uint32_t ql = load_u32_a2(b + 64 * h + 4 * m);
-  const std::uint32_t qh = load_u32_a2(b + 128 + 32 * h + 4 * (m % 8));
-  const auto* scales = reinterpret_cast<const std::int8_t*>(b + 192 + 8 * h + m / 4);
+  const std::uint32_t ql = load_u32_a2(b + offsetof(Block, ql) + 64 * h + 4 * m);
+  const std::uint32_t qh = load_u32_a2(b + qh_at + 32 * h + 4 * (m % 8));
+  const auto* scales = reinterpret_cast<const std::int8_t*>(b + scales_at + 8 * h + m / 4);
   return {(ql & 0x0f0f0f0fu) | (((qh >> shift) & 0x03030303u) << 4),
           ((ql >> 4) & 0x0f0f0f0fu) | (((qh >> (shift + 4)) & 0x03030303u) << 4), static_cast<float>(scales[0]),
-          static_cast<float>(scales[4]), load_f16(b + 208)};
+          static_cast<float>(scales[4]), load_f16(b + d_at)};
 }
 
 }  // namespace dot
