@@ -90,7 +90,7 @@ PAGODA_HD_INLINE const typename F::block& block_at(const std::byte* row, int k) 
 // one-element formats (F32, F16, BF16) `cols` may end inside the eight; those
 // elements read as 0.
 template <quant::QuantFormat F>
-struct TileDequant {
+struct TileDequantPerElement {
   struct Raw {
     float v[8];
   };
@@ -115,6 +115,19 @@ struct TileDequant {
     decode(load(row, k, cols), k, out);
   }
 };
+
+// One specialisation per format of quant::formats: its own loads below, or
+// the per-element decoder above by an explicit opt-in (the one-element
+// formats). A format with neither is a compile-time error, not a silent
+// fallback.
+template <quant::QuantFormat F>
+struct TileDequant;
+template <>
+struct TileDequant<quant::F32> : TileDequantPerElement<quant::F32> {};
+template <>
+struct TileDequant<quant::F16> : TileDequantPerElement<quant::F16> {};
+template <>
+struct TileDequant<quant::BF16> : TileDequantPerElement<quant::BF16> {};
 
 // The formats with their own loads share run().
 template <class Self>

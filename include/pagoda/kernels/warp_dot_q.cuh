@@ -171,9 +171,22 @@ struct GenericDot {
   }
 };
 
-// The path gemv_q takes: a fast specialisation below where one exists.
+// The path gemv_q takes, one specialisation per format of quant::formats: a
+// fast one below, or GenericDot by an explicit opt-in. A format with neither
+// is a compile-time error (an incomplete type), never a silent slow path.
 template <quant::QuantFormat F>
-struct WarpDot : GenericDot<F> {};
+struct WarpDot;
+
+// Opted in to the generic path: rare in the models people run (f32 and bf16
+// weights, Q2_K and Q3_K) and measured nowhere near the decode roofline.
+template <>
+struct WarpDot<quant::F32> : GenericDot<quant::F32> {};
+template <>
+struct WarpDot<quant::BF16> : GenericDot<quant::BF16> {};
+template <>
+struct WarpDot<quant::Q2_K> : GenericDot<quant::Q2_K> {};
+template <>
+struct WarpDot<quant::Q3_K> : GenericDot<quant::Q3_K> {};
 
 // F16: one element per unit, hardware conversion.
 template <>
