@@ -1,8 +1,10 @@
 // A kernel template of pagoda instantiated outside pagoda: kernels::gemv_q for
-// GGUF's Q8_1, a format pagoda's quant::formats does not list. All it takes is
-// a struct satisfying quant::QuantFormat; gemv_q then runs through its generic
-// path (F::dequantize_element per element), as pagoda's own formats do before
-// they get a fast WarpDot.
+// GGUF's Q8_1, a format pagoda's quant::formats does not list. It takes a
+// struct satisfying quant::QuantFormat and one line choosing gemv_q's warp
+// decoder: here the generic one (F::dequantize_element per element), as
+// pagoda's own rare formats do; a fast one would be a WarpDot specialisation
+// of its own. Without either line the instantiation fails to compile: pagoda
+// has no silent slow path.
 #include "q8_1_gemv.hpp"
 
 #include <cmath>
@@ -45,6 +47,10 @@ struct Q8_1 {
 static_assert(pagoda::quant::QuantFormat<Q8_1>);
 
 }  // namespace consumer
+
+// The explicit opt-in to gemv_q's generic path (kernels/warp_dot_q.cuh).
+template <>
+struct pagoda::kernels::WarpDot<consumer::Q8_1> : pagoda::kernels::GenericDot<consumer::Q8_1> {};
 
 // The explicit instantiation: this unit compiles gemv_q<Q8_1>'s kernels.
 template void pagoda::kernels::gemv_q<consumer::Q8_1>(const std::byte*, std::size_t, std::size_t, const float*,
