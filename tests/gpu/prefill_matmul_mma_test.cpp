@@ -56,18 +56,6 @@ cpu::ThreadPool& pool() {
 
 constexpr double u16 = 0x1p-11;
 
-gguf::TensorInfo tensor_info(gguf::TensorType type, std::size_t rows, std::size_t cols,
-                             std::span<const std::byte> bytes) {
-  gguf::TensorInfo info{};
-  info.name = "w";
-  info.dims = {cols, rows};
-  info.type = type;
-  info.element_count = rows * cols;
-  info.byte_size = bytes.size();
-  info.bytes = bytes;
-  return info;
-}
-
 // One matrix of a launch: its GGUF bytes (for the oracle) and its packed copy on the device.
 template <class F>
 struct Matrix {
@@ -89,7 +77,7 @@ struct Matrix {
 template <class F>
 void oracle(const Matrix<F>& w, std::size_t cols, const std::vector<float>& x16, std::size_t tokens,
             std::vector<float>& y, std::vector<double>& bound) {
-  const gguf::TensorInfo info = tensor_info(F::id, w.rows, cols, w.gguf);
+  const gguf::TensorInfo info = prefill_test::tensor_info(F::id, w.rows, cols, w.gguf);
   y.assign(tokens * w.rows, 0.0f);
   cpu::matmul(info, x16, tokens, y, pool());
   bound.assign(tokens * w.rows, 0.0);

@@ -75,18 +75,6 @@ std::vector<std::byte> random_weights(std::size_t rows, std::size_t cols, std::u
   return bytes;
 }
 
-gguf::TensorInfo tensor_info(gguf::TensorType type, std::size_t rows, std::size_t cols,
-                             std::span<const std::byte> bytes) {
-  gguf::TensorInfo info{};
-  info.name = "w";
-  info.dims = {cols, rows};
-  info.type = type;
-  info.element_count = rows * cols;
-  info.byte_size = bytes.size();
-  info.bytes = bytes;
-  return info;
-}
-
 // Per output: the f64 dot of W and X both rounded to f16 (what the tensor
 // cores multiply), S = sum |w x| and the 1-norms of W's row and X's token.
 struct F16Reference {
@@ -175,7 +163,7 @@ void run_case(std::size_t tokens, std::size_t rows, std::size_t cols, std::uint6
   std::vector<float> x16(x);
   for (float& v : x16) v = prefill_test::round_f16(v);
 
-  const gguf::TensorInfo info = tensor_info(F::id, rows, cols, weights);
+  const gguf::TensorInfo info = prefill_test::tensor_info(F::id, rows, cols, weights);
   std::vector<float> ref32(tokens * rows), ref_x16(tokens * rows);
   cpu::matmul(info, x, tokens, ref32, pool());
   cpu::matmul(info, x16, tokens, ref_x16, pool());
@@ -295,7 +283,7 @@ TEST_CASE("prefill: matmul_q reads weights from mapped (zero-copy) host memory")
   std::mt19937 rng(6);
   const std::vector<float> x = prefill_test::random_floats(tokens * cols, -1.0f, 1.0f, rng);
   std::vector<float> ref(tokens * rows);
-  cpu::matmul(tensor_info(quant::Q4_0::id, rows, cols, weights), x, tokens, ref, pool());
+  cpu::matmul(prefill_test::tensor_info(quant::Q4_0::id, rows, cols, weights), x, tokens, ref, pool());
   prefill_test::DeviceArray<float> dx(x), dy(tokens * rows);
   kernels::matmul_q<quant::Q4_0>(static_cast<const std::byte*>(mapped), rows, cols, dx.get(), tokens, dy.get(),
                                  nullptr, nullptr);

@@ -18,6 +18,7 @@
 
 #include "gpu/device_array.hpp"
 
+#include <pagoda/gguf/file.hpp>
 #include <pagoda/quant/half.hpp>
 
 namespace pagoda::prefill_test {
@@ -25,6 +26,19 @@ namespace pagoda::prefill_test {
 using gpu_test::cuda_ok;
 using gpu_test::DeviceArray;
 using gpu_test::normalized_mse;
+
+// A (rows, cols) matrix of `type` over `bytes`, as the CPU oracle reads one.
+inline gguf::TensorInfo tensor_info(gguf::TensorType type, std::size_t rows, std::size_t cols,
+                                    std::span<const std::byte> bytes) {
+  gguf::TensorInfo info{};
+  info.name = "w";
+  info.dims = {cols, rows};
+  info.type = type;
+  info.element_count = rows * cols;
+  info.byte_size = bytes.size();
+  info.bytes = bytes;
+  return info;
+}
 
 // f32 -> nearest f16 (ties to even) -> f32: exactly the kernels' __float2half_rn.
 inline float round_f16(float v) { return quant::f16_to_f32(quant::f32_to_f16(v)); }

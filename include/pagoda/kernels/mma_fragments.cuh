@@ -119,9 +119,8 @@ struct SubBlockPairs {
   static constexpr int chunk(int p, int j) { return p + 2 * j; }
 };
 
-template <>
-struct MmaFragments<quant::Q4_0> : TwoBlockPairs {
-  static constexpr std::array<StagePart, 2> parts{{{0, 32, 16}, {1, 32, 2}}};  // qs, d
+// Q4_0 / Q8_0: one f16 d per block, the two blocks' d in stream 1.
+struct OneScalePerBlock : TwoBlockPairs {
   struct Scales {
     __half2 d[2];
   };
@@ -129,6 +128,11 @@ struct MmaFragments<quant::Q4_0> : TwoBlockPairs {
     return {{__half2half2(*reinterpret_cast<const __half*>(f[1])),
              __half2half2(*reinterpret_cast<const __half*>(f[1] + 2))}};
   }
+};
+
+template <>
+struct MmaFragments<quant::Q4_0> : OneScalePerBlock {
+  static constexpr std::array<StagePart, 2> parts{{{0, 32, 16}, {1, 32, 2}}};  // qs, d
   __device__ __forceinline__ static void pair(const std::uint8_t* const* f, const Scales& s, int p, int t,
                                               std::uint32_t (&b)[2][2]) {
     using namespace bits;
@@ -223,15 +227,8 @@ struct MmaFragments<quant::Q5_1> : Q5LegacyFragments<quant::Q5_1, true> {
 };
 
 template <>
-struct MmaFragments<quant::Q8_0> : TwoBlockPairs {
+struct MmaFragments<quant::Q8_0> : OneScalePerBlock {
   static constexpr std::array<StagePart, 2> parts{{{0, 32, 32}, {1, 32, 2}}};  // qs, d
-  struct Scales {
-    __half2 d[2];
-  };
-  __device__ __forceinline__ static Scales prepare(const std::uint8_t* const* f, int) {
-    return {{__half2half2(*reinterpret_cast<const __half*>(f[1])),
-             __half2half2(*reinterpret_cast<const __half*>(f[1] + 2))}};
-  }
   // Two signed bytes -> their f16 pair: (b ^ 0x80) | 0x6400 is 1024 + 128 + b.
   __device__ __forceinline__ static __half2 signed_pair(const std::uint8_t* p) {
     using namespace bits;
