@@ -12,6 +12,7 @@
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/gemv_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
+#include "pagoda/kernels/matmul_wgmma_streams.cuh"
 #include "pagoda/kernels/matmul_q_streams.cuh"
 #include "pagoda/kernels/norm.cuh"
 #include "pagoda/kernels/to_half.cuh"
@@ -21,8 +22,24 @@
 
 namespace pagoda::runtime {
 
+namespace {
+
+// The tensor-core GEMMs with their own tile choice (MmaLauncher).
+template <class Format>
+void mma_sync_gemm(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
+                   std::size_t tokens, cudaStream_t stream) {
+  kernels::matmul_mma_streams<Format>(targets, cols, x, tokens, stream, nullptr);
+}
+template <class Format>
+void wgmma_gemm(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
+                std::size_t tokens, cudaStream_t stream) {
+  kernels::matmul_wgmma_streams<Format>(targets, cols, x, tokens, stream, nullptr);
+}
+
+}  // namespace
+
 DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data,
-                                quant::WeightLayout layout) {
+                                quant::WeightLayout layout, bool wgmma) {
   DeviceMatrix matrix{.info = &tensor, .data = device_data, .rows = tensor.rows(), .cols = tensor.dims[0]};
   matrix.layout = layout;
   if (layout == quant::WeightLayout::field_streams) {
@@ -32,8 +49,10 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       using Format = typename decltype(tag)::type;
       matrix.gemv = &kernels::gemv_streams<Format>;
       matrix.matmul = &kernels::matmul_q_streams<Format>;
-      if (kernels::matmul_mma_takes<Format>(matrix.cols) && reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0)
-        matrix.matmul_mma = &kernels::matmul_mma_streams<Format>;
+      if (kernels::matmul_mma_takes<Format>(matrix.cols) && reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0) {
+        matrix.matmul_mma = wgmma ? &wgmma_gemm<Format> : &mma_sync_gemm<Format>;
+        matrix.prefill_gemm = wgmma ? PrefillGemm::wgmma : PrefillGemm::mma_sync;
+      }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
@@ -127,7 +146,7 @@ void check_products(const char* operation, std::span<const DeviceMatrix* const> 
       fail("DeviceMatrix::{}: the matrices share their input, so their cols", operation);
 }
 
-// One launch per group of matrices with the same mma.sync kernel, all reading x16.
+// One launch per group of matrices with the same tensor-core GEMM, all reading x16.
 void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __half* x16, std::size_t tokens,
                        std::span<const VectorProduct> products, cudaStream_t stream) {
   std::array<bool, kernels::matmul_mma_max_targets> done{};
@@ -141,7 +160,7 @@ void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __ha
       targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
       done[m] = true;
     }
-    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, stream, nullptr);
+    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, stream);
   }
 }
 
@@ -173,7 +192,7 @@ void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> mat
                                         cudaStream_t stream) {
   check_products("multiply_tokens_half", matrices, products);
   if (!all_take_mma(matrices))
-    fail("DeviceMatrix::multiply_tokens_half: {} has no mma.sync prefill (an f16 input needs it)",
+    fail("DeviceMatrix::multiply_tokens_half: {} has no tensor-core prefill GEMM (an f16 input needs one)",
          matrices.front()->info ? matrices.front()->info->name : std::string_view("a matrix"));
   launch_mma_groups(matrices, x16, tokens, products, stream);
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "pagoda/kernels/dequantize.cuh"
+#include "pagoda/kernels/matmul_wgmma_streams.cuh"
 #include "pagoda/quant/format_list.hpp"
 
 namespace pagoda::runtime {
@@ -37,9 +38,13 @@ const float* DeviceModel::place_f32(const gguf::TensorInfo& tensor, const Device
 }
 
 DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights,
-                         const DevicePointerOf& locate, const LayoutOf& layout_of) {
+                         const DevicePointerOf& locate, const LayoutOf& layout_of, bool allow_wgmma) {
+  // Whether prompts take wgmma (Hopper, a build with sm_90a code) rather than mma.sync: asked once, here.
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "DeviceModel: the current device");
+  const bool wgmma = allow_wgmma && kernels::wgmma_runs_on(device);
   const auto bind = [&](const gguf::TensorInfo* tensor) {
-    return bind_device_matrix(*tensor, locate(*tensor), layout_of(*tensor));
+    return bind_device_matrix(*tensor, locate(*tensor), layout_of(*tensor), wgmma);
   };
   const CudaStream stream("DeviceModel: norm weights and biases");
   const auto place = [&](const gguf::TensorInfo* tensor) {
@@ -72,21 +77,21 @@ DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWei
 }
 
 std::string DeviceModel::prefill_kernels() const {
-  std::size_t mma = 0, tile = 0;
+  std::map<PrefillGemm, std::size_t> count;
   std::map<std::string, std::string> why;  // reason -> an example matrix
   for (const DeviceLayer& layer : layers_)
     for (const DeviceMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down}) {
-      if (m->matmul_mma != nullptr) {
-        ++mma;
-        continue;
-      }
-      ++tile;
+      ++count[m->prefill_gemm];
+      if (m->prefill_gemm != PrefillGemm::tile) continue;
       const std::string reason = m->layout != quant::WeightLayout::field_streams
                                      ? "not in field streams"
                                      : "cols " + std::to_string(m->cols) + " not whole 64-element stages of word-aligned streams";
       why.emplace(reason, m->info ? std::string(m->info->name) : std::string("a matrix"));
     }
-  std::string text = "mma.sync " + std::to_string(mma) + " matrices; tile kernel " + std::to_string(tile);
+  std::string text;
+  for (const PrefillGemm gemm : {PrefillGemm::wgmma, PrefillGemm::mma_sync})
+    if (count[gemm] > 0) text += std::string(name_of(gemm)) + " " + std::to_string(count[gemm]) + " matrices; ";
+  text += "tile kernel " + std::to_string(count[PrefillGemm::tile]);
   for (const auto& [reason, example] : why) text += " (" + reason + ", e.g. " + example + ")";
   return text;
 }

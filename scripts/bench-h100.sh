@@ -67,7 +67,7 @@ synth=$build/apps/pagoda-synth/pagoda-synth
 bench=$build/benchmarks/pagoda-bench/pagoda-bench
 kernel_bench=$build/benchmarks/kernel-bench/pagoda-kernel-bench
 if [[ ! -f $build/build.ninja ]]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
     -DPCRE2_INCLUDE_DIR=$deps/usr/include -DPCRE2_LIBRARY=$deps/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0 \
     >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 fi

@@ -133,7 +133,9 @@ TEST_CASE("prefill TFLOP/s: 2 * M * rows * cols over the time; a share of the pe
   CHECK(prefill_tflops(1, 1, 1, 0.0) == 0);
   CHECK(percent_of_peak(171.8, 989.4) == doctest::Approx(17.364).epsilon(1e-4));
   CHECK(percent_of_peak(171.8, 0) == 0);
-  CHECK(mma_policy_label(kernels::mma_policy_wide) == "128x128 tile, 2x4 warps");
+  CHECK(mma_policy_label(kernels::mma_policy_wide) == "mma.sync 128x128 tile, 2x4 warps");
+  CHECK(wgmma_policy_label(kernels::wgmma_policy_wide) == "wgmma 128x128 tile, 2 warpgroups");
+  CHECK(wgmma_policy_label(kernels::wgmma_policy_short) == "wgmma 64x64 tile, 1 warpgroup");
 }
 
 TEST_CASE("copies keep a replay's footprint above a few L2s, at least two, within the cap") {
@@ -333,7 +335,7 @@ TEST_CASE("kernel-bench markdown: a prefill matmul table in TFLOP/s, % of the pe
                 "tensor-core peak given (--tc-peak-tflops).") != std::string::npos);
   CHECK(md.find("| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma tile | matmul_q µs | "
                 "matmul_q TFLOP/s | speed-up |\n") != std::string::npos);
-  CHECK(md.find("| llama-3-8b | attn_q | Q4_0 | 512 | 4096 × 4096 | 100.00 | 171.8 | 128x128 tile, 2x4 warps | "
+  CHECK(md.find("| llama-3-8b | attn_q | Q4_0 | 512 | 4096 × 4096 | 100.00 | 171.8 | mma.sync 128x128 tile, 2x4 warps | "
                 "250.00 | 68.7 | 2.50× |\n") != std::string::npos);
   CHECK(md.ends_with("| smollm2-135m | attn_q | Q4_K | 512 | 576 × 576 | skipped: cols 576 is not a multiple of "
                      "Q4_K's 256-element blocks | | | | | |\n"));
@@ -343,7 +345,7 @@ TEST_CASE("kernel-bench markdown: a prefill matmul table in TFLOP/s, % of the pe
   CHECK(with_peak.find("| shape | matrix | format | M | rows × cols | mma µs | mma TFLOP/s | mma % of peak | "
                        "mma tile | matmul_q µs | matmul_q TFLOP/s | matmul_q % of peak | speed-up |\n") != std::string::npos);
   CHECK(with_peak.find("| llama-3-8b | attn_q | Q4_0 | 512 | 4096 × 4096 | 100.00 | 171.8 | 17.4% | "
-                       "128x128 tile, 2x4 warps | 250.00 | 68.7 | 6.9% | 2.50× |\n") != std::string::npos);
+                       "mma.sync 128x128 tile, 2x4 warps | 250.00 | 68.7 | 6.9% | 2.50× |\n") != std::string::npos);
   CHECK(with_peak.ends_with("Q4_K's 256-element blocks | | | | | | | |\n"));
 }
 
@@ -369,9 +371,9 @@ TEST_CASE("kernel-bench csv and json: two rows per prefill case, every forced ti
   CHECK(q["matmul_mma_streams"]["microseconds"] == 100.0);
   CHECK(q["matmul_mma_streams"]["tflops"].get<double>() == doctest::Approx(171.7987));
   CHECK(q["matmul_mma_streams"]["percent_of_tc_peak"].get<double>() == doctest::Approx(17.364).epsilon(1e-4));
-  CHECK(q["matmul_mma_streams"]["policy"] == "128x128 tile, 2x4 warps");
+  CHECK(q["matmul_mma_streams"]["policy"] == "mma.sync 128x128 tile, 2x4 warps");
   REQUIRE(q["matmul_mma_streams"]["forced_policies"].size() == 2);
-  CHECK(q["matmul_mma_streams"]["forced_policies"][1]["policy"] == "64x128 tile, 1x8 warps");
+  CHECK(q["matmul_mma_streams"]["forced_policies"][1]["policy"] == "mma.sync 64x128 tile, 1x8 warps");
   CHECK(q["matmul_mma_streams"]["forced_policies"][1]["microseconds"] == 125.0);
   CHECK(q["matmul_q_streams"]["tflops"].get<double>() == doctest::Approx(68.7195));
   CHECK(doc["prefill_matmul"][1]["skipped"] == "cols 576 is not a multiple of Q4_K's 256-element blocks");

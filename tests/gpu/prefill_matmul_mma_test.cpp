@@ -1,7 +1,8 @@
 // kernels::matmul_mma_streams<F> (the prefill GEMM on mma.sync, reading the
-// field-streams layout) against the CPU oracle, every format of
-// quant::field_stream_formats, every tile policy, on fresh seeded weights from
-// the synthetic block generator and random activations.
+// field-streams layout) and kernels::matmul_wgmma_streams<F> (the same on
+// Hopper's wgmma; skipped where the device or build lacks it) against the CPU
+// oracle, every format of quant::field_stream_formats, every tile policy, on
+// fresh seeded weights from the synthetic block generator and random activations.
 //
 // The kernel multiplies X rounded to f16 (kernels::to_half, the same rounding
 // as the oracle's input here) by W decoded to f16 in registers: at most two
@@ -25,6 +26,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <cuda_fp16.h>
@@ -35,6 +37,7 @@
 #include <pagoda/cpu/thread_pool.hpp>
 #include <pagoda/gguf/file.hpp>
 #include <pagoda/kernels/matmul_mma_streams.cuh>
+#include <pagoda/kernels/matmul_wgmma_streams.cuh>
 #include <pagoda/kernels/to_half.cuh>
 #include <pagoda/quant/dequantize.hpp>
 #include <pagoda/quant/field_streams.hpp>
@@ -43,6 +46,7 @@
 #include "gpu/kernel_support.hpp"
 #include "gpu/prefill_support.hpp"
 #include "quant/random_blocks.hpp"
+#include "support/skip.hpp"
 
 using namespace pagoda;
 namespace kt = pagoda::kernel_test;
@@ -137,10 +141,11 @@ struct Comparison {
 };
 
 // `row_counts` matrices in one launch (q, k and v style), with a residual on
-// the second; each output against the oracle.
-template <class F>
+// the second; each output against the oracle. `Gemm`: the GEMM under test,
+// matmul_mma_streams<F> or matmul_wgmma_streams<F>, with `policy` forced (or null).
+template <class F, class Policy>
 void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens,
-                  const kernels::MmaPolicy* policy) {
+                  const Policy* policy) {
   CAPTURE(cols);
   CAPTURE(tokens);
   std::mt19937 rng(static_cast<std::uint32_t>(cols * 31 + tokens));
@@ -164,8 +169,11 @@ void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std
   for (std::size_t i = 0; i < matrices.size(); ++i)
     targets.push_back({matrices[i].device.get(), matrices[i].rows, outputs[i].get(),
                        residuals[i].empty() ? nullptr : device_residuals[i].get()});
-  kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
-  kt::cuda_ok(cudaDeviceSynchronize(), "matmul_mma_streams");
+  if constexpr (std::is_same_v<Policy, kernels::WgmmaPolicy>)
+    kernels::matmul_wgmma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
+  else
+    kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
+  kt::cuda_ok(cudaDeviceSynchronize(), "the tensor-core GEMM");
 
   Comparison comparison;
   for (std::size_t i = 0; i < matrices.size(); ++i) {
@@ -215,11 +223,54 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_mma_streams<F> multiplies up to three
                           "its selector picks",
                           F, mma_targets_case) {
   const std::size_t qkv[] = {256, 64, 72};  // a residual on the second
-  check_launch<F>(qkv, width<F>(8), 300, nullptr);
+  check_launch<F>(qkv, width<F>(8), 300, static_cast<const kernels::MmaPolicy*>(nullptr));
   const std::size_t gate_up[] = {384, 384};
-  check_launch<F>(gate_up, width<F>(4), 33, nullptr);
+  check_launch<F>(gate_up, width<F>(4), 33, static_cast<const kernels::MmaPolicy*>(nullptr));
 }
 TEST_CASE_TEMPLATE_APPLY(mma_targets_case, StreamFormats);
+
+namespace {
+
+bool wgmma_here() {
+  int device = 0;
+  kt::cuda_ok(cudaGetDevice(&device), "cudaGetDevice");
+  return kernels::wgmma_runs_on(device);
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_wgmma_streams<F> matches cpu::matmul at ragged shapes under every tile "
+                          "policy, one to three matrices a launch",
+                          F, wgmma_oracle_case) {
+  if (!wgmma_here()) PAGODA_SKIP("no wgmma here: needs compute capability 9.0 and a build with 90a");
+  for (const kernels::WgmmaPolicy& policy : kernels::wgmma_policies) {
+    CAPTURE(policy);
+    const std::size_t one[] = {13};  // one stage; 7 tokens of a 64- or 128-token tile, 13 of 64 or 128 rows
+    check_launch<F>(one, width<F>(1), 7, &policy);
+    const std::size_t some[] = {200};  // partial tiles, several stages, pipeline wraps
+    check_launch<F>(some, width<F>(9), 70, &policy);
+    const std::size_t more[] = {130};
+    check_launch<F>(more, width<F>(32), 161, &policy);
+  }
+  const std::size_t qkv[] = {256, 64, 72};  // the selector's policy; a residual on the second
+  check_launch<F>(qkv, width<F>(8), 300, static_cast<const kernels::WgmmaPolicy*>(nullptr));
+}
+TEST_CASE_TEMPLATE_APPLY(wgmma_oracle_case, StreamFormats);
+
+TEST_CASE("prefill: matmul_wgmma_streams refuses a device without wgmma, and what matmul_mma_streams refuses") {
+  kt::DeviceArray<std::byte> w(1 << 20);
+  kt::DeviceArray<float> y(1 << 16);
+  kt::DeviceArray<std::uint16_t> x(1 << 16);
+  const kernels::MatmulTarget one[] = {{w.get(), 8, y.get(), nullptr}};
+  if (!wgmma_here()) {
+    CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x), 4, nullptr),
+                         doctest::Contains("compute capability 9.0"), Error);
+    PAGODA_SKIP("no wgmma here: only the refusal was checked");
+  }
+  CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 96, as_half(x), 4, nullptr),
+                       doctest::Contains("kernels::matmul_wgmma_streams<Q4_0>"), Error);
+  CHECK_THROWS_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x) + 1, 4, nullptr), Error);
+}
 
 TEST_CASE("prefill: matmul_mma_streams writes y += W x in place (residual equal to y)") {
   using F = quant::Q4_0;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "pagoda/kernels/tuning/matmul_mma.hpp"
+#include "pagoda/kernels/tuning/matmul_wgmma.hpp"
 
 using namespace pagoda::kernels;
 
@@ -36,4 +37,27 @@ TEST_CASE("every matmul_mma_streams tile policy is valid and instantiated") {
     const MmaPolicy chosen = select_mma_policy(static_cast<std::size_t>(tokens), static_cast<std::size_t>(rows), 132);
     CHECK(std::find(std::begin(mma_policies), std::end(mma_policies), chosen) != std::end(mma_policies));
   }
+}
+
+TEST_CASE("matmul_wgmma_streams takes 128 rows x 128 tokens where its blocks fill the GPU, 64-row tiles where not") {
+  constexpr int h100 = 132;
+  CHECK(select_wgmma_policy(512, 4096, h100) == wgmma_policy_wide);            // 128 blocks
+  CHECK(select_wgmma_policy(512, 4096 + 2 * 1024, h100) == wgmma_policy_wide);  // q, k and v: 192 blocks
+  CHECK(select_wgmma_policy(128, 14336, h100) == wgmma_policy_wide);           // 112 blocks
+  CHECK(select_wgmma_policy(256, 4096, h100) == wgmma_policy_narrow);          // 64 wide, 128 narrow blocks
+  CHECK(select_wgmma_policy(128, 4096, h100) == wgmma_policy_short);           // 32 wide, 64 narrow, 128 short
+  CHECK(select_wgmma_policy(7, 13, h100) == wgmma_policy_short);
+  CHECK(select_wgmma_policy(7, 13, 0) == wgmma_policy_wide);
+}
+
+TEST_CASE("every matmul_wgmma_streams tile policy is valid: whole warpgroups of 64 rows, N of 64 or 128") {
+  for (const WgmmaPolicy& p : wgmma_policies) {
+    CAPTURE(p);
+    CHECK(p.valid());
+    CHECK(p.threads() == 128 * p.warpgroups);
+    CHECK(p.rows_tile() == 64 * p.warpgroups);
+    CHECK(p.stage_tile().threads() == p.threads());  // the stage loader's view has the same threads
+  }
+  CHECK_FALSE(WgmmaPolicy{1, 96, 2}.valid());  // wgmma N here: 64 or 128 only
+  CHECK_FALSE(WgmmaPolicy{3, 128, 1}.valid());
 }

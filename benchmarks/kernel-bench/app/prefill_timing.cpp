@@ -10,6 +10,7 @@
 #include "pagoda/core/error.hpp"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/kernels/matmul_q_streams.cuh"
+#include "pagoda/kernels/matmul_wgmma_streams.cuh"
 #include "pagoda/kernels/to_half.cuh"
 #include "pagoda/kernels/tuning/matmul_mma.hpp"
 #include "pagoda/quant/field_streams.hpp"
@@ -78,6 +79,10 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
   check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "prefill inputs");
   auto* ys = reinterpret_cast<float*>(y.data());
   const int multiprocessors = multiprocessor_count();
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  // The engine's tensor-core GEMM here: wgmma where it runs, else mma.sync (both timed where both run).
+  const bool wgmma = kernels::wgmma_runs_on(device);
 
   for (PrefillCase& c : cases) {
     if (!c.skipped.empty()) continue;
@@ -111,12 +116,32 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
       }
       c.mma_microseconds = mma(nullptr);
       c.mma_policy = mma_policy_label(kernels::select_mma_policy(tokens, rows, multiprocessors));
+      if (wgmma) {
+        const auto wg = [&](const kernels::WgmmaPolicy* forced) {
+          return time([&, forced](const std::byte* w, cudaStream_t s) {
+            const kernels::MatmulTarget target{w, rows, ys, nullptr};
+            kernels::matmul_wgmma_streams<F>(std::span(&target, 1), cols, xh, tokens, s, forced);
+          });
+        };
+        for (const kernels::WgmmaPolicy& policy : kernels::wgmma_policies) {
+          const MmaPolicyTime forced{wgmma_policy_label(policy), wg(&policy)};
+          std::fprintf(stderr, "pagoda-kernel-bench: prefill %s %s %s M=%zu, %s forced: %.2f us (%.1f TFLOP/s)\n",
+                       c.shape.c_str(), c.projection.name.c_str(), format.c_str(), tokens, forced.policy.c_str(),
+                       forced.microseconds, tflops(forced.microseconds));
+          c.mma_forced.push_back(forced);
+        }
+        std::fprintf(stderr, "pagoda-kernel-bench: prefill %s %s %s M=%zu: mma.sync (its selector) %.2f us (%.1f TFLOP/s)\n",
+                     c.shape.c_str(), c.projection.name.c_str(), format.c_str(), tokens, c.mma_microseconds,
+                     tflops(c.mma_microseconds));
+        c.mma_microseconds = wg(nullptr);
+        c.mma_policy = wgmma_policy_label(kernels::select_wgmma_policy(tokens, rows, multiprocessors));
+      }
       c.matmul_q_microseconds = time([&](const std::byte* w, cudaStream_t s) {
         kernels::matmul_q_streams<F>(w, rows, cols, xs, tokens, ys, nullptr, s);
       });
     });
     std::fprintf(stderr,
-                 "pagoda-kernel-bench: prefill %s %s %s M=%zu: matmul_mma_streams %.2f us (%.1f TFLOP/s, %s), "
+                 "pagoda-kernel-bench: prefill %s %s %s M=%zu: tensor cores %.2f us (%.1f TFLOP/s, %s), "
                  "matmul_q_streams %.2f us (%.1f TFLOP/s) (%d copies)\n",
                  c.shape.c_str(), c.projection.name.c_str(), format.c_str(), tokens, c.mma_microseconds,
                  tflops(c.mma_microseconds), c.mma_policy.c_str(), c.matmul_q_microseconds,

@@ -70,7 +70,12 @@ std::string mma_refusal(gguf::TensorType format, std::uint64_t cols) {
 }
 
 std::string mma_policy_label(const kernels::MmaPolicy& p) {
-  return fmt::format("{}x{} tile, {}x{} warps", p.tokens_tile, p.rows_tile, p.warps_tokens, p.warps_rows);
+  return fmt::format("mma.sync {}x{} tile, {}x{} warps", p.tokens_tile, p.rows_tile, p.warps_tokens, p.warps_rows);
+}
+
+std::string wgmma_policy_label(const kernels::WgmmaPolicy& p) {
+  return fmt::format("wgmma {}x{} tile, {} warpgroup{}", p.tokens_tile, p.rows_tile(), p.warpgroups,
+                     p.warpgroups > 1 ? "s" : "");
 }
 
 std::vector<PrefillCase> plan_prefill(const std::vector<std::string>& shapes,

@@ -92,7 +92,8 @@ int run(const bench::BenchOptions& options) {
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
                                         .max_batch = options.batch,
                                         .use_cuda_graph = options.cuda_graph,
-                                        .layout = options.layout};
+                                        .layout = options.layout,
+                                        .wgmma_prefill = options.wgmma};
   // Greedy: each decode step ends in an argmax, the least a step can do
   // (llama-bench samples nothing; pagoda's engine always picks a token).
   engine.sampling.temperature = 0.0f;

@@ -25,6 +25,7 @@ constexpr FlagName mapping_flag{"", "--mapping"};
 constexpr FlagName hugepage_size_flag{"", "--hugepage-size"};
 constexpr FlagName no_fallback_flag{"", "--no-fallback"};
 constexpr FlagName no_pdl_flag{"", "--no-pdl"};
+constexpr FlagName no_wgmma_flag{"", "--no-wgmma"};
 constexpr FlagName layout_flag{"", "--layout"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
@@ -106,6 +107,8 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
   --no-pdl                launch the decode GEMVs without programmatic dependent launch
+  --no-wgmma              multiply prompts on mma.sync even where wgmma runs (H100, H200);
+                          -v's placement report names the GEMM each matrix takes
   --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)
                           or packed (field streams; an error where the policy cannot offer it)
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
@@ -185,6 +188,9 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
         throw UsageError(fmt::format("{}: '{}' is not one of {}", layout_flag.text(), value,
                                      pagoda::quant::layout_choice_names));
       o.layout = *layout;
+    } else if (no_wgmma_flag.matches(flag)) {
+      cursor.no_value(no_wgmma_flag);
+      o.wgmma = false;
     } else if (no_pdl_flag.matches(flag)) {
       cursor.no_value(no_pdl_flag);
       o.programmatic_launch = false;

@@ -22,7 +22,16 @@ using GemvLauncher = void (*)(const std::byte* weights, std::size_t rows, std::s
 using MatmulLauncher = void (*)(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
                                 std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
 using MmaLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
-                             std::size_t tokens, cudaStream_t stream, const kernels::MmaPolicy* forced);
+                             std::size_t tokens, cudaStream_t stream);
+
+// Which GEMM multiplies a prompt by a matrix: the tile kernel (matmul_q,
+// matmul_q_streams: f32 input), or one of the tensor-core GEMMs over field
+// streams reading an f16 input (matmul_mma_streams on mma.sync, any GPU from
+// sm_80; matmul_wgmma_streams on wgmma, compute capability 9.0 with sm_90a code).
+enum class PrefillGemm { tile, mma_sync, wgmma };
+[[nodiscard]] constexpr const char* name_of(PrefillGemm gemm) {
+  return gemm == PrefillGemm::wgmma ? "wgmma" : (gemm == PrefillGemm::mma_sync ? "mma.sync" : "tile kernel");
+}
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
@@ -53,7 +62,8 @@ struct DeviceMatrix {
   std::size_t cols = 0;             // input features (dims[0])
   GemvLauncher gemv = nullptr;
   MatmulLauncher matmul = nullptr;
-  MmaLauncher matmul_mma = nullptr;  // field streams whose cols the mma.sync prefill takes; else null
+  MmaLauncher matmul_mma = nullptr;  // the tensor-core GEMM (prefill_gemm), or null for the tile kernel
+  PrefillGemm prefill_gemm = PrefillGemm::tile;
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -100,8 +110,11 @@ struct DeviceMatrix {
 };
 
 // Binds `tensor`, whose bytes the GPU reads at `device_data` in `layout`;
-// throws for a format pagoda cannot compute in that layout.
+// throws for a format pagoda cannot compute in that layout. `wgmma`: the
+// device runs matmul_wgmma_streams (kernels::wgmma_runs_on), so field
+// streams take it for prompts rather than mma.sync.
 [[nodiscard]] DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data,
-                                              quant::WeightLayout layout = quant::WeightLayout::gguf_blocks);
+                                              quant::WeightLayout layout = quant::WeightLayout::gguf_blocks,
+                                              bool wgmma = false);
 
 }  // namespace pagoda::runtime

@@ -37,8 +37,9 @@ struct DeviceLayer {
 class DeviceModel {
 public:
   // layout_of: each matrix's layout, as the policy left it (runtime/layout_plan.hpp).
+  // allow_wgmma: prompts take wgmma where the device runs it (kernels::wgmma_runs_on).
   DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights, const DevicePointerOf& locate,
-              const LayoutOf& layout_of);
+              const LayoutOf& layout_of, bool allow_wgmma = true);
 
   [[nodiscard]] const DeviceMatrix& token_embedding() const { return token_embedding_; }
   [[nodiscard]] const DeviceMatrix& output() const { return output_; }

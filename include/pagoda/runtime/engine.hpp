@@ -44,7 +44,8 @@ public:
                 layout_plan_ = plan_layouts(weights_, options.layout, streams, mapping::name_of(Policy::id), locate);
                 if constexpr (streams) policy_.repack_to_field_streams(layout_plan_.to_repack);
                 return DeviceModel(config_, weights_, locate,
-                                   [this](const gguf::TensorInfo& tensor) { return layout_plan_.of(tensor); });
+                                   [this](const gguf::TensorInfo& tensor) { return layout_plan_.of(tensor); },
+                                   options.wgmma_prefill);
               }),
               options) {
     load_times_.total = constructing_.seconds();

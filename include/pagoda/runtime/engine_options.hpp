@@ -17,6 +17,9 @@ struct EngineOptions {
   // CUDA engines: the weights' layout (quant/layout.hpp); auto: the best the
   // mapping policy offers (field streams under device-copy).
   quant::LayoutChoice layout = quant::LayoutChoice::automatic;
+  // CUDA engines: prompts multiply on wgmma where it runs (compute capability
+  // 9.0, a build with 90a); false: on mma.sync everywhere, for measurement.
+  bool wgmma_prefill = true;
 };
 
 inline constexpr std::uint32_t default_context_cap = 4096;

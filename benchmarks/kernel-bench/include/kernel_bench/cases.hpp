@@ -14,6 +14,7 @@
 
 #include "pagoda/gguf/tensor_type.hpp"
 #include "pagoda/kernels/tuning/matmul_mma.hpp"
+#include "pagoda/kernels/tuning/matmul_wgmma.hpp"
 #include "pagoda/model/synthetic.hpp"
 #include "pagoda/quant/layout.hpp"
 #include "pagoda/runtime/sampling_params.hpp"
@@ -91,9 +92,10 @@ struct PrefillCase {
   std::uint64_t weight_bytes = 0;  // rows * cols / block_elements * block_bytes (either layout)
   std::string skipped;             // non-empty: why matmul_mma_streams cannot take the matrix
   // Filled by the app:
-  double mma_microseconds = 0;             // matmul_mma_streams, the tile policy it selects
-  std::string mma_policy;                  // which one that was (mma_policy_label)
-  std::vector<MmaPolicyTime> mma_forced;   // each of kernels::mma_policies, forced
+  double mma_microseconds = 0;             // the engine's tensor-core GEMM (wgmma where it runs, else
+                                           // matmul_mma_streams), the tile policy it selects
+  std::string mma_policy;                  // which GEMM and tile that was (mma_policy_label, wgmma_policy_label)
+  std::vector<MmaPolicyTime> mma_forced;   // each of kernels::mma_policies (and wgmma_policies), forced
   double matmul_q_microseconds = 0;        // matmul_q_streams
   int copies = 0;                          // weight copies a timed replay walks through
 };
@@ -112,8 +114,9 @@ struct PrefillCase {
 // the app checks the two agree on every case before it times any.
 [[nodiscard]] std::string mma_refusal(gguf::TensorType format, std::uint64_t cols);
 
-// "128x128 tile, 2x4 warps": a tile policy as the report names it.
+// "mma.sync 128x128 tile, 2x4 warps", "wgmma 128x128 tile, 2 warpgroups": a tile policy as the report names it.
 [[nodiscard]] std::string mma_policy_label(const kernels::MmaPolicy& policy);
+[[nodiscard]] std::string wgmma_policy_label(const kernels::WgmmaPolicy& policy);
 
 // TFLOP/s (1e12 FLOP/s) of one product: 2 * tokens * rows * cols FLOPs in
 // `microseconds`; and as a share of a tensor-core peak (0 when none is given).

@@ -50,6 +50,7 @@ struct BenchOptions {
   bool warmup = true;                               // --no-warmup
   bool cuda_graph = true;                           // --no-cuda-graph
   bool programmatic_launch = true;                  // --no-pdl: no programmatic dependent launches
+  bool wgmma = true;                                // --no-wgmma: prompts on mma.sync everywhere
   pagoda::quant::LayoutChoice layout = pagoda::quant::LayoutChoice::automatic;  // --layout
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr

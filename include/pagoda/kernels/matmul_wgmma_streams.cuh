@@ -1,0 +1,258 @@
+// kernels::matmul_wgmma_streams<F>: the prefill projection on Hopper's
+// warpgroup MMA (wgmma, sm_90a), over the field-streams layout. The same
+// products as matmul_mma_streams (matmul_mma_streams.cuh: up to three
+// matrices of one format sharing X, residuals added), which hands them here
+// on a device and build that have wgmma (wgmma_runs_on).
+//
+// Why: on mma.sync a warp decodes a weight fragment for 64 tokens and loads X
+// fragments with ldmatrix; both cost issue slots the tensor cores wait on
+// (~264 TFLOP/s at M = 512 on the 8B projections). wgmma computes
+// Y^T = W X^T with W as A from registers, decoded as before (one warp, 16
+// rows, the mma.sync A-fragment layout), and X as B straight from the
+// swizzled shared-memory stage through a descriptor: no ldmatrix, and a
+// decoded fragment serves the tile's 64 or 128 tokens in one instruction
+// that runs asynchronously while the warp decodes or other warpgroups issue.
+//
+// Pipeline: the stage loader and layout of mma_stage.cuh (cp.async, 3 or 4
+// stages of 64 elements of K), each stage at a multiple of 1024 bytes so
+// that the X rows sit in the 128-byte-swizzle layout wgmma reads. Per stage
+// a warp decodes its four k16 A fragments, the warpgroup issues four wgmmas
+// and waits for them before the next stage's barrier frees the slot.
+//
+// Host code compiled by g++ may include this header for the declarations;
+// the instantiations are generated per format of quant::field_stream_formats
+// from cuda/templates/matmul_wgmma_streams_format.cu.in.
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <pagoda/core/type_list.hpp>
+#include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/matmul_target.hpp>
+#include <pagoda/kernels/tuning/matmul_wgmma.hpp>
+#include <pagoda/quant/format.hpp>
+
+namespace pagoda::kernels {
+
+// Whether pagoda_cuda holds wgmma code: CMAKE_CUDA_ARCHITECTURES listed 90a
+// (wgmma exists only in the sm_90a target; cuda/matmul_wgmma.cu).
+[[nodiscard]] bool wgmma_built();
+
+// Whether matmul_wgmma_streams can run on `device`: wgmma_built(), and the
+// device is compute capability 9.0 exactly (sm_90a code runs nowhere else).
+// Throws pagoda::Error if the device cannot be queried.
+[[nodiscard]] bool wgmma_runs_on(int device);
+
+// Asynchronous on `stream`; the preconditions of matmul_mma_streams, and
+// wgmma_runs_on(the current device). The tile policy is select_wgmma_policy's
+// unless `forced` names one of wgmma_policies.
+template <quant::QuantFormat F>
+void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
+                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced = nullptr);
+
+}  // namespace pagoda::kernels
+
+#if defined(__CUDACC__)
+
+#include <string>
+
+#include <pagoda/kernels/mma_fragments.cuh>
+#include <pagoda/kernels/mma_stage.cuh>
+#include <pagoda/kernels/mma_sync.cuh>
+#include <pagoda/kernels/wgmma.cuh>
+
+namespace pagoda::kernels {
+
+namespace mma_detail {
+
+// Stages of the wgmma kernel: whole multiples of 1024 bytes (the swizzle's
+// alignment), four where min_blocks_per_sm blocks still fit an SM's 227 KB
+// (plus 1 KB each to align the dynamic shared memory), else three.
+template <quant::QuantFormat F, WgmmaPolicy W>
+struct WgmmaPipeline {
+  static constexpr int pitch = (StageLayout<F, W.stage_tile()>::bytes + 1023) / 1024 * 1024;
+  static constexpr int stages = W.min_blocks_per_sm * (4 * pitch + 1024) <= 227 * 1024 ? 4 : 3;
+  static constexpr std::size_t shared_bytes = static_cast<std::size_t>(stages) * pitch + 1024;
+};
+
+}  // namespace mma_detail
+
+// The policy arrives as an index into wgmma_policies (as matmul_mma_kernel's).
+template <quant::QuantFormat F, int policy_index>
+__global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
+                                  wgmma_policies[policy_index].min_blocks_per_sm)
+    matmul_wgmma_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  constexpr WgmmaPolicy W = wgmma_policies[policy_index];
+  static_assert(W.valid(), "matmul_wgmma_streams: inconsistent tile policy");
+  constexpr MmaPolicy P = W.stage_tile();
+  using Pipeline = mma_detail::WgmmaPipeline<F, W>;
+  using Loader = mma_detail::StageLoader<F, P>;
+  using Fragments = mma::MmaFragments<F>;
+  constexpr int N = W.tokens_tile;
+  constexpr int stages = Pipeline::stages;
+  constexpr int pitch = Pipeline::pitch;
+  constexpr int parts = Loader::parts;
+
+  extern __shared__ __align__(1024) unsigned char shared_memory[];
+  // The dynamic allocation's start is not promised to be 1024-aligned: round up (the launch adds 1 KB).
+  const std::uint32_t misalign = mma::shared_address(shared_memory) & 1023u;
+  unsigned char* shared = shared_memory + ((1024u - misalign) & 1023u);
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int lane = tid % 32;
+  const int warp = tid / 32;
+  const int g = lane / 4;
+  const int t = lane % 4;
+  // Rows a_row and a_row + 8 of the tile: this lane's part of its warp's 16 rows of A (and of D).
+  const int a_row = 16 * warp + g;  // warpgroup w's warps are 4w..4w+3: rows 64w + 16 (warp % 4) + g
+
+  const mma_detail::TileTarget tile = mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), W.rows_tile());
+  const MatmulTarget& target = tile.target;
+  const int rows = static_cast<int>(target.rows);
+  const int tok0 = static_cast<int>(blockIdx.y) * N;
+  const Loader loader(target, tile.row0, tok0, x, tokens, cols, tid);
+
+  float acc[N / 2];
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+
+  const int k_steps = cols / mma::stage_k;
+#pragma unroll
+  for (int s = 0; s < stages - 1; ++s) {
+    if (s < k_steps) loader.load(shared + s * pitch, s * mma::stage_k);
+    mma::cp_async_commit();
+  }
+  for (int step = 0; step < k_steps; ++step) {
+    mma::cp_async_wait<stages - 2>();
+    wgmma::fence_proxy_async();  // this thread's cp.async bytes, visible to the tensor cores' reads
+    __syncthreads();  // stage `step` landed for every thread; slot (step - 1) % stages is free
+    const int next = step + stages - 1;
+    if (next < k_steps) loader.load(shared + (next % stages) * pitch, next * mma::stage_k);
+    mma::cp_async_commit();
+
+    const int k0 = step * mma::stage_k;
+    const unsigned char* base = shared + (step % stages) * pitch;
+    // A of the stage's four k16 chunks: rows a_row (b[0]) and a_row + 8 (b[1]) decoded as
+    // mma.sync B fragments, which are the halves of an A fragment.
+    typename Fragments::Scales scales[2];
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const std::uint8_t* f[parts];
+      Loader::fields_of(base, a_row + 8 * h, f);
+      scales[h] = Fragments::prepare(f, k0);
+    }
+    std::uint32_t a[4][4];
+#pragma unroll
+    for (int p = 0; p < 2; ++p) {
+      std::uint32_t b[2][2][2];
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const std::uint8_t* f[parts];
+        Loader::fields_of(base, a_row + 8 * h, f);
+        Fragments::pair(f, scales[h], p, t, b[h]);
+      }
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const int kc = Fragments::chunk(p, j);
+        a[kc][0] = b[0][j][0];  // row g, k 2t..2t+1
+        a[kc][1] = b[1][j][0];  // row g + 8
+        a[kc][2] = b[0][j][1];  // row g, k 2t+8..2t+9
+        a[kc][3] = b[1][j][1];  // row g + 8
+      }
+    }
+    wgmma::fence();
+    wgmma::fence_registers(acc);
+#pragma unroll
+    for (int kc = 0; kc < 4; ++kc) wgmma::MmaRS<N>::run(acc, a[kc], wgmma::k_major_sw128(base + 32 * kc));
+    wgmma::commit();
+    wgmma::wait<0>();
+    wgmma::fence_registers(acc);
+  }
+  mma::cp_async_wait<0>();
+
+  // Epilogue: d[4n + e] is row a_row + 8 (e / 2), token 8n + 2t + e % 2 of the tile.
+#pragma unroll
+  for (int n = 0; n < N / 8; ++n) {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int token = tok0 + 8 * n + 2 * t + e % 2;
+      const int row = tile.row0 + a_row + 8 * (e / 2);
+      if (token >= tokens || row >= rows) continue;
+      const std::size_t at =
+          static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(row);
+      target.y[at] = acc[4 * n + e] + (target.residual != nullptr ? target.residual[at] : 0.0f);
+    }
+  }
+#else
+  (void)targets, (void)x, (void)tokens, (void)cols;
+  __trap();  // launched only where wgmma_runs_on: a build without sm_90a code never gets here
+#endif
+}
+
+namespace mma_detail {
+
+template <quant::QuantFormat F, int policy_index>
+void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
+                  const std::string& operation) {
+  constexpr WgmmaPolicy W = wgmma_policies[policy_index];
+  launch_tiles(matmul_wgmma_kernel<F, policy_index>, WgmmaPipeline<F, W>::shared_bytes, W.threads(), W.tokens_tile,
+               targets, total_tiles, x, tokens, cols, stream, operation);
+}
+
+}  // namespace mma_detail
+
+template <quant::QuantFormat F>
+void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
+                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced) {
+  const std::string operation = std::string("kernels::matmul_wgmma_streams<").append(F::name).append(">");
+  mma_detail::Targets launch_targets{};
+  const std::size_t rows_total = mma_detail::checked_targets<F>(operation, targets, cols, x, tokens, launch_targets);
+  if (tokens == 0) return;
+  int device = 0;
+  int multiprocessors = 0;
+  check_cuda(cudaGetDevice(&device), operation);
+  require(wgmma_runs_on(device), operation,
+          "a device of compute capability 9.0 and a build with sm_90a code (CMAKE_CUDA_ARCHITECTURES lists 90a)");
+  check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
+  const WgmmaPolicy policy = forced != nullptr ? *forced : select_wgmma_policy(tokens, rows_total, multiprocessors);
+  visit_listed<wgmma_policies>(
+      policy,
+      [&](auto index) {
+        constexpr int i = static_cast<int>(decltype(index)::value);
+        const int tiles = mma_detail::count_tiles(launch_targets, wgmma_policies[i].rows_tile());
+        mma_detail::launch_wgmma<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols),
+                                       stream, operation);
+      },
+      [&] { require(false, operation, "the tile policy is one of wgmma_policies"); });
+}
+
+}  // namespace pagoda::kernels
+
+#endif  // __CUDACC__
+
+namespace pagoda::kernels {
+
+// Instantiated once each in pagoda_cuda; one line per entry of quant::field_stream_formats.
+extern template void matmul_wgmma_streams<quant::Q4_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q4_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q5_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q5_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q8_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q4_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q5_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+extern template void matmul_wgmma_streams<quant::Q6_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
+                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
+
+}  // namespace pagoda::kernels
