@@ -134,8 +134,9 @@ TEST_CASE("prefill TFLOP/s: 2 * M * rows * cols over the time; a share of the pe
   CHECK(percent_of_peak(171.8, 989.4) == doctest::Approx(17.364).epsilon(1e-4));
   CHECK(percent_of_peak(171.8, 0) == 0);
   CHECK(mma_policy_label(kernels::mma_policy_wide) == "mma.sync 128x128 tile, 2x4 warps");
-  CHECK(wgmma_policy_label(kernels::wgmma_policy_wide) == "wgmma 128x128 tile, 2 warpgroups");
-  CHECK(wgmma_policy_label(kernels::wgmma_policy_short) == "wgmma 64x64 tile, 1 warpgroup");
+  CHECK(wgmma_policy_label(kernels::wgmma_policy_wide) == "wgmma 128x128 tile, 2 warpgroups, 2 blocks/SM");
+  CHECK(wgmma_policy_label(kernels::wgmma_policy_wide_deep) == "wgmma 128x128 tile, 2 warpgroups, 1 blocks/SM");
+  CHECK(wgmma_policy_label(kernels::wgmma_policy_short) == "wgmma 64x64 tile, 1 warpgroup, 3 blocks/SM");
 }
 
 TEST_CASE("copies keep a replay's footprint above a few L2s, at least two, within the cap") {

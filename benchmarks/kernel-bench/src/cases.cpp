@@ -74,8 +74,8 @@ std::string mma_policy_label(const kernels::MmaPolicy& p) {
 }
 
 std::string wgmma_policy_label(const kernels::WgmmaPolicy& p) {
-  return fmt::format("wgmma {}x{} tile, {} warpgroup{}", p.tokens_tile, p.rows_tile(), p.warpgroups,
-                     p.warpgroups > 1 ? "s" : "");
+  return fmt::format("wgmma {}x{} tile, {} warpgroup{}, {} blocks/SM", p.tokens_tile, p.rows_tile(), p.warpgroups,
+                     p.warpgroups > 1 ? "s" : "", p.min_blocks_per_sm);
 }
 
 std::vector<PrefillCase> plan_prefill(const std::vector<std::string>& shapes,

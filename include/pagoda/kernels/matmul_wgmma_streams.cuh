@@ -70,12 +70,13 @@ namespace pagoda::kernels {
 namespace mma_detail {
 
 // Stages of the wgmma kernel: whole multiples of 1024 bytes (the swizzle's
-// alignment), four where min_blocks_per_sm blocks still fit an SM's 227 KB
-// (plus 1 KB each to align the dynamic shared memory), else three.
+// alignment), as many (3 to 6) as let min_blocks_per_sm blocks fit an SM's
+// 227 KB (plus 1 KB each to align the dynamic shared memory).
 template <quant::QuantFormat F, WgmmaPolicy W>
 struct WgmmaPipeline {
   static constexpr int pitch = (StageLayout<F, W.stage_tile()>::bytes + 1023) / 1024 * 1024;
-  static constexpr int stages = W.min_blocks_per_sm * (4 * pitch + 1024) <= 227 * 1024 ? 4 : 3;
+  static constexpr bool fits(int n) { return W.min_blocks_per_sm * (n * pitch + 1024) <= 227 * 1024; }
+  static constexpr int stages = fits(6) ? 6 : (fits(5) ? 5 : (fits(4) ? 4 : 3));
   static constexpr std::size_t shared_bytes = static_cast<std::size_t>(stages) * pitch + 1024;
 };
 

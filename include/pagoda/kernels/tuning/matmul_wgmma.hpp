@@ -44,8 +44,14 @@ inline constexpr WgmmaPolicy wgmma_policy_wide{2, 128, 2};
 inline constexpr WgmmaPolicy wgmma_policy_narrow{1, 128, 2};
 // 64 rows x 64 tokens: short prompts.
 inline constexpr WgmmaPolicy wgmma_policy_short{1, 64, 3};
-inline constexpr WgmmaPolicy wgmma_policies[] = {wgmma_policy_wide, wgmma_policy_narrow, wgmma_policy_short};
-static_assert(wgmma_policy_wide.valid() && wgmma_policy_narrow.valid() && wgmma_policy_short.valid());
+// 128 rows x 128 tokens with one block per SM: a deeper pipeline (5-6
+// stages) instead of a second block. Timed by pagoda-kernel-bench; not
+// selected (yet).
+inline constexpr WgmmaPolicy wgmma_policy_wide_deep{2, 128, 1};
+inline constexpr WgmmaPolicy wgmma_policies[] = {wgmma_policy_wide, wgmma_policy_narrow, wgmma_policy_short,
+                                                 wgmma_policy_wide_deep};
+static_assert(wgmma_policy_wide.valid() && wgmma_policy_narrow.valid() && wgmma_policy_short.valid() &&
+              wgmma_policy_wide_deep.valid());
 
 // Every heuristic of matmul_wgmma_streams: as select_mma_policy, the widest
 // tile whose blocks still cover three quarters of the SMs, else the next.
