@@ -28,7 +28,7 @@
 //
 // Host code compiled by g++ may include this header: it sees the class only.
 // nvcc also sees the block-level building blocks (state, sources, the
-// prefilter round and the final block); cuda/sampling.cu holds the launches
+// prefilter round and the final block); cuda/kernels/sampling.cu holds the launches
 // and the device_sort/greedy kernels.
 #pragma once
 
@@ -61,7 +61,7 @@ struct BlockShape {
   [[nodiscard]] constexpr int capacity() const { return threads * items; }
   friend constexpr bool operator==(const BlockShape&, const BlockShape&) = default;
 };
-// The shapes cuda/sampling.cu instantiates: a policy names one of each list.
+// The shapes cuda/kernels/sampling.cu instantiates: a policy names one of each list.
 inline constexpr std::array<BlockShape, 4> sampling_prefilter_shapes{{{256, 8}, {512, 8}, {128, 8}, {256, 4}}};
 inline constexpr std::array<BlockShape, 3> sampling_final_shapes{{{512, 8}, {512, 4}, {256, 4}}};
 
@@ -175,7 +175,7 @@ private:
 }  // namespace pagoda::kernels
 
 #if defined(__CUDACC__)
-// ---- Device building blocks (nvcc only); the launches live in cuda/sampling.cu.
+// ---- Device building blocks (nvcc only); the launches live in cuda/kernels/sampling.cu.
 
 namespace pagoda::kernels::sampling {
 
