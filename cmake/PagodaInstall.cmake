@@ -38,6 +38,11 @@ if(TARGET pagoda_cuda)
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT pagoda_development
     LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT pagoda_runtime
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT pagoda_runtime)
+  # The kernel headers' generated extern template declarations.
+  install(DIRECTORY ${pagoda_generated_include_dir}/pagoda
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+    COMPONENT pagoda_development
+    FILES_MATCHING PATTERN "*.hpp")
   install(EXPORT pagodaCudaTargets
     NAMESPACE pagoda::
     DESTINATION ${PAGODA_INSTALL_CMAKEDIR}

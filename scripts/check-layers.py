@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Fails on an include that goes up the layer stack of docs/architecture.md.
 
-Each folder of include/pagoda/ (and its src/ and cuda/ counterparts) is a
-layer; a file may include headers of its own layer and of the layers below
+Each folder of include/pagoda/ (and its src/ and cuda/ counterparts:
+src/<layer>/, cuda/<layer>/) is a layer; a file may include headers of its own layer and of the layers below
 it. Usage: check-layers.py [REPO_ROOT]. Prints every upward include not on
 the allow-list, and allow-list entries that no longer match anything; exits 1
 if there is either.
@@ -29,6 +29,9 @@ ALLOWED = {
     ("include/pagoda/runtime/any_engine.hpp", "cpu"),
     # The synthetic-model generator fills its tensors on the CPU's thread pool.
     ("src/model/synthetic.cpp", "cpu"),
+    # DeviceCopy repacks the GGUF blocks it copied into field streams on the
+    # GPU, right after the copy (kernels::repack_streams, one scratch chunk).
+    ("cuda/mapping/device_copy.cu", "kernels"),
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]pagoda/([a-z_]+)/[^>"]+[>"]')
@@ -38,14 +41,14 @@ def layer_of(path: pathlib.Path) -> str | None:
     parts = path.parts
     if parts[0] == "include" and len(parts) > 2 and parts[1] == "pagoda":
         return "api" if len(parts) == 3 else parts[2]  # include/pagoda/pagoda.hpp is the api
-    if parts[0] == "src" and len(parts) > 2:
-        return parts[1]
+    if parts[0] in ("src", "cuda") and len(parts) > 2:
+        return parts[1]  # cuda/templates and cuda/*.cmake are no layer
     return None
 
 
 def main() -> int:
     root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
-    files = [p for d in ("include/pagoda", "src") for p in sorted((root / d).rglob("*"))
+    files = [p for d in ("include/pagoda", "src", "cuda") for p in sorted((root / d).rglob("*"))
              if p.suffix in (".hpp", ".cuh", ".cpp", ".cu", ".h")]
     violations, used = [], set()
     for file in files:

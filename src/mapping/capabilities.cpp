@@ -1,4 +1,4 @@
-// The OS half of the capability probe (the device half is cuda/probe_device.cu):
+// The OS half of the capability probe (the device half is cuda/mapping/probe_device.cu):
 // sysfs and procfs text parsed into values. Absent files mean "not offered",
 // never an error — selection decides what that implies.
 #include "pagoda/mapping/capabilities.hpp"

@@ -80,3 +80,10 @@ TEST_CASE("visit_listed turns a listed value into its index as a compile-time co
   CHECK_THROWS_AS(visit_listed<shapes>(Shape{64, 2}, [](auto) {}, [] { throw std::logic_error("unlisted"); }),
                   std::logic_error);
 }
+
+TEST_CASE("contains says whether a type is one of a list's") {
+  using list = type_list<int, float>;
+  static_assert(contains<int>(list{}) && contains<float>(list{}));
+  static_assert(!contains<double>(list{}) && !contains<int>(type_list<>{}));
+  CHECK(contains<float>(list{}));
+}

@@ -2,8 +2,9 @@
 // GPU must choose exactly the CPU's token at every (seed, step), on every path
 // (greedy, block_top_k, device_sort), with and without penalties; one sample()
 // captured in a CUDA graph and replayed must advance the device step and match
-// the CPU's sequence. Timings are not here: pagoda-kernel-bench's sampling
-// section times each parameter set and each block_top_k policy.
+// the CPU's sequence; a NaN or infinite logit is reported on request. Timings
+// are not here: pagoda-kernel-bench's sampling section times each parameter
+// set and each block_top_k policy.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <cuda_runtime_api.h>
@@ -296,6 +298,51 @@ TEST_CASE("kernels::Sampler agrees with the CPU under every listed block_top_k p
     for (const std::size_t vocab : {capacity, capacity + 1}) {
       CAPTURE(vocab);
       CHECK(disagreements(vocab, combination("defaults"), 100, 2.0f, 12, policy) == 0);
+    }
+  }
+}
+
+TEST_CASE("a NaN or infinite logit is reported on every path, and the token is still the CPU sampler's") {
+  // The chain's first read of the logits notes the id: the argmax's load
+  // (greedy), the first prefilter round or the one block (block_top_k), the
+  // sanitizing copy (device_sort, or any path with penalties).
+  const std::vector<std::pair<std::size_t, SamplingParams>> cases{
+      {128256, make(0.0f, 40, 0.95f, 0.05f)},                    // greedy
+      {128256, make(0.0f, 40, 0.95f, 0.05f, 1.3f, 0.2f, 0.3f)},  // greedy, penalised copy
+      {128256, SamplingParams{}},                                // block_top_k, prefilter rounds
+      {1000, SamplingParams{}},                                  // block_top_k, one block
+      {128256, make(1.0f, 0, 0.9f, 0.0f)},                       // device_sort
+  };
+  for (const auto& [vocab, params] : cases) {
+    CAPTURE(vocab);
+    CAPTURE(std::string(kernels::sampling_path_name(kernels::select_sampling_path(vocab, params))));
+    pagoda::CudaStream stream("non-finite test");
+    kernels::Sampler gpu(vocab, params, stream.get());
+    cpu::Sampler cpu(vocab, params);
+    std::vector<std::int32_t> history;
+    TieFreeLogits source(vocab, 2.0f, 31);
+    DeviceArray<float> logits(vocab);
+    DeviceArray<std::int32_t> out(2);
+    // Returns the report; the token must be the CPU's where the chain is
+    // defined (finite logits, NaN counted as -inf, -inf; not +inf).
+    const auto step = [&](const std::vector<float>& host, bool same_token) {
+      logits.upload(host, stream.get());
+      gpu.sample(logits.get(), out.get(), stream.get(), out.get() + 1);
+      stream.synchronize("sample");
+      const std::vector<std::int32_t> got = out.download();
+      const std::int32_t want = cpu.sample(host, history);
+      if (same_token) CHECK(got[0] == want);
+      history.push_back(got[0]);  // the GPU's ring holds what it chose
+      return got[1];
+    };
+    const std::size_t bad = vocab / 3;
+    for (const float value : {std::nanf(""), -INFINITY, INFINITY}) {
+      CAPTURE(value);
+      CHECK(step(source.next(), true) == -1);  // finite logits: nothing to report
+      std::vector<float> spoiled = source.next();
+      spoiled[bad] = value;
+      CHECK(step(spoiled, !(value > 0)) == static_cast<std::int32_t>(bad));
+      CHECK(step(source.next(), true) == -1);  // the report does not outlive its step
     }
   }
 }

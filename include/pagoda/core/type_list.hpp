@@ -91,6 +91,12 @@ constexpr decltype(auto) visit_listed(const T& value, Fn&& fn, None&& none) {
       [&](auto tag) -> decltype(auto) { return fn(typename decltype(tag)::type{}); }, none);
 }
 
+// Whether T is one of the list's types.
+template <class T, class... Ts>
+constexpr bool contains(type_list<Ts...>) {
+  return (std::is_same_v<T, Ts> || ...);
+}
+
 // Calls fn(type_tag<T>{}) for every T in the list, in order.
 template <class... Ts, class Fn>
 constexpr void for_each_type(type_list<Ts...>, Fn&& fn) {

@@ -12,7 +12,7 @@
 // once (no FMA contraction), so they differ from it only by expf's last bit.
 //
 // Host code (g++) includes this header for the launchers; the kernels are
-// compiled in cuda/activation.cu.
+// compiled in cuda/kernels/activation.cu.
 #pragma once
 
 #include <cstddef>

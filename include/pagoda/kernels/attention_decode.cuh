@@ -13,7 +13,7 @@
 // Bound: HBM bandwidth at long contexts, launch latency at short ones.
 //
 // Host code (g++) includes this header for the launchers; the kernels are
-// compiled in cuda/attention_decode.cu.
+// compiled in cuda/kernels/attention_decode.cu.
 #pragma once
 
 #include <cstddef>

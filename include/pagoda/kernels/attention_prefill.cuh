@@ -22,7 +22,7 @@
 // later tiles (longer prefixes) launched first to even out the causal triangle.
 //
 // Host code compiled by g++ may include this header for the declaration; the
-// launcher and its kernels are compiled once, in cuda/attention_prefill.cu.
+// launcher and its kernels are compiled once, in cuda/kernels/attention_prefill.cu.
 #pragma once
 
 #include <cstddef>

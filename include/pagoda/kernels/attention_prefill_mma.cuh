@@ -23,7 +23,7 @@
 // prefixes; at short ones the softmax's exp2 and shuffles.
 //
 // Host code compiled by g++ may include this header for attention_prefill_mma_takes;
-// the kernels are compiled once, in cuda/attention_prefill.cu.
+// the kernels are compiled once, in cuda/kernels/attention_prefill.cu.
 #pragma once
 
 #include <cstddef>

@@ -86,20 +86,9 @@ void dequantize(const std::byte* device_src, float* device_dst, std::size_t n_el
 
 #endif  // __CUDACC__
 
-// Instantiated once each in pagoda_cuda; one line per entry of quant::formats
-// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
-extern template void dequantize<quant::F32>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::F16>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::BF16>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q4_0>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q4_1>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q5_0>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q5_1>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q8_0>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q2_K>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q3_K>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q4_K>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q5_K>(const std::byte*, float*, std::size_t, cudaStream_t);
-extern template void dequantize<quant::Q6_K>(const std::byte*, float*, std::size_t, cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/dequantize_format.cu.in.
+#include <pagoda/kernels/generated/dequantize_externs.hpp>

@@ -82,33 +82,9 @@ void embedding(const std::byte* table, std::size_t dim, const std::int32_t* toke
 
 #endif  // __CUDACC__
 
-// Instantiated once each in pagoda_cuda; one line per entry of quant::formats
-// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
-extern template void embedding<quant::F32>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::F16>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::BF16>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q4_0>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q4_1>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q5_0>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q5_1>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q8_0>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q2_K>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q3_K>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q4_K>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q5_K>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-extern template void embedding<quant::Q6_K>(const std::byte*, std::size_t, const std::int32_t*, std::size_t, float*,
-                                           cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/embedding_format.cu.in.
+#include <pagoda/kernels/generated/embedding_externs.hpp>

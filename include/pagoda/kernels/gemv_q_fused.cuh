@@ -130,73 +130,9 @@ void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, 
 
 #endif  // __CUDACC__
 
-// Instantiated once each in pagoda_cuda; one line per entry of quant::formats
-// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
-extern template void gemv_q_fused<quant::F32>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::F16>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::BF16>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q2_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q3_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-extern template void gemv_q_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                               RmsNormFirst, cudaStream_t);
-
-extern template void gemv_q_fused_gated<quant::F32>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::F16>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::BF16>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q2_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q3_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-extern template void gemv_q_fused_gated<quant::Q6_K>(model::FfnActivation, const std::byte*, const std::byte*,
-                                                     std::size_t, std::size_t, const float*, RmsNormFirst, float*,
-                                                     cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/gemv_q_fused_format.cu.in.
+#include <pagoda/kernels/generated/gemv_q_fused_externs.hpp>

@@ -57,7 +57,9 @@ int staged_resident_blocks(Kernel kernel, int threads, std::size_t shared) {
 template <quant::QuantFormat F, class Rows, int Threads, int RowsPerBlock, int WordBytes>
 void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
                           cudaStream_t stream) {
-  if constexpr (X16Dot<F>::available) {
+  static_assert(x16_dot_matches_staged_list<F>,
+                "kernels::X16Dot is specialised for exactly the formats of kernels::gemv_staged_formats");
+  if constexpr (gemv_has_staged_path<F>) {  // a format without one never names X16Dot<F>
     constexpr GemvPolicy p{Threads, RowsPerBlock};
     constexpr std::size_t tile_bytes = staged_tile_bytes<X16Dot<F>, F>;
     const auto kernel = gemv_q_staged_kernel<F, Rows, Threads, RowsPerBlock, WordBytes>;

@@ -7,20 +7,24 @@
 #include <cstdint>
 #include <type_traits>
 
+#include <pagoda/core/type_list.hpp>
 #include <pagoda/quant/format.hpp>
 #include <pagoda/quant/k_formats.hpp>
 #include <pagoda/quant/legacy_formats.hpp>
 
 namespace pagoda::kernels {
 
+// The formats that opt in to the staged path, each with its X16Dot
+// (x16_dot_q.cuh, which fails to compile unless this list and the X16Dot
+// specialisations agree format for format).
+using gemv_staged_formats = type_list<quant::Q4_0, quant::Q4_1, quant::Q5_0, quant::Q5_1, quant::Q8_0, quant::Q4_K,
+                                      quant::Q5_K, quant::Q6_K>;
+
 // Whether gemv_q<F> takes the staged path (host and device): x as int16 takes
 // 2.125 bytes of shared memory per column, under 140 KB here.
 inline constexpr std::size_t gemv_staged_max_cols = 65536;
 template <quant::QuantFormat F>
-inline constexpr bool gemv_has_staged_path =
-    std::is_same_v<F, quant::Q4_0> || std::is_same_v<F, quant::Q4_1> || std::is_same_v<F, quant::Q5_0> ||
-    std::is_same_v<F, quant::Q5_1> || std::is_same_v<F, quant::Q8_0> || std::is_same_v<F, quant::Q4_K> ||
-    std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>;
+inline constexpr bool gemv_has_staged_path = contains<F>(gemv_staged_formats{});
 template <quant::QuantFormat F>
 [[nodiscard]] inline bool gemv_takes_staged_path(const std::byte* weights, std::size_t cols) {
   return gemv_has_staged_path<F> && cols % F::block_elements == 0 && cols <= gemv_staged_max_cols &&

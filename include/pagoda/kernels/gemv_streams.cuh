@@ -281,79 +281,9 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
 
 #endif  // __CUDACC__
 
-// Instantiated once each in pagoda_cuda, one unit per format of
-// quant::field_stream_formats (cuda/GenerateFormatUnits.cmake checks each line).
-extern template void gemv_streams_with<quant::Q4_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q4_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q4_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q4_0>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q4_1>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q4_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q4_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q4_1>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q5_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q5_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q5_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q5_0>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q5_1>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q5_1>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q5_1>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q5_1>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q8_0>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q8_0>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q8_0>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q8_0>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q4_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q4_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q4_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q4_K>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q5_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q5_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q5_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q5_K>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-extern template void gemv_streams_with<quant::Q6_K>(GemvPolicy, const std::byte*, std::size_t, std::size_t,
-                                                    const float*, float*, const float*, cudaStream_t);
-extern template void gemv_streams<quant::Q6_K>(const std::byte*, std::size_t, std::size_t, const float*, float*,
-                                               const float*, cudaStream_t);
-extern template void gemv_streams_fused<quant::Q6_K>(std::span<const GemvTarget>, std::size_t, const float*,
-                                                     RmsNormFirst, cudaStream_t);
-extern template void gemv_streams_fused_gated<quant::Q6_K>(model::FfnActivation, const std::byte*,
-                                                           const std::byte*, std::size_t, std::size_t,
-                                                           const float*, RmsNormFirst, float*, cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/gemv_streams_format.cu.in.
+#include <pagoda/kernels/generated/gemv_streams_externs.hpp>

@@ -7,7 +7,7 @@
 // Bound: launch latency at decode, DRAM bandwidth for prefill batches.
 //
 // Host code (g++) includes this header for the launcher; the kernel is
-// compiled in cuda/kv_cache.cu.
+// compiled in cuda/kernels/kv_cache.cu.
 #pragma once
 
 #include <cstddef>

@@ -211,25 +211,7 @@ void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols,
 
 #endif  // __CUDACC__
 
-namespace pagoda::kernels {
-
-// Instantiated once each in pagoda_cuda; one line per entry of quant::field_stream_formats
-// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
-extern template void matmul_mma_streams<quant::Q4_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q4_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q5_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q5_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q8_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q4_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q5_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-extern template void matmul_mma_streams<quant::Q6_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                       std::size_t, cudaStream_t, const MmaPolicy*);
-
-}  // namespace pagoda::kernels
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/matmul_mma_streams_format.cu.in.
+#include <pagoda/kernels/generated/matmul_mma_streams_externs.hpp>

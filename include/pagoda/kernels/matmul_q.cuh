@@ -242,35 +242,7 @@ void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, cons
 
 #endif  // __CUDACC__
 
-namespace pagoda::kernels {
-
-// Instantiated once each in pagoda_cuda; one line per entry of quant::formats
-// (cuda/GenerateFormatUnits.cmake refuses to configure when one is missing).
-extern template void matmul_q<quant::F32>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::F16>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::BF16>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q4_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q4_1>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q5_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q5_1>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q8_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q2_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q3_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q4_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q5_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q<quant::Q6_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                             std::size_t, float*, const float*, cudaStream_t);
-
-}  // namespace pagoda::kernels
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/matmul_q_format.cu.in.
+#include <pagoda/kernels/generated/matmul_q_externs.hpp>

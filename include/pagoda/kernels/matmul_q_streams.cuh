@@ -31,21 +31,9 @@ void matmul_q_streams(const std::byte* weights, std::size_t rows, std::size_t co
 }
 #endif
 
-extern template void matmul_q_streams<quant::Q4_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q4_1>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q5_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q5_1>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q8_0>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q4_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q5_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-extern template void matmul_q_streams<quant::Q6_K>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                     std::size_t, float*, const float*, cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/matmul_q_streams_format.cu.in.
+#include <pagoda/kernels/generated/matmul_q_streams_externs.hpp>

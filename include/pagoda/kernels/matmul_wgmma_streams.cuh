@@ -39,7 +39,7 @@
 namespace pagoda::kernels {
 
 // Whether pagoda_cuda holds wgmma code: CMAKE_CUDA_ARCHITECTURES listed 90a
-// (wgmma exists only in the sm_90a target; cuda/matmul_wgmma.cu).
+// (wgmma exists only in the sm_90a target; cuda/kernels/matmul_wgmma.cu).
 [[nodiscard]] bool wgmma_built();
 
 // Whether matmul_wgmma_streams can run on `device`: wgmma_built(), and the
@@ -236,24 +236,7 @@ void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t col
 
 #endif  // __CUDACC__
 
-namespace pagoda::kernels {
-
-// Instantiated once each in pagoda_cuda; one line per entry of quant::field_stream_formats.
-extern template void matmul_wgmma_streams<quant::Q4_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q4_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q5_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q5_1>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q8_0>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q4_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q5_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-extern template void matmul_wgmma_streams<quant::Q6_K>(std::span<const MatmulTarget>, std::size_t, const __half*,
-                                                         std::size_t, cudaStream_t, const WgmmaPolicy*);
-
-}  // namespace pagoda::kernels
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/matmul_wgmma_streams_format.cu.in.
+#include <pagoda/kernels/generated/matmul_wgmma_streams_externs.hpp>

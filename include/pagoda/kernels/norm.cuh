@@ -10,7 +10,7 @@
 // (x * scale) * weight, each product rounded once.
 //
 // Host code (g++) includes this header for the launcher's declaration; the
-// kernel is compiled in cuda/norm.cu.
+// kernel is compiled in cuda/kernels/norm.cu.
 #pragma once
 
 #include <cstddef>

@@ -84,21 +84,9 @@ void repack_streams(std::byte* tensor, std::size_t rows, std::size_t cols, std::
 
 #endif  // __CUDACC__
 
-extern template void repack_streams<quant::Q4_0>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q4_1>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q5_0>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q5_1>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q8_0>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q4_K>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q5_K>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-extern template void repack_streams<quant::Q6_K>(std::byte*, std::size_t, std::size_t, std::byte*, std::size_t,
-                                                   cudaStream_t);
-
 }  // namespace pagoda::kernels
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/repack_streams_format.cu.in.
+#include <pagoda/kernels/generated/repack_streams_externs.hpp>

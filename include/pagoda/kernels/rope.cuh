@@ -10,7 +10,7 @@
 // 131072 keep f32 accuracy (an f32 angle of 1e5 radians is off by ~4e-3).
 //
 // Host code (g++) includes this header for the launcher; the kernel is
-// compiled in cuda/rope.cu.
+// compiled in cuda/kernels/rope.cu.
 #pragma once
 
 #include <cstddef>

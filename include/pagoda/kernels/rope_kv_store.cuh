@@ -10,7 +10,7 @@
 // Bound: launch latency (a few microseconds), which is the point.
 //
 // Host code (g++) includes this header for the launcher; the kernel is
-// compiled in cuda/rope_kv_store.cu.
+// compiled in cuda/kernels/rope_kv_store.cu.
 #pragma once
 
 #include <cstddef>

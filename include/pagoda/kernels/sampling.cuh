@@ -6,7 +6,10 @@
 // host-side decision that depends on data, so it can be captured in a CUDA
 // graph and replayed. The device keeps the step counter (the draw of step n is
 // sampling_uniform(seed, n)) and the ring of recent tokens for the penalties;
-// only the chosen id is written.
+// only the chosen id is written, and on request whether a logit was NaN or
+// infinite: the chain's first read of the logits (sanitize, the first
+// prefilter round or the argmax's load) notes one such id as it goes, so the
+// check costs no pass of its own.
 //
 // Paths (chosen at construction, see select_sampling_path):
 //   greedy       temperature 0: cub::DeviceReduce::ArgMax (after penalties).
@@ -25,7 +28,7 @@
 //
 // Host code compiled by g++ may include this header: it sees the class only.
 // nvcc also sees the block-level building blocks (state, sources, the
-// prefilter round and the final block); cuda/sampling.cu holds the launches
+// prefilter round and the final block); cuda/kernels/sampling.cu holds the launches
 // and the device_sort/greedy kernels.
 #pragma once
 
@@ -58,7 +61,7 @@ struct BlockShape {
   [[nodiscard]] constexpr int capacity() const { return threads * items; }
   friend constexpr bool operator==(const BlockShape&, const BlockShape&) = default;
 };
-// The shapes cuda/sampling.cu instantiates: a policy names one of each list.
+// The shapes cuda/kernels/sampling.cu instantiates: a policy names one of each list.
 inline constexpr std::array<BlockShape, 4> sampling_prefilter_shapes{{{256, 8}, {512, 8}, {128, 8}, {256, 4}}};
 inline constexpr std::array<BlockShape, 3> sampling_final_shapes{{{512, 8}, {512, 4}, {256, 4}}};
 
@@ -100,6 +103,15 @@ enum class SamplingPath { greedy, block_top_k, device_sort };
   return "?";
 }
 
+namespace sampling {
+// Where a step's results go (device): the chosen id and, when not null, the
+// id of a non-finite logit or -1.
+struct TokenOut {
+  std::int32_t* token;
+  std::int32_t* non_finite;
+};
+}  // namespace sampling
+
 class Sampler {
 public:
   // Validates `params` and `policy` (pagoda::Error), allocates every buffer
@@ -110,8 +122,13 @@ public:
 
   // Chooses a token from `logits` (device, vocab_size floats), writes it to
   // `out_token` (device), appends it to the penalty ring and advances the
-  // step, all on `stream`, asynchronously. Graph-capturable.
-  void sample(const float* logits, std::int32_t* out_token, cudaStream_t stream);
+  // step, all on `stream`, asynchronously. Graph-capturable. When
+  // `out_non_finite` (device) is given, also writes there -1 if every logit
+  // was finite, else the id of one that was NaN or +-inf (the token is chosen
+  // as cpu::Sampler chooses it all the same, a NaN counting as -inf): the
+  // engine stops generation on it.
+  void sample(const float* logits, std::int32_t* out_token, cudaStream_t stream,
+              std::int32_t* out_non_finite = nullptr);
 
   // Host call, outside any graph: the penalty ring becomes the last
   // penalty_last_n tokens of `history` (e.g. the prompt). Leaves the step.
@@ -128,9 +145,9 @@ public:
 
 private:
   const float* enqueue_working_logits(const float* logits, bool copy, cudaStream_t stream) const;
-  void enqueue_greedy(const float* logits, std::int32_t* out_token, cudaStream_t stream) const;
-  void enqueue_block_top_k(const float* logits, std::int32_t* out_token, cudaStream_t stream) const;
-  void enqueue_device_sort(const float* logits, std::int32_t* out_token, cudaStream_t stream) const;
+  void enqueue_greedy(const float* logits, sampling::TokenOut out, cudaStream_t stream) const;
+  void enqueue_block_top_k(const float* logits, sampling::TokenOut out, cudaStream_t stream) const;
+  void enqueue_device_sort(const float* logits, sampling::TokenOut out, cudaStream_t stream) const;
 
   std::size_t vocab_size_ = 0;
   runtime::SamplingParams params_;
@@ -142,7 +159,7 @@ private:
   std::vector<int> round_inputs_;   // block_top_k: input count of each prefilter round
   int final_count_ = 0;             // block_top_k: candidates the last block sorts
 
-  pagoda::DeviceBuffer state_;        // step counter and ring cursor
+  pagoda::DeviceBuffer state_;        // step counter, ring cursor, this step's non-finite logit
   pagoda::DeviceBuffer ring_;         // (ring_capacity) recent ids
   pagoda::DeviceBuffer working_;      // (vocab) sanitized, penalised logits
   pagoda::DeviceBuffer keys_[2];      // block_top_k: candidate logits, ping-pong;
@@ -158,7 +175,7 @@ private:
 }  // namespace pagoda::kernels
 
 #if defined(__CUDACC__)
-// ---- Device building blocks (nvcc only); the launches live in cuda/sampling.cu.
+// ---- Device building blocks (nvcc only); the launches live in cuda/kernels/sampling.cu.
 
 namespace pagoda::kernels::sampling {
 
@@ -167,7 +184,17 @@ struct SamplerState {
   unsigned long long step;  // the draw of this call is sampling_uniform(seed, step)
   int ring_count;           // valid ids in ring[0, ring_count)
   int ring_next;            // where the next id goes
+  int non_finite;           // this step: 1 + the id of a logit found NaN or +-inf; 0: none (yet)
 };
+
+// The first read of a step's logits: sanitized (NaN -> -inf), and a
+// non-finite one noted in `state` (any one of them; racing stores all write
+// a valid id). `state` is null where the logits were already read once.
+__device__ __forceinline__ float read_logit(const float* logits, int i, SamplerState* state) {
+  const float logit = logits[i];
+  if (state != nullptr && !isfinite(logit)) state->non_finite = i + 1;
+  return runtime::sanitize_logit(logit);
+}
 
 struct RingArgs {
   SamplerState* state;
@@ -186,10 +213,13 @@ struct ChainArgs {
   unsigned long long seed;
 };
 
-// Ends a step: writes the id, records it for the penalties, advances the step.
-__device__ __forceinline__ void commit_token(std::int32_t token, std::int32_t* out_token, const RingArgs& ring) {
-  *out_token = token;
+// Ends a step: writes the id (and the non-finite report, which starts the
+// next step cleared), records it for the penalties, advances the step.
+__device__ __forceinline__ void commit_token(std::int32_t token, TokenOut out, const RingArgs& ring) {
+  *out.token = token;
   SamplerState& state = *ring.state;
+  if (out.non_finite != nullptr) *out.non_finite = state.non_finite - 1;
+  state.non_finite = 0;
   if (ring.capacity > 0) {
     ring.ring[state.ring_next] = token;
     state.ring_next = state.ring_next + 1 == ring.capacity ? 0 : state.ring_next + 1;
@@ -202,8 +232,9 @@ __device__ __forceinline__ void commit_token(std::int32_t token, std::int32_t* o
 // pass, id = index) or the candidates a previous pass kept.
 struct LogitSource {
   const float* logits;
+  SamplerState* first_read;  // the step's state where this is the first read of the logits, else null
   __device__ void load(int i, float& key, std::int32_t& id) const {
-    key = runtime::sanitize_logit(logits[i]);
+    key = read_logit(logits, i, first_read);
     id = i;
   }
 };
@@ -258,7 +289,7 @@ __global__ void __launch_bounds__(Threads)
 // sort, top-k, top-p, min-p, temperature, draw, commit.
 template <int Threads, int Items, class Source>
 __global__ void __launch_bounds__(Threads)
-    final_block_kernel(Source source, int n, ChainArgs chain, RingArgs ring, std::int32_t* out_token) {
+    final_block_kernel(Source source, int n, ChainArgs chain, RingArgs ring, TokenOut out) {
   using Sort = cub::BlockRadixSort<float, Threads, Items, std::int32_t>;
   using Scan = cub::BlockScan<double, Threads>;
   using Reduce = cub::BlockReduce<int, Threads>;
@@ -329,7 +360,7 @@ __global__ void __launch_bounds__(Threads)
   __syncthreads();
 #pragma unroll
   for (int j = 0; j < Items; ++j)
-    if (first_rank + j == chosen_rank) commit_token(ids[j], out_token, ring);
+    if (first_rank + j == chosen_rank) commit_token(ids[j], out, ring);
 }
 
 }  // namespace pagoda::kernels::sampling

@@ -4,7 +4,7 @@
 // Bytes moved: 6 * n. Bound: DRAM bandwidth (512 x 14336 activations: ~44 MB,
 // ~15 us on an H100).
 // Host code (g++) includes this header for the launcher; the kernel is
-// compiled in cuda/to_half.cu.
+// compiled in cuda/kernels/to_half.cu.
 #pragma once
 
 #include <cstddef>

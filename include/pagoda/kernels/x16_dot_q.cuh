@@ -42,18 +42,19 @@ __device__ __forceinline__ int sum4_x16(int2 x, int acc) {
 
 }  // namespace dot
 
-// Formats without a staged path leave this undefined (gemv_q keeps f32 x for them).
+// One specialisation per format of gemv_staged_formats (gemv_staged_path.hpp),
+// and none for any other: there is no primary definition, so a format listed
+// without its X16Dot fails to compile, and one with an X16Dot but not listed
+// fails x16_dot_matches_staged_list below. Formats without a staged path keep
+// f32 x (WarpDot) and never name X16Dot.
 template <class F>
-struct X16Dot {
-  static constexpr bool available = false;
-};
+struct X16Dot;
 
 // Q4_0, Q4_1, Q5_0, Q5_1: 4 units of 4 qs bytes per block as WarpDot<Q4_0>:
 // elements 4s..4s+3 (low nibbles) and 16+4s.. (high). _0: value (q - offset) * d;
 // _1: value q * d + m.
 template <class F>
 struct X16DotLegacy {
-  static constexpr bool available = true;
   static constexpr bool five = std::is_same_v<F, quant::Q5_0> || std::is_same_v<F, quant::Q5_1>;
   static constexpr bool with_min = std::is_same_v<F, quant::Q4_1> || std::is_same_v<F, quant::Q5_1>;
   static constexpr int offset = with_min ? 0 : (five ? 16 : 8);
@@ -106,7 +107,6 @@ struct X16Dot<quant::Q5_1> : X16DotLegacy<quant::Q5_1> {};
 // Q8_0 (34 B): 4 units of 8 signed bytes.
 template <>
 struct X16Dot<quant::Q8_0> {
-  static constexpr bool available = true;
   static constexpr std::size_t units_per_block = 4;
   static constexpr std::size_t tile_blocks = gemv_staged_tile_blocks<quant::Q8_0>;
   template <int R>
@@ -133,7 +133,6 @@ struct X16Dot<quant::Q8_0> {
 // sub-blocks coincide with the activation blocks. value = d*sc*q - dmin*m.
 template <class F>
 struct X16DotK45 {
-  static constexpr bool available = true;
   static constexpr bool five = std::is_same_v<F, quant::Q5_K>;
   static constexpr std::size_t units_per_block = 32;
   static constexpr std::size_t tile_blocks = gemv_staged_tile_blocks<F>;
@@ -170,7 +169,6 @@ struct X16Dot<quant::Q5_K> : X16DotK45<quant::Q5_K> {};
 // value = d * sc * (q - 32).
 template <>
 struct X16Dot<quant::Q6_K> {
-  static constexpr bool available = true;
   static constexpr std::size_t units_per_block = 32;
   static constexpr std::size_t tile_blocks = gemv_staged_tile_blocks<quant::Q6_K>;
   template <int R>
@@ -197,5 +195,19 @@ struct X16Dot<quant::Q6_K> {
     }
   }
 };
+
+namespace detail {
+
+template <class T, class = void>
+inline constexpr bool is_complete = false;
+template <class T>
+inline constexpr bool is_complete<T, std::void_t<decltype(sizeof(T))>> = true;
+
+}  // namespace detail
+
+// Checked where gemv_q<F> is instantiated (launch_staged_kernel), so every
+// format a program computes with is checked, pagoda's and a consumer's own.
+template <class F>
+inline constexpr bool x16_dot_matches_staged_list = detail::is_complete<X16Dot<F>> == gemv_has_staged_path<F>;
 
 }  // namespace pagoda::kernels

@@ -2,7 +2,7 @@
 // CUDA device's attributes that decide which mapping policies can work, and
 // the OS's hugepage pools, THP mode and memory limits. Filled by a probe split
 // in two — probe_os() (host-only, src/mapping/capabilities.cpp) and
-// probe_device() (cuda/probe_device.cu) — so selection (mapping/selection.hpp)
+// probe_device() (cuda/mapping/probe_device.cu) — so selection (mapping/selection.hpp)
 // is a pure function of it, unit-tested on named presets
 // (mapping/capability_presets.hpp) without a GPU.
 #pragma once
@@ -85,7 +85,7 @@ struct Capabilities {
 // Reads device `ordinal`'s attributes and free/total memory (creating its
 // CUDA context). Without a usable device: present == false with the reason.
 // A device that exists but fails a query throws pagoda::Error naming the call.
-// Defined in cuda/probe_device.cu (pagoda_cuda).
+// Defined in cuda/mapping/probe_device.cu (pagoda_cuda).
 [[nodiscard]] DeviceCapabilities probe_device(int ordinal = 0);
 
 // probe_os() and probe_device(ordinal) together (pagoda_cuda).

@@ -1,5 +1,5 @@
 // A weight matrix the GPU can read, with the kernels for its format chosen
-// once, at load (quant::visit_format in cuda/device_matrix.cpp): the hot path
+// once, at load (quant::visit_format in cuda/runtime/device_matrix.cpp): the hot path
 // calls through these pointers and never looks at a format id again.
 #pragma once
 

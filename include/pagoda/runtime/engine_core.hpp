@@ -2,7 +2,8 @@
 // DeviceModel: the CPU oracle's block, with the architecture's facts and each
 // layer's LayerSpec (model/config.hpp) deciding its optional steps; prefill in chunks on tensor cores, and a one-token decode step
 // captured once as a CUDA graph and replayed. Within a step nothing waits for
-// the host; the only synchronisation is reading the sampled token at the end.
+// the host; the only synchronisation is reading the sampled token at the end
+// (with the sampler's note of a non-finite logit, an error naming the position).
 // Policy-free: Engine<Policy> (engine.hpp) owns the weights' placement.
 #pragma once
 
@@ -50,7 +51,12 @@ private:
   void enqueue_decode_step(cudaStream_t stream);
   // Token rows of the first `tokens` ids in tokens_ into x_, scaled as the architecture says.
   void embed(std::size_t tokens, cudaStream_t stream);
+  // The sampler's step and the download of its results into staging_.
+  void enqueue_sample(cudaStream_t stream);
   std::int32_t sample_and_read();
+  // The downloaded token, once the stream is done; a logit that was NaN or
+  // infinite stops generation with an error naming the position instead.
+  [[nodiscard]] std::int32_t sampled_token() const;
 
   model::ModelConfig config_;
   DeviceModel model_;

@@ -43,7 +43,7 @@ struct AttentionPolicy {
 // with 8 heads per block): live 1: 10.7 us (two launches), 512: 15.8 us,
 // 4096: 24 us (700 GB/s of KV), 32768: 188 us (715 GB/s); the speed issue
 // takes it towards HBM's 3 TB/s. The kernel's shared memory is sized for
-// these values (static_asserts in cuda/attention_decode.cu).
+// these values (static_asserts in cuda/kernels/attention_decode.cu).
 inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
 
 // The same with 4 query heads per block, for models whose KV heads serve at
@@ -57,7 +57,7 @@ inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 256, 
 
 namespace tuning {
 
-// Every policy cuda/attention_decode.cu instantiates; select() returns one of them.
+// Every policy cuda/kernels/attention_decode.cu instantiates; select() returns one of them.
 inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode_policy_gqa4,
                                                                 attention_decode_policy};
 

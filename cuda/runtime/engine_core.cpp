@@ -52,12 +52,12 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   logits_ = floats(config_.vocab_size, "logits");
   tokens_ = DeviceBuffer(batch * sizeof(std::int32_t), "token ids");
   positions_ = DeviceBuffer(batch * sizeof(std::int32_t), "positions");
-  sampled_ = DeviceBuffer(sizeof(std::int32_t), "sampled token");
+  sampled_ = DeviceBuffer(2 * sizeof(std::int32_t), "sampled token");  // the id, and a non-finite logit's id or -1
   const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
                                       config_.attention_scale};
   attention_workspace_ = DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape), 16),
                                       "attention workspace");
-  staging_ = PinnedBuffer((2 * batch + 1) * sizeof(std::int32_t), "token staging");
+  staging_ = PinnedBuffer((2 * batch + 2) * sizeof(std::int32_t), "token staging");
 }
 
 void EngineCore::require_room(std::size_t tokens) const {
@@ -199,20 +199,34 @@ void EngineCore::enqueue_decode_step(cudaStream_t s) {
              "position upload");
   embed(1, s);
   enqueue_layers(1, as_ints(positions_), 0, /*decode=*/true);
-  sampler_.sample(as_floats(logits_), as_ints(sampled_), s);
-  check_cuda(cudaMemcpyAsync(staged + 2 * batch, sampled_.data(), sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
+  enqueue_sample(s);
+}
+
+void EngineCore::enqueue_sample(cudaStream_t s) {
+  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data()) + 2 * options_.max_batch;
+  sampler_.sample(as_floats(logits_), as_ints(sampled_), s, as_ints(sampled_) + 1);
+  check_cuda(cudaMemcpyAsync(staged, sampled_.data(), 2 * sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
              "sampled token download");
+}
+
+std::int32_t EngineCore::sampled_token() const {
+  const auto* staged = reinterpret_cast<const std::int32_t*>(staging_.data()) + 2 * options_.max_batch;
+  if (const std::int32_t bad = staged[1]; bad >= 0) {
+    float logit = 0;
+    check_cuda(cudaMemcpy(&logit, as_floats(logits_) + bad, sizeof(float), cudaMemcpyDeviceToHost),
+               "non-finite logit download");
+    fail("the logits after position {} are not finite ({} for token {}): the weights or activations hold NaN or "
+         "infinity; generation stopped",
+         position_ - 1, logit, bad);
+  }
+  return staged[0];
 }
 
 std::int32_t EngineCore::sample_and_read() {
   const cudaStream_t s = stream_.get();
-  auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
-  sampler_.sample(as_floats(logits_), as_ints(sampled_), s);
-  check_cuda(cudaMemcpyAsync(staged + 2 * options_.max_batch, sampled_.data(), sizeof(std::int32_t),
-                             cudaMemcpyDeviceToHost, s),
-             "sampled token download");
+  enqueue_sample(s);
   check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after sampling");
-  return staged[2 * options_.max_batch];
+  return sampled_token();
 }
 
 std::int32_t EngineCore::prefill(std::span<const std::int32_t> tokens) {
@@ -260,7 +274,7 @@ std::int32_t EngineCore::decode(std::int32_t token) {
   check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a decode step");
   ++position_;
   history_.push_back(token);
-  return staged[2 * options_.max_batch];
+  return sampled_token();
 }
 
 std::vector<float> EngineCore::logits() const {

@@ -13,6 +13,7 @@
 
 #include <cub/cub.cuh>
 #include <cuda/functional>
+#include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 
 #include "pagoda/kernels/cuda_check.hpp"
@@ -29,9 +30,10 @@ ChainArgs chain_args(const SamplingParams& p, int top_k) {
   return {top_k, p.top_p_active(), p.min_p_active(), p.top_p, min_p_offset, p.temperature, p.seed};
 }
 
-__global__ void sanitize_kernel(const float* __restrict__ logits, float* __restrict__ working, int n) {
+__global__ void sanitize_kernel(const float* __restrict__ logits, float* __restrict__ working, int n,
+                                SamplerState* state) {
   const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (i < n) working[i] = runtime::sanitize_logit(logits[i]);
+  if (i < n) working[i] = read_logit(logits, i, state);
 }
 
 // Step 1 in one block: each distinct id of the ring is penalised once, by the
@@ -92,7 +94,7 @@ __global__ void keep_kernel(const float* __restrict__ sorted, int n, ChainArgs c
 // device_sort, one thread: binary search for the first kept rank whose
 // cumulative weight exceeds u * total (cumulative never decreases).
 __global__ void draw_kernel(const double* cumulative, const unsigned* first_rejected, int n,
-                            const std::int32_t* sorted_ids, ChainArgs chain, RingArgs ring, std::int32_t* out_token) {
+                            const std::int32_t* sorted_ids, ChainArgs chain, RingArgs ring, TokenOut out) {
   const int keep = static_cast<int>(min(*first_rejected, static_cast<unsigned>(n)));
   const double target = runtime::sampling_uniform(chain.seed, ring.state->step) * cumulative[keep - 1];
   int lo = 0;
@@ -102,18 +104,31 @@ __global__ void draw_kernel(const double* cumulative, const unsigned* first_reje
     if (cumulative[mid] > target) hi = mid;
     else lo = mid + 1;
   }
-  commit_token(sorted_ids[lo], out_token, ring);
+  commit_token(sorted_ids[lo], out, ring);
 }
 
 // greedy: the argmax's index becomes the token.
-__global__ void commit_argmax_kernel(const cuda::std::int64_t* index, RingArgs ring, std::int32_t* out_token) {
-  commit_token(static_cast<std::int32_t>(*index), out_token, ring);
+__global__ void commit_argmax_kernel(const cuda::std::int64_t* index, RingArgs ring, TokenOut out) {
+  commit_token(static_cast<std::int32_t>(*index), out, ring);
 }
 
-struct SanitizeLogit {
-  __host__ __device__ float operator()(float logit) const { return runtime::sanitize_logit(logit); }
+// The argmax's input: logit i sanitized, a non-finite one noted where this
+// is the step's first read of them (state not null).
+struct SanitizedLogit {
+  const float* logits;
+  SamplerState* state;
+  __host__ __device__ float operator()(int i) const {
+#if defined(__CUDA_ARCH__)
+    return read_logit(logits, i, state);
+#else
+    return logits[i];  // never called on the host; the iterator type needs a host-callable functor
+#endif
+  }
 };
-using SanitizedLogits = thrust::transform_iterator<SanitizeLogit, const float*>;
+using SanitizedLogits = thrust::transform_iterator<SanitizedLogit, thrust::counting_iterator<int>>;
+SanitizedLogits sanitized_logits(const float* logits, SamplerState* state) {
+  return SanitizedLogits(thrust::counting_iterator<int>(0), SanitizedLogit{logits, state});
+}
 
 constexpr int elementwise_threads = 256;
 constexpr int penalty_threads = 1024;
@@ -173,7 +188,7 @@ Sampler::Sampler(std::size_t vocab_size, const SamplingParams& params, cudaStrea
 
   if (path_ == SamplingPath::greedy) {
     argmax_ = device_array<cuda::std::int64_t>(2, "sampler argmax");  // [0]: the max (a float), [1]: its index
-    check_cuda(cub::DeviceReduce::ArgMax(nullptr, cub_temp_bytes_, SanitizedLogits(nullptr, SanitizeLogit{}),
+    check_cuda(cub::DeviceReduce::ArgMax(nullptr, cub_temp_bytes_, sanitized_logits(nullptr, nullptr),
                                          as<float>(argmax_), as<cuda::std::int64_t>(argmax_) + 1,
                                          static_cast<cuda::std::int64_t>(vocab), stream),
                "sampler: ArgMax temporary storage");
@@ -217,22 +232,24 @@ Sampler::Sampler(std::size_t vocab_size, const SamplingParams& params, cudaStrea
   check_cuda(cudaStreamSynchronize(stream), "sampler: initialisation");
 }
 
-void Sampler::sample(const float* logits, std::int32_t* out_token, cudaStream_t stream) {
+void Sampler::sample(const float* logits, std::int32_t* out_token, cudaStream_t stream, std::int32_t* out_non_finite) {
   require(state_.data() != nullptr, "kernels::Sampler::sample", "a sampler that was not moved from");
+  const TokenOut out{out_token, out_non_finite};
   switch (path_) {
-    case SamplingPath::greedy: return enqueue_greedy(logits, out_token, stream);
-    case SamplingPath::block_top_k: return enqueue_block_top_k(logits, out_token, stream);
-    case SamplingPath::device_sort: return enqueue_device_sort(logits, out_token, stream);
+    case SamplingPath::greedy: return enqueue_greedy(logits, out, stream);
+    case SamplingPath::block_top_k: return enqueue_block_top_k(logits, out, stream);
+    case SamplingPath::device_sort: return enqueue_device_sort(logits, out, stream);
   }
 }
 
 // The logits the chain reads: working_ = sanitize(logits), penalised, when
-// penalties are on or `copy` asks for it; else `logits` itself.
+// penalties are on or `copy` asks for it (that copy is then the step's first
+// read, noting a non-finite logit); else `logits` itself.
 const float* Sampler::enqueue_working_logits(const float* logits, bool copy, cudaStream_t stream) const {
   if (ring_capacity_ == 0 && !copy) return logits;
   const int vocab = static_cast<int>(vocab_size_);
-  sanitize_kernel<<<blocks_for(vocab, elementwise_threads), elementwise_threads, 0, stream>>>(logits, as<float>(working_),
-                                                                                             vocab);
+  sanitize_kernel<<<blocks_for(vocab, elementwise_threads), elementwise_threads, 0, stream>>>(
+      logits, as<float>(working_), vocab, as<SamplerState>(state_));
   check_launch("sampler: sanitize_kernel");
   if (ring_capacity_ > 0) {
     constexpr int threads = penalty_threads;
@@ -244,26 +261,28 @@ const float* Sampler::enqueue_working_logits(const float* logits, bool copy, cud
   return as<const float>(working_);
 }
 
-void Sampler::enqueue_greedy(const float* logits, std::int32_t* out_token, cudaStream_t stream) const {
-  logits = enqueue_working_logits(logits, false, stream);
+void Sampler::enqueue_greedy(const float* logits, TokenOut out, cudaStream_t stream) const {
+  const float* working = enqueue_working_logits(logits, false, stream);
+  SamplerState* first_read = working == logits ? as<SamplerState>(state_) : nullptr;
   std::size_t bytes = cub_temp_bytes_;
-  check_cuda(cub::DeviceReduce::ArgMax(cub_temp_.data(), bytes, SanitizedLogits(logits, SanitizeLogit{}),
+  check_cuda(cub::DeviceReduce::ArgMax(cub_temp_.data(), bytes, sanitized_logits(working, first_read),
                                        as<float>(argmax_), as<cuda::std::int64_t>(argmax_) + 1,
                                        static_cast<cuda::std::int64_t>(vocab_size_), stream),
              "sampler: ArgMax");
   commit_argmax_kernel<<<1, 1, 0, stream>>>(as<const cuda::std::int64_t>(argmax_) + 1,
-                                            ring_args(state_, ring_, ring_capacity_), out_token);
+                                            ring_args(state_, ring_, ring_capacity_), out);
   check_launch("sampler: commit_argmax_kernel");
 }
 
-void Sampler::enqueue_block_top_k(const float* logits, std::int32_t* out_token, cudaStream_t stream) const {
-  const LogitSource first{enqueue_working_logits(logits, false, stream)};
-  int out = 0;  // rounds ping-pong between keys_/ids_ [0] and [1]
-  for (std::size_t r = 0; r < round_inputs_.size(); ++r, out ^= 1) {
+void Sampler::enqueue_block_top_k(const float* logits, TokenOut out, cudaStream_t stream) const {
+  const float* working = enqueue_working_logits(logits, false, stream);
+  const LogitSource first{working, working == logits ? as<SamplerState>(state_) : nullptr};
+  int pong = 0;  // rounds ping-pong between keys_/ids_ [0] and [1]
+  for (std::size_t r = 0; r < round_inputs_.size(); ++r, pong ^= 1) {
     const int n = round_inputs_[r];
-    const CandidateSource previous{as<const float>(keys_[out ^ 1]), as<const std::int32_t>(ids_[out ^ 1])};
-    float* keys = as<float>(keys_[out]);
-    std::int32_t* ids = as<std::int32_t>(ids_[out]);
+    const CandidateSource previous{as<const float>(keys_[pong ^ 1]), as<const std::int32_t>(ids_[pong ^ 1])};
+    float* keys = as<float>(keys_[pong]);
+    std::int32_t* ids = as<std::int32_t>(ids_[pong]);
     visit_shape<sampling_prefilter_shapes>(policy_.prefilter, [&](auto threads, auto items) {
       constexpr int t = decltype(threads)::value;
       constexpr int i = decltype(items)::value;
@@ -275,17 +294,17 @@ void Sampler::enqueue_block_top_k(const float* logits, std::int32_t* out_token, 
   }
   const ChainArgs chain = chain_args(params_, top_k_);
   const RingArgs ring = ring_args(state_, ring_, ring_capacity_);
-  const CandidateSource last{as<const float>(keys_[out ^ 1]), as<const std::int32_t>(ids_[out ^ 1])};
+  const CandidateSource last{as<const float>(keys_[pong ^ 1]), as<const std::int32_t>(ids_[pong ^ 1])};
   visit_shape<sampling_final_shapes>(policy_.final_block, [&](auto threads, auto items) {
     constexpr int t = decltype(threads)::value;
     constexpr int i = decltype(items)::value;
-    if (round_inputs_.empty()) final_block_kernel<t, i><<<1, t, 0, stream>>>(first, final_count_, chain, ring, out_token);
-    else final_block_kernel<t, i><<<1, t, 0, stream>>>(last, final_count_, chain, ring, out_token);
+    if (round_inputs_.empty()) final_block_kernel<t, i><<<1, t, 0, stream>>>(first, final_count_, chain, ring, out);
+    else final_block_kernel<t, i><<<1, t, 0, stream>>>(last, final_count_, chain, ring, out);
   });
   check_launch("sampler: final_block_kernel");
 }
 
-void Sampler::enqueue_device_sort(const float* logits, std::int32_t* out_token, cudaStream_t stream) const {
+void Sampler::enqueue_device_sort(const float* logits, TokenOut out, cudaStream_t stream) const {
   const int vocab = static_cast<int>(vocab_size_);
   std::size_t bytes = cub_temp_bytes_;
   check_cuda(cub::DeviceRadixSort::SortPairsDescending(cub_temp_.data(), bytes,
@@ -314,7 +333,7 @@ void Sampler::enqueue_device_sort(const float* logits, std::int32_t* out_token, 
              "sampler: draw InclusiveSum");
   draw_kernel<<<1, 1, 0, stream>>>(as<const double>(cumulative_), as<const unsigned>(first_cut_), vocab,
                                    as<const std::int32_t>(ids_[0]), chain, ring_args(state_, ring_, ring_capacity_),
-                                   out_token);
+                                   out);
   check_launch("sampler: draw_kernel");
 }
 
