@@ -76,16 +76,31 @@ std::filesystem::path synthetic_qwen2() {
   return path;
 }
 
+// Two layers of Llama-3-8B's shape (d 4096, 32/8 heads, ffn 14336, vocab
+// 128256), Q4_K_M: the prompt GEMM's tiles at the sizes pp512 runs, without
+// 32 layers of CPU oracle. Written once per machine (PAGODA_SYNTH_8B_STACK reuses one).
+std::filesystem::path synthetic_8b_stack() {
+  if (const char* path = std::getenv("PAGODA_SYNTH_8B_STACK")) return path;
+  const auto path = std::filesystem::temp_directory_path() / "pagoda-synth-llama-3-8b-2-layers-q4_k_m.gguf";
+  if (!std::filesystem::exists(path)) {
+    model::SyntheticShape shape = model::find_shape("llama-3-8b");
+    shape.n_layers = 2;
+    model::write_synthetic({.shape = shape, .recipe = model::QuantRecipe::q4_k_m(), .seed = 11}, path);
+  }
+  return path;
+}
+
 // Teacher forcing through prefill and through decode, both against the oracle.
 // Device-copy's default layout is field streams; `layout` may ask for the GGUF one.
 void check_against_oracle(const gguf::MappedFile& file, std::span<const std::int32_t> tokens, const char* label,
-                          quant::LayoutChoice layout = quant::LayoutChoice::automatic) {
+                          quant::LayoutChoice layout = quant::LayoutChoice::automatic, std::uint32_t max_batch = 64) {
   cpu::ReferenceModel oracle(file.gguf(), static_cast<std::uint32_t>(tokens.size() + 1));
   const auto expected = oracle.forward(tokens, /*all_logits=*/true);
   const std::size_t vocab = oracle.config().vocab_size;
 
-  runtime::Engine<mapping::DeviceCopy> engine(file, {}, {.context_size = 1024, .max_batch = 64, .layout = layout});
-  MESSAGE(label << ": " << engine.placement().layouts);
+  runtime::Engine<mapping::DeviceCopy> engine(file, {},
+                                              {.context_size = 1024, .max_batch = max_batch, .layout = layout});
+  MESSAGE(label << ": " << engine.placement().layouts << "; prefill: " << engine.placement().prefill_kernels);
   const auto prefill_logits = engine.forward_all_logits(tokens);
   Agreement prefill;
   for (std::size_t t = 0; t < tokens.size(); ++t)
@@ -122,6 +137,15 @@ TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Llama-3.2-1B-shap
   std::vector<std::int32_t> tokens(64);
   for (auto& t : tokens) t = id(rng);
   check_against_oracle(*file, tokens, "synthetic Llama-3.2-1B Q4_0");
+}
+
+TEST_CASE("GPU logits agree with the CPU oracle on a two-layer stack of Llama-3-8B's shape, a 130-token prompt in one "
+          "chunk (the prompt GEMM's wide and narrow tiles)") {
+  const auto file = gguf::MappedFile::open(synthetic_8b_stack());
+  std::vector<std::int32_t> tokens(130);
+  std::mt19937 rng(5);
+  for (auto& t : tokens) t = static_cast<std::int32_t>(rng() % 128256);
+  check_against_oracle(*file, tokens, "synthetic Llama-3-8B, 2 layers, Q4_K_M", quant::LayoutChoice::automatic, 512);
 }
 
 TEST_CASE("GPU logits agree with the CPU oracle on a synthetic Qwen2.5-0.5B-shaped model (QKV biases)") {
