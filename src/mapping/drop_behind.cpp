@@ -61,6 +61,7 @@ PageCacheRelease DropBehind::finish() {
   worker_.join();
   std::unique_lock lock(mutex_);
   if (cover_.end() > released_to_) release_up_to(cover_.end(), lock);
+  stop_read_around(file_);
   totals_.resident_after = resident_bytes(file_.bytes().subspan(cover_.offset, cover_.size));
   return totals_;
 }

@@ -80,7 +80,17 @@ PageCacheRelease release_pages(const ReadOnlyFile& file, ByteRange range) {
 
 PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range) {
   if (range.size == 0) return {};
-  return release_pages(file, folio_cover(range, file.bytes().size()));
+  PageCacheRelease release = release_pages(file, folio_cover(range, file.bytes().size()));
+  stop_read_around(file);
+  return release;
+}
+
+void stop_read_around(const ReadOnlyFile& file) {
+  const std::span<const std::byte> whole = file.bytes();
+  if (whole.empty()) return;
+  const ByteRange cover = page_cover_of(whole);
+  // Advice only: a refusal leaves read-around on, which costs RAM, not correctness.
+  (void)::madvise(reinterpret_cast<void*>(cover.offset), cover.size, MADV_RANDOM);
 }
 
 FolioScan scan_folios(std::span<const std::byte> mapped, FolioScanExtent extent) {

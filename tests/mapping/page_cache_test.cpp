@@ -39,6 +39,27 @@ TEST_CASE("releasing the page cache of a read mapping drops its resident pages a
                            std::as_bytes(std::span(bytes)).subspan(4096, 100000)));
 }
 
+TEST_CASE("after a release, reading the metadata before the weights brings no weight page back") {
+  // A "header" of 2 MiB + 64 KiB and 30 MiB of "weights" after it, as in a
+  // GGUF file: the release, widened to whole 2 MiB folios, takes the
+  // header's last 64 KiB too, so reading the metadata faults there.
+  ScratchDir dir;
+  const auto path = dir.path() / "model.bin";
+  constexpr std::size_t header = (2u << 20) + (64u << 10), total = 32u << 20;
+  std::vector<char> bytes(total, 5);
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  testing::sync_file(path);
+
+  const ReadOnlyFile file(path);
+  const std::span<const std::byte> weights = file.bytes().subspan(header);
+  const PageCacheRelease released = release_page_cache(file, {header, weights.size()});
+  CHECK(released.resident_after == 0);
+  unsigned sum = 0;
+  for (std::size_t i = 0; i < header; i += 4096) sum += static_cast<unsigned>(file.bytes()[i]);  // the metadata
+  CHECK(sum == 5u * (header / 4096));
+  CHECK(resident_bytes(weights) == 0);  // no read-around into the weights
+}
+
 TEST_CASE("an empty range is resident nowhere and releases nothing") {
   CHECK(resident_bytes({}) == 0);
 }

@@ -38,8 +38,16 @@ inline constexpr std::uint64_t page_cache_folio_bytes = std::uint64_t{2} << 20;
 PageCacheRelease release_pages(const ReadOnlyFile& file, ByteRange range);
 
 // release_pages over `range` widened to whole folios (folio_cover), so no
-// large folio at either end stays behind.
+// large folio at either end stays behind; then stop_read_around(file).
 PageCacheRelease release_page_cache(const ReadOnlyFile& file, ByteRange range);
+
+// After a copying policy's final release the mapping is read only for the
+// GGUF metadata (tensor names are views into it). A page fault there would
+// read around the faulting page, a window of megabytes reaching past the
+// metadata into the weights just released (6 MiB seen after touching a
+// 2 MiB header on Linux 6.18), so the mapping is advised MADV_RANDOM: a fault
+// reads its own page. Reads through pread are not affected.
+void stop_read_around(const ReadOnlyFile& file);
 
 // How the page cache holds a mapped range: in base pages or in large folios
 // (compound pages). Registering page-cache memory held in large folios with
