@@ -5,10 +5,15 @@
 // let go of.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <span>
 #include <filesystem>
 #include <optional>
 #include <string>
+
+#include <unistd.h>
 
 #include "mapping/mapping_fixtures.hpp"
 #include "pagoda/core/error.hpp"
@@ -52,7 +57,13 @@ void check_nothing_read_back(const std::filesystem::path& path) {
   MESSAGE(mapping::to_string(report));
   CHECK(report.page_cache_bytes == 0);
   // After the whole engine is built, too: no norm weight came back from disk.
-  CHECK(mapping::resident_bytes(section.bytes()) == 0);
+  // The page the metadata ends in also holds the first weight bytes; reading
+  // the metadata (tensor names are views into it) maps it, so it is left out.
+  const std::span<const std::byte> weights = section.bytes();
+  const auto start = reinterpret_cast<std::uintptr_t>(weights.data());
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t shared_with_metadata = std::min<std::size_t>((page - start % page) % page, weights.size());
+  CHECK(mapping::resident_bytes(weights.subspan(shared_with_metadata)) == 0);
 }
 
 }  // namespace
