@@ -14,12 +14,13 @@ namespace pagoda::kernels {
 namespace {
 
 constexpr std::string_view operation = "kernels::attention_decode";
+constexpr int merge_threads = 256;
 constexpr auto& policies = tuning::attention_decode_policies;
-// What every listed policy must meet: the merging block keeps a weight per
-// split and head in the tile's shared memory (256 splits at most), and the
-// split kernel's static shared memory (~37 KiB at 8 heads) stays under 48 KiB.
+// What every listed policy must meet: the merge kernel gives each split a
+// thread, and the split kernel's static shared memory (~40 KiB at 8 heads)
+// stays under 48 KiB.
 constexpr bool launchable(const AttentionPolicy& p) {
-  return p.target_blocks <= 256 && p.tile <= 256 && p.threads <= 128 && p.heads_per_block <= 8 &&
+  return p.target_blocks <= merge_threads && p.tile <= 256 && p.threads <= 128 && p.heads_per_block <= 8 &&
          p.min_split == attention_decode_policy.min_split;
 }
 static_assert(std::ranges::all_of(policies, launchable), "every listed attention policy can be launched");
@@ -44,66 +45,30 @@ void check_shape(const AttentionShape& shape) {
 template <AttentionPolicy P, int Lanes>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
-                  float* out, cudaStream_t stream) {
+                  cudaStream_t stream) {
   attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>
-      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws, out);
+      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
 }
 
 // Lanes from head_dim (8 dims a lane), the rest from the policy.
 template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
-                               const std::int32_t* position, attention::Workspace ws, float* out,
-                               cudaStream_t stream) {
+                               const std::int32_t* position, attention::Workspace ws, cudaStream_t stream) {
   if (shape.head_dim <= 64)
-    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, out, stream);
+    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   else if (shape.head_dim <= 128)
-    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, out, stream);
+    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
   else
-    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, out, stream);
-}
-
-}  // namespace
-
-namespace {
-
-// The split grid of `shape`: (splits, KV heads x head groups).
-dim3 split_grid(const AttentionPolicy& chosen, const AttentionShape& shape) {
-  const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
-  const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
-  require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
-  return {tuning::attention_splits(chosen, shape), shape.n_kv_heads * groups};
-}
-
-// The workspace: (splits, n_heads) slots of output (head_dim floats), max
-// and sum, then a counter per column of the grid.
-struct WorkspaceLayout {
-  std::size_t slots, head_dim, columns;
-  [[nodiscard]] std::size_t float_count() const { return slots * (head_dim + 2); }
-  [[nodiscard]] std::size_t bytes() const { return float_count() * sizeof(float) + columns * sizeof(unsigned); }
-  [[nodiscard]] attention::Workspace in(void* workspace) const {
-    auto* base = static_cast<float*>(workspace);
-    return {base, base + slots * head_dim, base + slots * head_dim + slots,
-            reinterpret_cast<unsigned*>(base + float_count())};
-  }
-};
-WorkspaceLayout workspace_layout(const AttentionShape& shape) {
-  const dim3 grid = split_grid(tuning::select(compute_capability(), shape), shape);
-  return {std::size_t{grid.x} * shape.n_heads, shape.head_dim, grid.y};
+    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
 }
 
 }  // namespace
 
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape) {
   check_shape(shape);
-  return workspace_layout(shape).bytes();
-}
-
-void attention_decode_clear_workspace(void* workspace, const AttentionShape& shape, cudaStream_t stream) {
-  check_shape(shape);
-  require(workspace != nullptr, operation, "the workspace is not null");
-  check_cuda(cudaMemsetAsync(workspace, 0, workspace_layout(shape).bytes(), stream), operation,
-             "clearing the workspace");
+  const std::uint32_t splits = tuning::attention_splits(tuning::select(compute_capability(), shape), shape);
+  return std::size_t{splits} * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
 }
 
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
@@ -117,17 +82,26 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
   const AttentionPolicy chosen = tuning::select(compute_capability(), shape);
-  const dim3 grid = split_grid(chosen, shape);
-  const std::uint32_t splits = grid.x;
-  const attention::Workspace ws = workspace_layout(shape).in(workspace);
+  const std::uint32_t splits = tuning::attention_splits(chosen, shape);
+  const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
+  const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
+  require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
+
+  auto* base = static_cast<float*>(workspace);
+  const std::size_t slots = std::size_t{splits} * shape.n_heads;
+  const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
+  const dim3 grid(splits, shape.n_kv_heads * groups);
   // The one place the run-time choice becomes a template argument.
   visit_listed<tuning::attention_decode_policies>(
       chosen,
       [&](auto i) {
         launch_split_for_head_dim<policies[decltype(i)::value]>(q, k_cache, v_cache, shape, splits, grid, position, ws,
-                                                                out, stream);
+                                                                stream);
       },
       [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
+  check_launch(operation);
+  attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
+      <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);
   check_launch(operation);
 }
 

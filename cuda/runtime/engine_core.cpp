@@ -57,7 +57,6 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
                                       config_.attention_scale};
   attention_workspace_ = DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape), 16),
                                       "attention workspace");
-  kernels::attention_decode_clear_workspace(attention_workspace_.data(), shape, stream_.get());
   staging_ = PinnedBuffer((2 * batch + 2) * sizeof(std::int32_t), "token staging");
 }
 

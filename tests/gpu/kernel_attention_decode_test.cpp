@@ -105,8 +105,6 @@ struct DeviceCase {
         workspace(kernels::attention_decode_workspace_bytes(shape)) {
     k_cache.upload(cache.k_bits);  // the live rows; the rest stay NaN
     v_cache.upload(cache.v_bits);
-    kernels::attention_decode_clear_workspace(workspace.get(), shape, nullptr);
-    kt::cuda_ok(cudaDeviceSynchronize(), "clearing the attention workspace");
   }
   void set_position(std::int32_t p) { position.upload(std::span<const std::int32_t>(&p, 1)); }
   void run(const kernels::AttentionShape& shape, cudaStream_t stream) {

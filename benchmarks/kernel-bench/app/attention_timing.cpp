@@ -32,7 +32,6 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
     for (float& x : host_q) x = uniform(rng);
     pagoda::DeviceBuffer q(q_count * sizeof(float), "attention q"), out(q_count * sizeof(float), "attention out");
     pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape), "attention workspace");
-    kernels::attention_decode_clear_workspace(workspace.data(), shape, stream);
     pagoda::DeviceBuffer position(sizeof(std::int32_t), "attention position");
     const std::int32_t last = static_cast<std::int32_t>(c.depth) - 1;
     pagoda::check_cuda(cudaMemcpyAsync(q.data(), host_q.data(), q.size(), cudaMemcpyHostToDevice, stream),

@@ -5,11 +5,9 @@
 // reads KV head h / (n_heads / n_kv_heads); softmax(scale * q.k) weighs v.
 // Split-K ("flash decoding"): split blocks each walk a stretch of the sequence
 // in shared-memory tiles with a running max and sum, leaving (max, sum,
-// unnormalised output) per head in the workspace; the last block of each
-// head group to finish (a counter in the workspace) merges the live splits
-// into `out`, so a step is one launch. *position is read on the device and
-// the grid depends on the shape only, so one captured launch serves every
-// decode step.
+// unnormalised output) per head in the workspace; a second kernel merges the
+// live splits. *position is read on the device and the grid depends on the
+// shape only, so one captured launch serves every decode step.
 // Bytes moved: 4 * live * kv_dim of cache (K and V once per head group of up
 // to 8 query heads: GQA heads share their KV reads) + the workspace, tiny.
 // Bound: HBM bandwidth at long contexts, launch latency at short ones.
@@ -41,16 +39,12 @@ namespace pagoda::kernels {
 
 // Bytes of workspace attention_decode needs for `shape` (scale aside).
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape);
-// Zeroes a new workspace (its merge counters must start at 0; every call
-// leaves them at 0 again). Asynchronous on `stream`.
-void attention_decode_clear_workspace(void* workspace, const AttentionShape& shape, cudaStream_t stream);
 
 // out: n_heads * head_dim f32. Preconditions (pagoda::Error otherwise):
 // n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
 // the caches 16-byte aligned; workspace of attention_decode_workspace_bytes.
 // 0 <= *position < max_context is the caller's to ensure (the kernels clamp
-// it into range rather than read outside the cache). The workspace was
-// cleared once by attention_decode_clear_workspace.
+// it into range rather than read outside the cache).
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
                       cudaStream_t stream);
@@ -64,7 +58,6 @@ struct Workspace {
   float* output;  // unnormalised sum_p exp(s_p - max) v_p
   float* max;
   float* sum;     // sum_p exp(s_p - max)
-  unsigned* done;  // (KV heads x head groups): splits finished in this call; the last resets it to 0
 };
 
 __device__ __forceinline__ std::uint32_t live_length(const std::int32_t* position, std::uint32_t max_context) {
@@ -118,8 +111,7 @@ __global__ void __launch_bounds__(Threads)
                                   const __half* __restrict__ k_cache,  // (max_context, kv_dim)
                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
                                   AttentionShape shape, std::uint32_t splits,
-                                  const std::int32_t* __restrict__ position, attention::Workspace ws,
-                                  float* __restrict__ out) {
+                                  const std::int32_t* __restrict__ position, attention::Workspace ws) {
   pdl_trigger();  // see programmatic_launch.hpp
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
@@ -267,48 +259,40 @@ __global__ void __launch_bounds__(Threads)
     ws.max[slot + threadIdx.x] = run_max[threadIdx.x];
     ws.sum[slot + threadIdx.x] = run_sum[threadIdx.x];
   }
+}
 
-  // The merge, by the head group's last block to finish: out = sum_s w_s o_s /
-  // sum_s w_s l_s with w_s = exp(max_s - max over splits). The others'
-  // results are read through L2 (__ldcg): another SM wrote them.
-  const std::uint32_t used = (rows.count + chunk - 1) / chunk;  // splits with rows, this one among them
-  __shared__ bool merges;
-  __threadfence();  // this block's results reach L2 before it is counted
+// Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s
+// with w_s = exp(max_s - max over splits).
+template <int Threads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
+                                  const std::int32_t* __restrict__ position, float* __restrict__ out) {
+  pdl_trigger();  // see programmatic_launch.hpp
+  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
+  const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads
+  const std::uint32_t head = blockIdx.x;
+  const int s = static_cast<int>(threadIdx.x);
+
+  using BlockReduce = cub::BlockReduce<float, Threads>;
+  __shared__ typename BlockReduce::TempStorage storage;
+  __shared__ float weight[Threads];
+  __shared__ float shared_max, shared_denominator;
+  const float m = s < used ? ws.max[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : -FLT_MAX;
+  const float block_max = BlockReduce(storage).Reduce(m, attention::Max{});
+  if (s == 0) shared_max = block_max;
   __syncthreads();
-  if (threadIdx.x == 0) {
-    merges = atomicAdd(&ws.done[blockIdx.y], 1u) + 1u == used;
-    if (merges) ws.done[blockIdx.y] = 0;  // every block of this call has counted: ready for the next
-  }
+  const float w = s < used ? expf(m - shared_max) : 0.0f;
+  weight[s] = w;
+  const float l = s < used ? ws.sum[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : 0.0f;
+  const float denominator = BlockReduce(storage).Sum(w * l);
+  if (s == 0) shared_denominator = denominator;
   __syncthreads();
-  if (!merges) return;
-  __threadfence();
-  auto* const weight = reinterpret_cast<float(*)[256]>(staging);  // (head, split); splits <= 256
-  __shared__ float denominator[Heads];
-  for (int g = warp; g < heads; g += warps) {
-    float m = -FLT_MAX;
-    for (std::uint32_t s = lane; s < used; s += 32) m = fmaxf(m, __ldcg(&ws.max[std::size_t{s} * shape.n_heads + first_head + g]));
-    m = WarpReduce(reduce_storage[warp]).Reduce(m, attention::Max{});
-    m = __shfl_sync(0xffffffffu, m, 0);
-    float l = 0.0f;
-    for (std::uint32_t s = lane; s < used; s += 32) {
-      const std::size_t at = std::size_t{s} * shape.n_heads + first_head + g;
-      const float w = expf(__ldcg(&ws.max[at]) - m);
-      weight[g][s] = w;
-      l = fmaf(w, __ldcg(&ws.sum[at]), l);
-    }
-    __syncwarp();
-    l = WarpReduce(reduce_storage[warp]).Sum(l);
-    if (lane == 0) denominator[g] = l;
-    __syncwarp();
-  }
-  __syncthreads();
-  for (int i = static_cast<int>(threadIdx.x); i < heads * static_cast<int>(shape.head_dim); i += Threads) {
-    const int g = i / static_cast<int>(shape.head_dim);
-    const int d = i % static_cast<int>(shape.head_dim);
+  for (std::uint32_t d = threadIdx.x; d < shape.head_dim; d += Threads) {
     float sum = 0.0f;
-    for (std::uint32_t s = 0; s < used; ++s)
-      sum = fmaf(weight[g][s], __ldcg(&ws.output[(std::size_t{s} * shape.n_heads + first_head + g) * shape.head_dim + d]), sum);
-    out[std::size_t{first_head + g} * shape.head_dim + d] = sum / denominator[g];
+    for (int i = 0; i < used; ++i)
+      sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
+    out[std::size_t{head} * shape.head_dim + d] = sum / shared_denominator;
   }
 }
 
