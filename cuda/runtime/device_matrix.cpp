@@ -52,6 +52,7 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       if (kernels::matmul_mma_takes<Format>(matrix.cols) && reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0) {
         matrix.matmul_mma = wgmma ? &wgmma_gemm<Format> : &mma_sync_gemm<Format>;
         matrix.prefill_gemm = wgmma ? PrefillGemm::wgmma : PrefillGemm::mma_sync;
+        if (wgmma) matrix.matmul_gated = &kernels::matmul_wgmma_gated<Format>;
       }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
@@ -165,6 +166,15 @@ void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __ha
 }
 
 }  // namespace
+
+void DeviceMatrix::multiply_tokens_gated(model::FfnActivation activation, const DeviceMatrix& gate,
+                                         const DeviceMatrix& up, const __half* x16, std::size_t tokens, __half* out,
+                                         cudaStream_t stream) {
+  if (!take_gated(gate, up))
+    fail("DeviceMatrix::multiply_tokens_gated: {} and {} do not share a gated prompt GEMM",
+         gate.info ? gate.info->name : std::string_view("gate"), up.info ? up.info->name : std::string_view("up"));
+  gate.matmul_gated(gate.data, up.data, gate.rows, gate.cols, x16, tokens, activation, out, stream);
+}
 
 bool DeviceMatrix::all_take_mma(std::span<const DeviceMatrix* const> matrices) {
   return !matrices.empty() &&

@@ -1,5 +1,6 @@
 #include "pagoda/runtime/device_model.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -92,6 +93,10 @@ std::string DeviceModel::prefill_kernels() const {
   for (const PrefillGemm gemm : {PrefillGemm::wgmma, PrefillGemm::mma_sync})
     if (count[gemm] > 0) text += std::string(name_of(gemm)) + " " + std::to_string(count[gemm]) + " matrices; ";
   text += "tile kernel " + std::to_string(count[PrefillGemm::tile]);
+  const auto fused = std::ranges::count_if(layers_, [](const DeviceLayer& layer) {
+    return DeviceMatrix::take_gated(layer.w_gate, layer.w_up) && layer.w_down.matmul_mma != nullptr;
+  });
+  if (fused > 0) text += "; gate, up and the activation in one launch in " + std::to_string(fused) + " layers";
   for (const auto& [reason, example] : why) text += " (" + reason + ", e.g. " + example + ")";
   return text;
 }

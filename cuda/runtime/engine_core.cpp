@@ -49,6 +49,7 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   up_ = floats(batch * config_.d_ffn, "FFN up");
   x16_ = DeviceBuffer(batch * std::max({config_.d_model, config_.q_dim(), config_.d_ffn}) * sizeof(__half),
                       "f16 prefill input");
+  normed16_ = DeviceBuffer(batch * config_.d_model * sizeof(__half), "f16 normed FFN input");
   logits_ = floats(config_.vocab_size, "logits");
   tokens_ = DeviceBuffer(batch * sizeof(std::int32_t), "token ids");
   positions_ = DeviceBuffer(batch * sizeof(std::int32_t), "positions");
@@ -159,9 +160,18 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     add_block_output(layer.wo, {attended, false}, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
 
+    // Prefill on wgmma: gate, up and the activation in one GEMM launch that
+    // writes the down projection's f16 input into x16 (its own input, the
+    // normed stream, is in normed16).
+    const bool fused_ffn = !decode && DeviceMatrix::take_gated(layer.w_gate, layer.w_up) &&
+                           layer.w_down.matmul_mma != nullptr;
     if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
       DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
                                           {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, s);
+    } else if (fused_ffn) {
+      auto* normed16 = reinterpret_cast<__half*>(normed16_.data());
+      kernels::rms_norm(x, layer.ffn_norm, normed16, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_tokens_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed16, tokens, x16, s);
     } else {
       const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
@@ -175,7 +185,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
     const bool down_in_x16 = !decode && layer.w_down.matmul_mma != nullptr;
-    if (down_in_x16) kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
+    if (fused_ffn) {
+      // done: x16 holds act(gate) * up
+    } else if (down_in_x16) kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
     else if (!decode) kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
     add_block_output(layer.w_down, {gate, down_in_x16}, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_

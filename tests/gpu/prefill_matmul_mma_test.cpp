@@ -36,9 +36,11 @@
 #include <pagoda/cpu/ops.hpp>
 #include <pagoda/cpu/thread_pool.hpp>
 #include <pagoda/gguf/file.hpp>
+#include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/matmul_mma_streams.cuh>
 #include <pagoda/kernels/matmul_wgmma_streams.cuh>
 #include <pagoda/kernels/to_half.cuh>
+#include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/dequantize.hpp>
 #include <pagoda/quant/field_streams.hpp>
 #include <pagoda/quant/half.hpp>
@@ -256,6 +258,38 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_wgmma_streams<F> matches cpu::matmul 
   check_launch<F>(qkv, width<F>(8), 300, static_cast<const kernels::WgmmaPolicy*>(nullptr));
 }
 TEST_CASE_TEMPLATE_APPLY(wgmma_oracle_case, StreamFormats);
+
+TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_wgmma_gated<F> writes act(gate x) * up x in f16, bit for bit what "
+                          "the two products and kernels::gated_activation write",
+                          F, wgmma_gated_case) {
+  if (!wgmma_here()) PAGODA_SKIP("no wgmma here: needs compute capability 9.0 and a build with 90a");
+  // Ragged: rows not a multiple of the 64-row tile, tokens not of the 128-token one.
+  const std::size_t rows = 200, cols = width<F>(9), tokens = 130;
+  std::mt19937 rng(static_cast<std::uint32_t>(cols));
+  std::vector<float> x = kt::random_normal(tokens * cols, rng);
+  for (float& v : x) v = prefill_test::round_f16(v);
+  const kt::DeviceArray<std::uint16_t> x16{std::span<const std::uint16_t>(halves_of(x))};
+  const Matrix<F> gate(rows, cols, 21), up(rows, cols, 22);
+  for (const model::FfnActivation activation : {model::FfnActivation::silu, model::FfnActivation::gelu_tanh}) {
+    CAPTURE(model::name_of(activation));
+    kt::DeviceArray<float> gate_y(tokens * rows), up_y(tokens * rows);
+    kt::DeviceArray<std::uint16_t> want(tokens * rows), got(tokens * rows);
+    got.poison();
+    const kernels::MatmulTarget both[] = {{gate.device.get(), rows, gate_y.get(), nullptr},
+                                          {up.device.get(), rows, up_y.get(), nullptr}};
+    kernels::matmul_wgmma_streams<F>(both, cols, as_half(x16), tokens, nullptr, &kernels::wgmma_policy_wide);
+    kernels::gated_activation(activation, gate_y.get(), up_y.get(), reinterpret_cast<__half*>(want.get()),
+                              tokens * rows, nullptr);
+    kernels::matmul_wgmma_gated<F>(gate.device.get(), up.device.get(), rows, cols, as_half(x16), tokens, activation,
+                                   reinterpret_cast<__half*>(got.get()), nullptr);
+    kt::cuda_ok(cudaDeviceSynchronize(), "matmul_wgmma_gated");
+    const std::vector<std::uint16_t> expected = want.download(), result = got.download();
+    std::size_t differ = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) differ += expected[i] != result[i];
+    CHECK(differ == 0);
+  }
+}
+TEST_CASE_TEMPLATE_APPLY(wgmma_gated_case, StreamFormats);
 
 TEST_CASE("prefill: matmul_wgmma_streams refuses a device without wgmma, and what matmul_mma_streams refuses") {
   kt::DeviceArray<std::byte> w(1 << 20);

@@ -34,6 +34,7 @@
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/tuning/matmul_wgmma.hpp>
+#include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/format.hpp>
 
 namespace pagoda::kernels {
@@ -54,12 +55,25 @@ template <quant::QuantFormat F>
 void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
                           std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced = nullptr);
 
+// out[t][r] = act(gate x_t)[r] * (up x_t)[r], rounded to f16: the
+// feed-forward block's gate and up projections and its gated activation in
+// one launch, writing the down projection's input (bit for bit what
+// matmul_wgmma_streams under a 128-token tile, then kernels::gated_activation
+// into f16, write; neither f32 product reaches memory). gate and up: (rows,
+// cols) of F in field streams, 16-byte aligned; x: (tokens, cols) f16; out:
+// (tokens, rows). Preconditions as matmul_wgmma_streams'.
+template <quant::QuantFormat F>
+void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                        const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                        cudaStream_t stream);
+
 }  // namespace pagoda::kernels
 
 #if defined(__CUDACC__)
 
 #include <string>
 
+#include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/mma_fragments.cuh>
 #include <pagoda/kernels/mma_stage.cuh>
 #include <pagoda/kernels/mma_sync.cuh>
@@ -82,17 +96,32 @@ struct WgmmaPipeline {
 
 }  // namespace mma_detail
 
+namespace mma_detail {
+
+// Gated mode's output (matmul_wgmma_gated): act(gate) * up, rounded to f16.
+struct GatedOutput {
+  __half* out;  // (tokens, rows)
+  model::FfnActivation activation;
+};
+
+}  // namespace mma_detail
+
 // The policy arrives as an index into wgmma_policies (as matmul_mma_kernel's).
-template <quant::QuantFormat F, int policy_index>
+// Gated: targets 0 and 1 are the gate and up projections; warpgroup 0 of a
+// two-warpgroup block multiplies 64 rows of gate, warpgroup 1 the same rows
+// of up, and the epilogue writes act(gate) * up for them (grid.x: tiles of 64 rows).
+template <quant::QuantFormat F, int policy_index, bool Gated = false>
 __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
                                   wgmma_policies[policy_index].min_blocks_per_sm)
-    matmul_wgmma_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols) {
+    matmul_wgmma_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
+                        mma_detail::GatedOutput gated) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   constexpr WgmmaPolicy W = wgmma_policies[policy_index];
   static_assert(W.valid(), "matmul_wgmma_streams: inconsistent tile policy");
   constexpr MmaPolicy P = W.stage_tile();
   using Pipeline = mma_detail::WgmmaPipeline<F, W>;
-  using Loader = mma_detail::StageLoader<F, P>;
+  static_assert(!Gated || W.warpgroups == 2, "gated: one warpgroup for gate, one for up");
+  using Loader = mma_detail::StageLoader<F, P, Gated>;
   using Fragments = mma::MmaFragments<F>;
   constexpr int N = W.tokens_tile;
   constexpr int stages = Pipeline::stages;
@@ -112,11 +141,19 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
   // Rows a_row and a_row + 8 of the tile: this lane's part of its warp's 16 rows of A (and of D).
   const int a_row = 16 * warp + g;  // warpgroup w's warps are 4w..4w+3: rows 64w + 16 (warp % 4) + g
 
-  const mma_detail::TileTarget tile = mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), W.rows_tile());
+  // Gated: the tile's rows are 64 of gate over the same 64 of up (field by
+  // field from the parameter: see mma_detail::tile_target).
+  const MatmulTarget up{targets.target[1].weights, targets.target[1].rows, targets.target[1].y,
+                        targets.target[1].residual};
+  const mma_detail::TileTarget tile =
+      Gated ? mma_detail::TileTarget{{targets.target[0].weights, targets.target[0].rows, targets.target[0].y,
+                                      targets.target[0].residual},
+                                     static_cast<int>(blockIdx.x) * W.rows_tile() / 2}
+            : mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), W.rows_tile());
   const MatmulTarget& target = tile.target;
   const int rows = static_cast<int>(target.rows);
   const int tok0 = static_cast<int>(blockIdx.y) * N;
-  const Loader loader(target, tile.row0, tok0, x, tokens, cols, tid);
+  const Loader loader(target, tile.row0, tok0, x, tokens, cols, tid, Gated ? &up : nullptr);
 
   float acc[N / 2];
 #pragma unroll
@@ -176,6 +213,35 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
   }
   mma::cp_async_wait<0>();
 
+  if constexpr (Gated) {
+    // Warpgroup 1 hands its up accumulators to warpgroup 0 through the
+    // (drained) stages: thread i of warpgroup 1 holds the up values of the
+    // rows and tokens thread i of warpgroup 0 holds gate values for.
+    __syncthreads();  // every warp is done with the stages
+    auto* const handed = reinterpret_cast<float*>(shared);  // [N / 2][128]: conflict-free by thread
+    if (warp >= 4)
+#pragma unroll
+      for (int i = 0; i < N / 2; ++i) handed[i * 128 + (tid - 128)] = acc[i];
+    __syncthreads();
+    if (warp >= 4) return;
+#pragma unroll
+    for (int n = 0; n < N / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int token = tok0 + 8 * n + 2 * t + e % 2;
+        const int row = tile.row0 + a_row + 8 * (e / 2);
+        if (token >= tokens || row >= rows) continue;
+        const float gate = acc[4 * n + e];
+        const float upv = handed[(4 * n + e) * 128 + tid];
+        // The activation kernel's operations, so the result is the unfused path's bit for bit.
+        const float h = gated.activation == model::FfnActivation::gelu_tanh ? __fmul_rn(gelu_tanh(gate), upv)
+                                                                             : __fmul_rn(silu(gate), upv);
+        gated.out[static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(row)] =
+            __float2half_rn(h);
+      }
+    }
+    return;
+  }
   // Epilogue: d[4n + e] is row a_row + 8 (e / 2), token 8n + 2t + e % 2 of the tile.
 #pragma unroll
   for (int n = 0; n < N / 8; ++n) {
@@ -190,7 +256,7 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
     }
   }
 #else
-  (void)targets, (void)x, (void)tokens, (void)cols;
+  (void)targets, (void)x, (void)tokens, (void)cols, (void)gated;
   __trap();  // launched only where wgmma_runs_on: a build without sm_90a code never gets here
 #endif
 }
@@ -202,7 +268,7 @@ void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int 
                   const std::string& operation) {
   constexpr WgmmaPolicy W = wgmma_policies[policy_index];
   launch_tiles(matmul_wgmma_kernel<F, policy_index>, WgmmaPipeline<F, W>::shared_bytes, W.threads(), W.tokens_tile,
-               targets, total_tiles, x, tokens, cols, stream, operation);
+               targets, total_tiles, x, tokens, cols, stream, operation, GatedOutput{});
 }
 
 }  // namespace mma_detail
@@ -230,6 +296,30 @@ void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t col
                                        stream, operation);
       },
       [&] { require(false, operation, "the tile policy is one of wgmma_policies"); });
+}
+
+template <quant::QuantFormat F>
+void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                        const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                        cudaStream_t stream) {
+  const std::string operation = std::string("kernels::matmul_wgmma_gated<").append(F::name).append(">");
+  require(out != nullptr && reinterpret_cast<std::uintptr_t>(out) % 2 == 0, operation, "out is not null");
+  const MatmulTarget pair[] = {{gate, rows, nullptr, nullptr}, {up, rows, nullptr, nullptr}};
+  mma_detail::Targets launch_targets{};
+  (void)mma_detail::checked_targets<F>(operation, std::span<const MatmulTarget>(pair), cols, x, tokens,
+                                       launch_targets, /*outputs=*/false);
+  if (tokens == 0) return;
+  int device = 0;
+  check_cuda(cudaGetDevice(&device), operation);
+  require(wgmma_runs_on(device), operation,
+          "a device of compute capability 9.0 and a build with sm_90a code (CMAKE_CUDA_ARCHITECTURES lists 90a)");
+  constexpr int wide = 0;  // wgmma_policies[0]: two warpgroups, 128 tokens
+  static_assert(wgmma_policies[wide] == wgmma_policy_wide);
+  constexpr WgmmaPolicy W = wgmma_policies[wide];
+  const int row_tiles = static_cast<int>((rows + W.rows_tile() / 2 - 1) / (W.rows_tile() / 2));
+  mma_detail::launch_tiles(matmul_wgmma_kernel<F, wide, true>, mma_detail::WgmmaPipeline<F, W>::shared_bytes,
+                           W.threads(), W.tokens_tile, launch_targets, row_tiles, x, static_cast<int>(tokens),
+                           static_cast<int>(cols), stream, operation, mma_detail::GatedOutput{out, activation});
 }
 
 }  // namespace pagoda::kernels

@@ -55,7 +55,7 @@ inline int count_tiles(Targets& targets, int rows_tile) {
 // (naming `operation` in the error); returns the rows of all of them.
 template <quant::QuantFormat F>
 std::size_t checked_targets(const std::string& operation, std::span<const MatmulTarget> targets, std::size_t cols,
-                            const __half* x, std::size_t tokens, Targets& launch_targets) {
+                            const __half* x, std::size_t tokens, Targets& launch_targets, bool outputs = true) {
   constexpr std::size_t int_max = 0x7fffffff;
   require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
   require(matmul_mma_takes<F>(cols), operation,
@@ -66,8 +66,8 @@ std::size_t checked_targets(const std::string& operation, std::span<const Matmul
   std::size_t rows_total = 0;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const MatmulTarget& target = targets[i];
-    require(target.rows > 0 && target.weights != nullptr && target.y != nullptr && x != nullptr, operation,
-            "every target has rows, weights and y; x is not null");
+    require(target.rows > 0 && target.weights != nullptr && (target.y != nullptr || !outputs) && x != nullptr,
+            operation, "every target has rows, weights and y; x is not null");
     require(reinterpret_cast<std::uintptr_t>(target.weights) % 16 == 0, operation, "the weights are 16-byte aligned");
     require(target.rows * (cols / F::block_elements) * F::block_bytes < (std::size_t{1} << 32), operation,
             "each matrix below 4 GiB");
@@ -80,14 +80,14 @@ std::size_t checked_targets(const std::string& operation, std::span<const Matmul
 
 // Launches `kernel` (either GEMM's) over total_tiles row tiles x the token
 // tiles, with `shared_bytes` of dynamic shared memory, checked.
-template <class Kernel>
+template <class Kernel, class... Extra>
 void launch_tiles(Kernel kernel, std::size_t shared_bytes, int threads, int tokens_tile, const Targets& targets,
                   int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
-                  const std::string& operation) {
+                  const std::string& operation, Extra... extra) {
   check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared_bytes)),
              operation);
   const dim3 grid(static_cast<unsigned>(total_tiles), static_cast<unsigned>((tokens + tokens_tile - 1) / tokens_tile));
-  kernel<<<grid, threads, shared_bytes, stream>>>(targets, x, tokens, cols);
+  kernel<<<grid, threads, shared_bytes, stream>>>(targets, x, tokens, cols, extra...);
   check_launch(operation);
 }
 
@@ -160,8 +160,10 @@ __device__ __forceinline__ void static_for(Fn&& fn) {
 // What thread `tid` copies into every stage of a block's tile: X rows tid / 8
 // (+ threads / 8 per round), chunk tid % 8; of each stream part, items tid
 // (+ threads per round), an item being one copy of a row's part. Rows and
-// tokens outside the matrix are zero-filled.
-template <quant::QuantFormat F, MmaPolicy P>
+// tokens outside the matrix are zero-filled. Pair: the tile's upper half of
+// rows comes from a second matrix (`upper`) at the same row offsets (the
+// gate and up projections side by side, matmul_wgmma_gated).
+template <quant::QuantFormat F, MmaPolicy P, bool Pair = false>
 class StageLoader {
  public:
   using Layout = StageLayout<F, P>;
@@ -169,9 +171,10 @@ class StageLoader {
   static constexpr int parts = Layout::parts;
 
   __device__ __forceinline__ StageLoader(const MatmulTarget& target, int row0, int tok0, const __half* x, int tokens,
-                                         int cols, int tid)
+                                         int cols, int tid, const MatmulTarget* upper = nullptr)
       : x_(x),
         weights_(reinterpret_cast<const std::uint8_t*>(target.weights)),
+        upper_weights_(Pair ? reinterpret_cast<const std::uint8_t*>(upper->weights) : nullptr),
         x_src_(x + static_cast<std::size_t>(tok0 + tid / 8) * static_cast<std::size_t>(cols) + 8 * (tid % 8)),
         x_dst_(swizzled(tid / 8, tid % 8)),
         x_rows_left_(tokens - tok0 - tid / 8),
@@ -185,12 +188,16 @@ class StageLoader {
 #pragma unroll
       for (int i = 0; i < max_rounds; ++i) {
         const int item = tid + i * P.threads();
-        const int row = row0 + item / part.copies();
+        const bool in_upper = Pair && item / part.copies() >= half_rows;
+        const MatmulTarget& source = in_upper ? *upper : target;
+        const std::uint8_t* const base = in_upper ? upper_weights_ : weights_;
+        const int row = row0 + item / part.copies() - (in_upper ? half_rows : 0);
+        if constexpr (Pair) upper_[s][i] = in_upper;
         if (i < rounds && item < P.rows_tile * part.copies() && row < rows) {
           const quant::FieldStreamRow<F> streams = quant::field_stream_row<F>(
-              target.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols),
+              source.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols),
               static_cast<std::size_t>(row));
-          w_src_[s][i] = static_cast<std::uint32_t>(streams.stream[part.stream] - weights_) +
+          w_src_[s][i] = static_cast<std::uint32_t>(streams.stream[part.stream] - base) +
                          static_cast<std::uint32_t>(item % part.copies() * part.copy_bytes());
         } else {
           w_src_[s][i] = ~0u;
@@ -222,7 +229,9 @@ class StageLoader {
         const int item = tid_ + i * P.threads();
         if (item >= P.rows_tile * part.copies()) continue;  // a partial last round
         const bool valid = w_src_[s][i] != ~0u;
-        const std::uint8_t* src = valid ? weights_ + w_src_[s][i] + offset : weights_;
+        const std::uint8_t* matrix = weights_;
+        if constexpr (Pair) matrix = upper_[s][i] ? upper_weights_ : weights_;
+        const std::uint8_t* src = valid ? matrix + w_src_[s][i] + offset : matrix;
         unsigned char* dst = base + part_offset + item / part.copies() * part.pitch() + item % part.copies() * copy_bytes;
         if constexpr (copy_bytes == 16)
           mma::cp_async16(dst, src, valid);
@@ -242,14 +251,17 @@ class StageLoader {
 
  private:
   static constexpr int max_rounds = Layout::max_part_rounds();
+  static constexpr int half_rows = P.rows_tile / 2;  // Pair: where the upper matrix's rows begin
   const __half* x_;
   const std::uint8_t* weights_;
+  const std::uint8_t* upper_weights_;
   const __half* x_src_;
   int x_dst_;
   int x_rows_left_;  // tokens at or after this thread's first X row
   int cols_;
   int tid_;
-  std::uint32_t w_src_[parts][max_rounds];  // byte offset of the item's copy in the weights, or ~0 outside
+  std::uint32_t w_src_[parts][max_rounds];  // byte offset of the item's copy in its matrix, or ~0 outside
+  bool upper_[Pair ? parts : 1][Pair ? max_rounds : 1];  // Pair: the item's matrix is `upper`
 };
 
 // The epilogue of both GEMMs: y[token][row] (and row + 1) = v (+ residual),

@@ -32,6 +32,9 @@ enum class PrefillGemm { tile, mma_sync, wgmma };
 [[nodiscard]] constexpr const char* name_of(PrefillGemm gemm) {
   return gemm == PrefillGemm::wgmma ? "wgmma" : (gemm == PrefillGemm::mma_sync ? "mma.sync" : "tile kernel");
 }
+using GatedMmaLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                                  const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                                  cudaStream_t stream);
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
@@ -64,6 +67,9 @@ struct DeviceMatrix {
   MatmulLauncher matmul = nullptr;
   MmaLauncher matmul_mma = nullptr;  // the tensor-core GEMM (prefill_gemm), or null for the tile kernel
   PrefillGemm prefill_gemm = PrefillGemm::tile;
+  // wgmma only: gate and up of one format and shape multiply a prompt and
+  // apply the gated activation in one launch (kernels::matmul_wgmma_gated).
+  GatedMmaLauncher matmul_gated = nullptr;
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -84,6 +90,14 @@ struct DeviceMatrix {
   // cols is one launch; the others take `matmul`.
   static void multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
                               std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
+  // Whether `gate` and `up` take one matmul_gated launch (same GEMM, rows, cols).
+  [[nodiscard]] static bool take_gated(const DeviceMatrix& gate, const DeviceMatrix& up) {
+    return gate.matmul_gated != nullptr && gate.matmul_gated == up.matmul_gated && gate.rows == up.rows &&
+           gate.cols == up.cols;
+  }
+  // out (tokens, rows) f16 = act(gate x16) * (up x16); take_gated(gate, up) must hold.
+  static void multiply_tokens_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
+                                    const __half* x16, std::size_t tokens, __half* out, cudaStream_t stream);
   // Whether every matrix takes the mma.sync prefill (so an input made in f16
   // by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_mma(std::span<const DeviceMatrix* const> matrices);

@@ -70,6 +70,7 @@ private:
   // Activations, sized for max_batch tokens; x and residual ping-pong.
   DeviceBuffer x_, x_next_, normed_, q_, k_, v_, attended_, gate_, up_, logits_, all_logits_;
   DeviceBuffer x16_;  // a prefill product's input rounded to f16 (DeviceMatrix::multiply_tokens)
+  DeviceBuffer normed16_;  // the FFN's normed input in f16 where gate and up run fused (x16_ takes their output)
   DeviceBuffer tokens_, positions_, attention_workspace_, sampled_;
   PinnedBuffer staging_;  // host side of token/position uploads and the sampled token
   CudaGraph decode_graph_;
