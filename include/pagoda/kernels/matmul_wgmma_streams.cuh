@@ -2,7 +2,7 @@
 // warpgroup MMA (wgmma, sm_90a), over the field-streams layout. The same
 // products as matmul_mma_streams (matmul_mma_streams.cuh: up to three
 // matrices of one format sharing X, residuals added), which hands them here
-// on a device and build that have wgmma (wgmma_runs_on).
+// on a device and build that have wgmma (DeviceInfo::wgmma).
 //
 // Why: on mma.sync a warp decodes a weight fragment for 64 tokens and loads X
 // fragments with ldmatrix; both cost issue slots the tensor cores wait on
@@ -32,6 +32,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/tuning/matmul_wgmma.hpp>
 #include <pagoda/quant/format.hpp>
@@ -42,17 +43,14 @@ namespace pagoda::kernels {
 // (wgmma exists only in the sm_90a target; cuda/kernels/matmul_wgmma.cu).
 [[nodiscard]] bool wgmma_built();
 
-// Whether matmul_wgmma_streams can run on `device`: wgmma_built(), and the
-// device is compute capability 9.0 exactly (sm_90a code runs nowhere else).
-// Throws pagoda::Error if the device cannot be queried.
-[[nodiscard]] bool wgmma_runs_on(int device);
-
 // Asynchronous on `stream`; the preconditions of matmul_mma_streams, and
-// wgmma_runs_on(the current device). The tile policy is select_wgmma_policy's
-// unless `forced` names one of wgmma_policies.
+// device.wgmma() (compute capability 9.0 exactly and wgmma_built(): sm_90a
+// code runs nowhere else). The tile policy is select_wgmma_policy's unless
+// `forced` names one of wgmma_policies.
 template <quant::QuantFormat F>
 void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
-                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced = nullptr);
+                          std::size_t tokens, const DeviceInfo& device, cudaStream_t stream,
+                          const WgmmaPolicy* forced = nullptr);
 
 }  // namespace pagoda::kernels
 
@@ -191,43 +189,41 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
   }
 #else
   (void)targets, (void)x, (void)tokens, (void)cols;
-  __trap();  // launched only where wgmma_runs_on: a build without sm_90a code never gets here
+  __trap();  // launched only where DeviceInfo::wgmma: a build without sm_90a code never gets here
 #endif
 }
 
 namespace mma_detail {
 
 template <quant::QuantFormat F, int policy_index>
-void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
-                  const std::string& operation) {
+void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols,
+                  const DeviceInfo& device, cudaStream_t stream, const std::string& operation) {
   constexpr WgmmaPolicy W = wgmma_policies[policy_index];
   launch_tiles(matmul_wgmma_kernel<F, policy_index>, WgmmaPipeline<F, W>::shared_bytes, W.threads(), W.tokens_tile,
-               targets, total_tiles, x, tokens, cols, stream, operation);
+               targets, total_tiles, x, tokens, cols, device, stream, operation);
 }
 
 }  // namespace mma_detail
 
 template <quant::QuantFormat F>
 void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
-                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced) {
+                          std::size_t tokens, const DeviceInfo& device, cudaStream_t stream,
+                          const WgmmaPolicy* forced) {
   const std::string operation = std::string("kernels::matmul_wgmma_streams<").append(F::name).append(">");
   mma_detail::Targets launch_targets{};
   const std::size_t rows_total = mma_detail::checked_targets<F>(operation, targets, cols, x, tokens, launch_targets);
   if (tokens == 0) return;
-  int device = 0;
-  int multiprocessors = 0;
-  check_cuda(cudaGetDevice(&device), operation);
-  require(wgmma_runs_on(device), operation,
+  require(device.wgmma(), operation,
           "a device of compute capability 9.0 and a build with sm_90a code (CMAKE_CUDA_ARCHITECTURES lists 90a)");
-  check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
-  const WgmmaPolicy policy = forced != nullptr ? *forced : select_wgmma_policy(tokens, rows_total, multiprocessors);
+  const WgmmaPolicy policy =
+      forced != nullptr ? *forced : select_wgmma_policy(tokens, rows_total, device.multiprocessors());
   visit_listed<wgmma_policies>(
       policy,
       [&](auto index) {
         constexpr int i = static_cast<int>(decltype(index)::value);
         const int tiles = mma_detail::count_tiles(launch_targets, wgmma_policies[i].rows_tile());
         mma_detail::launch_wgmma<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols),
-                                       stream, operation);
+                                       device, stream, operation);
       },
       [&] { require(false, operation, "the tile policy is one of wgmma_policies"); });
 }
