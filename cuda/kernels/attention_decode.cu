@@ -25,14 +25,6 @@ constexpr bool launchable(const AttentionPolicy& p) {
 }
 static_assert(std::ranges::all_of(policies, launchable), "every listed attention policy can be launched");
 
-int compute_capability() {
-  int device = 0, major = 0, minor = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
-  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
-  return 10 * major + minor;
-}
-
 void check_shape(const AttentionShape& shape) {
   require(shape.n_kv_heads > 0 && shape.n_heads % shape.n_kv_heads == 0, operation,
           "n_heads (" + std::to_string(shape.n_heads) + ") is a positive multiple of n_kv_heads (" +
@@ -65,15 +57,15 @@ void launch_split_for_head_dim(const float* q, const __half* k_cache, const __ha
 
 }  // namespace
 
-std::size_t attention_decode_workspace_bytes(const AttentionShape& shape) {
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device) {
   check_shape(shape);
-  const std::uint32_t splits = tuning::attention_splits(tuning::select(compute_capability(), shape), shape);
+  const std::uint32_t splits = tuning::attention_splits(tuning::select(device.compute_capability(), shape), shape);
   return std::size_t{splits} * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
 }
 
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
-                      cudaStream_t stream) {
+                      const DeviceInfo& device, cudaStream_t stream) {
   check_shape(shape);
   require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
               workspace != nullptr,
@@ -81,7 +73,7 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   const auto aligned16 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
-  const AttentionPolicy chosen = tuning::select(compute_capability(), shape);
+  const AttentionPolicy chosen = tuning::select(device.compute_capability(), shape);
   const std::uint32_t splits = tuning::attention_splits(chosen, shape);
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;

@@ -19,12 +19,12 @@ namespace {
 constexpr std::string_view operation = "kernels::attention_prefill";
 
 template <int policy_index>
-void launch(const attention_detail::PrefillArgs& args, std::uint32_t n_heads, cudaStream_t stream) {
+void launch(const attention_detail::PrefillArgs& args, std::uint32_t n_heads, const DeviceInfo& device,
+            cudaStream_t stream) {
   constexpr AttentionPrefillPolicy policy = attention_prefill_policies[policy_index];
   constexpr std::size_t smem = policy.shared_bytes();
   const auto kernel = attention_prefill_kernel<policy_index>;
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-             operation);
+  device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), smem, operation);
   const dim3 grid(static_cast<unsigned>(args.query_tiles), n_heads);
   kernel<<<grid, AttentionPrefillPolicy::threads, smem, stream>>>(args);
   check_launch(operation);
@@ -37,7 +37,7 @@ bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 
 void attention_prefill(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                        std::uint32_t n_heads, std::uint32_t n_kv_heads, std::uint32_t head_dim,
                        std::uint32_t max_context, float scale, std::uint32_t start, std::size_t tokens,
-                       cudaStream_t stream, std::uint32_t window) {
+                       const DeviceInfo& device, cudaStream_t stream, std::uint32_t window) {
   require(n_heads > 0 && n_kv_heads > 0 && n_heads % n_kv_heads == 0 && n_heads <= 65535, operation,
           "n_kv_heads (" + std::to_string(n_kv_heads) + ") divides n_heads (" + std::to_string(n_heads) +
               "), both non-zero, n_heads <= 65535");
@@ -81,13 +81,14 @@ void attention_prefill(const float* q, const __half* k_cache, const __half* v_ca
         head_dim,
         [&](auto i) {
           constexpr int d = static_cast<int>(attention_prefill_mma_head_dims[decltype(i)::value]);
-          attention_detail::launch_prefill_mma<d>(args, n_heads, stream);
+          attention_detail::launch_prefill_mma<d>(args, n_heads, device, stream);
         },
         unlisted);
     return;
   }
   visit_listed<attention_prefill_policies>(
-      attention_prefill_policies[index], [&](auto i) { launch<static_cast<int>(decltype(i)::value)>(args, n_heads, stream); },
+      attention_prefill_policies[index],
+      [&](auto i) { launch<static_cast<int>(decltype(i)::value)>(args, n_heads, device, stream); },
       unlisted);
 }
 

@@ -27,13 +27,13 @@ namespace {
 // The tensor-core GEMMs with their own tile choice (MmaLauncher).
 template <class Format>
 void mma_sync_gemm(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
-                   std::size_t tokens, cudaStream_t stream) {
-  kernels::matmul_mma_streams<Format>(targets, cols, x, tokens, stream, nullptr);
+                   std::size_t tokens, const kernels::DeviceInfo& device, cudaStream_t stream) {
+  kernels::matmul_mma_streams<Format>(targets, cols, x, tokens, device, stream, nullptr);
 }
 template <class Format>
 void wgmma_gemm(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
-                std::size_t tokens, cudaStream_t stream) {
-  kernels::matmul_wgmma_streams<Format>(targets, cols, x, tokens, stream, nullptr);
+                std::size_t tokens, const kernels::DeviceInfo& device, cudaStream_t stream) {
+  kernels::matmul_wgmma_streams<Format>(targets, cols, x, tokens, device, stream, nullptr);
 }
 
 }  // namespace
@@ -102,7 +102,8 @@ const float* normalised(const NormedVector& input, std::size_t cols, cudaStream_
 }  // namespace
 
 void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
-                                    std::span<const VectorProduct> products, cudaStream_t stream) {
+                                    std::span<const VectorProduct> products, const kernels::DeviceInfo& device,
+                                    cudaStream_t stream) {
   if (matrices.empty() || matrices.size() > 3 || matrices.size() != products.size())
     fail("DeviceMatrix::multiply_vectors: one to three matrices, one product each (got {} and {})", matrices.size(),
          products.size());
@@ -113,7 +114,7 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
   if (!each_fusable) {
     const float* x = normalised(input, matrices.front()->cols, stream);
     for (std::size_t m = 0; m < matrices.size(); ++m)
-      matrices[m]->multiply_vector(x, products[m].y, products[m].residual, stream);
+      matrices[m]->multiply_vector(x, products[m].y, products[m].residual, device, stream);
     return;
   }
   // One launch (the norm inside) per group of matrices sharing their kernels:
@@ -131,7 +132,8 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
       targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
       done[m] = true;
     }
-    matrices[first]->fused_gemv(std::span(targets).first(count), matrices[first]->cols, input.x, input.norm, stream);
+    matrices[first]->fused_gemv(std::span(targets).first(count), matrices[first]->cols, input.x, input.norm, device,
+                                stream);
   }
 }
 
@@ -149,7 +151,8 @@ void check_products(const char* operation, std::span<const DeviceMatrix* const> 
 
 // One launch per group of matrices with the same tensor-core GEMM, all reading x16.
 void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __half* x16, std::size_t tokens,
-                       std::span<const VectorProduct> products, cudaStream_t stream) {
+                       std::span<const VectorProduct> products, const kernels::DeviceInfo& device,
+                       cudaStream_t stream) {
   std::array<bool, kernels::matmul_mma_max_targets> done{};
   for (std::size_t first = 0; first < matrices.size(); ++first) {
     const DeviceMatrix& lead = *matrices[first];
@@ -161,7 +164,7 @@ void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __ha
       targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
       done[m] = true;
     }
-    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, stream);
+    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, device, stream);
   }
 }
 
@@ -169,11 +172,11 @@ void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __ha
 
 void DeviceMatrix::multiply_tokens_gated(model::FfnActivation activation, const DeviceMatrix& gate,
                                          const DeviceMatrix& up, const __half* x16, std::size_t tokens, __half* out,
-                                         cudaStream_t stream) {
+                                         const kernels::DeviceInfo& device, cudaStream_t stream) {
   if (!take_gated(gate, up))
     fail("DeviceMatrix::multiply_tokens_gated: {} and {} do not share a gated prompt GEMM",
          gate.info ? gate.info->name : std::string_view("gate"), up.info ? up.info->name : std::string_view("up"));
-  gate.matmul_gated(gate.data, up.data, gate.rows, gate.cols, x16, tokens, activation, out, stream);
+  gate.matmul_gated(gate.data, up.data, gate.rows, gate.cols, x16, tokens, activation, out, device, stream);
 }
 
 bool DeviceMatrix::all_take_mma(std::span<const DeviceMatrix* const> matrices) {
@@ -182,7 +185,8 @@ bool DeviceMatrix::all_take_mma(std::span<const DeviceMatrix* const> matrices) {
 }
 
 void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
-                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream) {
+                                   std::size_t tokens, std::span<const VectorProduct> products,
+                                   const kernels::DeviceInfo& device, cudaStream_t stream) {
   check_products("multiply_tokens", matrices, products);
   bool any_mma = false;
   for (std::size_t m = 0; m < matrices.size(); ++m) {
@@ -190,34 +194,35 @@ void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices
       any_mma = true;
       continue;
     }
-    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, stream);
+    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, device, stream);
   }
   if (!any_mma) return;
   kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
-  launch_mma_groups(matrices, x16, tokens, products, stream);
+  launch_mma_groups(matrices, x16, tokens, products, device, stream);
 }
 
 void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
                                         std::size_t tokens, std::span<const VectorProduct> products,
-                                        cudaStream_t stream) {
+                                        const kernels::DeviceInfo& device, cudaStream_t stream) {
   check_products("multiply_tokens_half", matrices, products);
   if (!all_take_mma(matrices))
     fail("DeviceMatrix::multiply_tokens_half: {} has no tensor-core prefill GEMM (an f16 input needs one)",
          matrices.front()->info ? matrices.front()->info->name : std::string_view("a matrix"));
-  launch_mma_groups(matrices, x16, tokens, products, stream);
+  launch_mma_groups(matrices, x16, tokens, products, device, stream);
 }
 
 void DeviceMatrix::multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate,
                                          const DeviceMatrix& up, const NormedVector& input, float* out,
-                                         float* up_scratch, cudaStream_t stream) {
+                                         float* up_scratch, const kernels::DeviceInfo& device,
+                                         cudaStream_t stream) {
   const std::array<const DeviceMatrix*, 2> pair{&gate, &up};
   if (can_fuse(pair, input) && gate.rows == up.rows) {
-    gate.gated_gemv(activation, gate.data, up.data, gate.rows, gate.cols, input.x, input.norm, out, stream);
+    gate.gated_gemv(activation, gate.data, up.data, gate.rows, gate.cols, input.x, input.norm, out, device, stream);
     return;
   }
   const float* x = normalised(input, gate.cols, stream);
-  gate.multiply_vector(x, out, nullptr, stream);
-  up.multiply_vector(x, up_scratch, nullptr, stream);
+  gate.multiply_vector(x, out, nullptr, device, stream);
+  up.multiply_vector(x, up_scratch, nullptr, device, stream);
   kernels::gated_activation(activation, out, up_scratch, out, gate.rows, stream);
 }
 

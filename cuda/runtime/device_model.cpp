@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <utility>
 
 #include "pagoda/kernels/dequantize.cuh"
-#include "pagoda/kernels/matmul_wgmma_streams.cuh"
 #include "pagoda/quant/format_list.hpp"
 
 namespace pagoda::runtime {
@@ -39,11 +39,11 @@ const float* DeviceModel::place_f32(const gguf::TensorInfo& tensor, const Device
 }
 
 DeviceModel::DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights,
-                         const DevicePointerOf& locate, const LayoutOf& layout_of, bool allow_wgmma) {
-  // Whether prompts take wgmma (Hopper, a build with sm_90a code) rather than mma.sync: asked once, here.
-  int device = 0;
-  check_cuda(cudaGetDevice(&device), "DeviceModel: the current device");
-  const bool wgmma = allow_wgmma && kernels::wgmma_runs_on(device);
+                         const DevicePointerOf& locate, const LayoutOf& layout_of, kernels::DeviceInfo device,
+                         bool allow_wgmma)
+    : device_(std::move(device)) {
+  // Whether prompts take wgmma (Hopper, a build with sm_90a code) rather than mma.sync: decided once, here.
+  const bool wgmma = allow_wgmma && device_.wgmma();
   const auto bind = [&](const gguf::TensorInfo* tensor) {
     return bind_device_matrix(*tensor, locate(*tensor), layout_of(*tensor), wgmma);
   };

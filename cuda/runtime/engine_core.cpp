@@ -56,8 +56,9 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   sampled_ = DeviceBuffer(2 * sizeof(std::int32_t), "sampled token");  // the id, and a non-finite logit's id or -1
   const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
                                       config_.attention_scale};
-  attention_workspace_ = DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape), 16),
-                                      "attention workspace");
+  attention_workspace_ =
+      DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape, model_.device()), 16),
+                   "attention workspace");
   staging_ = PinnedBuffer((2 * batch + 2) * sizeof(std::int32_t), "token staging");
 }
 
@@ -72,6 +73,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   const auto& c = config_;
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
+  const kernels::DeviceInfo& device = model_.device();
   auto* x16 = reinterpret_cast<__half*>(x16_.data());
   // A prefill product's input: f32, or already f16 in x16 (made so by the
   // kernel before it where every matrix that reads it takes the mma.sync GEMM).
@@ -81,13 +83,13 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   };
   const auto project = [&](const DeviceMatrix& w, TokensInput in, float* out, const float* residual) {
     if (decode) {
-      w.multiply_vector(in.f32, out, residual, s);
+      w.multiply_vector(in.f32, out, residual, device, s);
       return;
     }
     const DeviceMatrix* one[] = {&w};
     const VectorProduct product[] = {{out, residual}};
-    if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, s);
-    else DeviceMatrix::multiply_tokens(one, in.f32, x16, tokens, product, s);
+    if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, device, s);
+    else DeviceMatrix::multiply_tokens(one, in.f32, x16, tokens, product, device, s);
   };
   float* x = as_floats(x_);
   float* x_next = as_floats(x_next_);
@@ -119,17 +121,17 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
                                                   VectorProduct{v, layer.v_bias}};
-      DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, s);
+      DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, device, s);
     } else {  // the norm writes the f16 input itself where q, k and v all take the mma.sync GEMM
       const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
                                                   VectorProduct{v, nullptr}};
       if (DeviceMatrix::all_take_mma(qkv)) {
         kernels::rms_norm(x, layer.attn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens_half(qkv, x16, tokens, products, s);
+        DeviceMatrix::multiply_tokens_half(qkv, x16, tokens, products, device, s);
       } else {
         kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, s);
+        DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, device, s);
       }
       if (arch.qkv_bias) {
         kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
@@ -152,10 +154,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
                                           spec.sliding_window};
       kernels::attention_decode(q, kv_.keys(l), kv_.values(l), attended, shape, positions,
-                                attention_workspace_.data(), s);
+                                attention_workspace_.data(), device, s);
     } else {
       kernels::attention_prefill(q, kv_.keys(l), kv_.values(l), attended, c.n_heads, c.n_kv_heads, c.head_dim,
-                                 kv_.context(), c.attention_scale, start, tokens, s, spec.sliding_window);
+                                 kv_.context(), c.attention_scale, start, tokens, device, s, spec.sliding_window);
     }
     add_block_output(layer.wo, {attended, false}, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
@@ -167,20 +169,21 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
                            layer.w_down.matmul_mma != nullptr;
     if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
       DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
-                                          {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, s);
+                                          {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, device, s);
     } else if (fused_ffn) {
       auto* normed16 = reinterpret_cast<__half*>(normed16_.data());
       kernels::rms_norm(x, layer.ffn_norm, normed16, tokens, c.d_model, c.rms_norm_eps, s);
-      DeviceMatrix::multiply_tokens_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed16, tokens, x16, s);
+      DeviceMatrix::multiply_tokens_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed16, tokens, x16, device,
+                                          s);
     } else {
       const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
       if (DeviceMatrix::all_take_mma(gate_up)) {
         kernels::rms_norm(x, layer.ffn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens_half(gate_up, x16, tokens, products, s);
+        DeviceMatrix::multiply_tokens_half(gate_up, x16, tokens, products, device, s);
       } else {
         kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, s);
+        DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, device, s);
       }
     }
     // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
@@ -194,7 +197,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   }
   // Logits of the last token only.
   kernels::rms_norm(x + (tokens - 1) * c.d_model, model_.output_norm(), normed, 1, c.d_model, c.rms_norm_eps, s);
-  model_.output().multiply_vector(normed, as_floats(logits_), nullptr, s);
+  model_.output().multiply_vector(normed, as_floats(logits_), nullptr, device, s);
 }
 
 void EngineCore::embed(std::size_t tokens, cudaStream_t s) {
@@ -310,7 +313,7 @@ std::vector<float> EngineCore::forward_all_logits(std::span<const std::int32_t> 
     // prefill left the final residual stream in x_: logits for every row.
     kernels::rms_norm(as_floats(x_), model_.output_norm(), as_floats(normed_), n, config_.d_model,
                       config_.rms_norm_eps, s);
-    model_.output().multiply(as_floats(normed_), n, as_floats(all_logits_), nullptr, s);
+    model_.output().multiply(as_floats(normed_), n, as_floats(all_logits_), nullptr, model_.device(), s);
     check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "teacher forcing");
     check_cuda(cudaMemcpy(result.data() + done * vocab, all_logits_.data(), n * vocab * sizeof(float),
                           cudaMemcpyDeviceToHost),

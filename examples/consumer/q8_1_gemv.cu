@@ -54,7 +54,8 @@ struct pagoda::kernels::WarpDot<consumer::Q8_1> : pagoda::kernels::GenericDot<co
 
 // The explicit instantiation: this unit compiles gemv_q<Q8_1>'s kernels.
 template void pagoda::kernels::gemv_q<consumer::Q8_1>(const std::byte*, std::size_t, std::size_t, const float*,
-                                                      float*, const float*, cudaStream_t);
+                                                      float*, const float*,
+                                                      const pagoda::kernels::DeviceInfo&, cudaStream_t);
 
 namespace consumer {
 
@@ -112,8 +113,10 @@ KernelCheck check_q8_1_gemv() {
   check_cuda(cudaMemcpy(device_weights.data, weights.data(), weights.size() * sizeof(Q8_1::block),
                         cudaMemcpyHostToDevice), "cudaMemcpy");
   check_cuda(cudaMemcpy(device_x.data, x.data(), cols * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy");
+  // What the launcher needs to know of the device (compute capability, SMs), read once.
+  const auto device = pagoda::kernels::DeviceInfo::current();
   pagoda::kernels::gemv_q<Q8_1>(reinterpret_cast<const std::byte*>(device_weights.data), rows, cols, device_x.data,
-                                device_y.data, nullptr, nullptr);
+                                device_y.data, nullptr, device, nullptr);
   std::vector<float> y(rows);
   check_cuda(cudaMemcpy(y.data(), device_y.data, rows * sizeof(float), cudaMemcpyDeviceToHost), "cudaMemcpy");
 

@@ -91,6 +91,7 @@ Cache poison_rows_before(Cache cache, std::size_t first, std::size_t kv_dim) {
 }
 
 struct DeviceCase {
+  const kernels::DeviceInfo device_info = kernels::DeviceInfo::current();
   kt::DeviceArray<std::uint16_t> k_cache, v_cache;
   kt::DeviceArray<float> q, out;
   kt::DeviceArray<std::int32_t> position;
@@ -102,7 +103,7 @@ struct DeviceCase {
         q(std::span<const float>(query)),
         out(std::size_t{shape.n_heads} * shape.head_dim),
         position(1),
-        workspace(kernels::attention_decode_workspace_bytes(shape)) {
+        workspace(kernels::attention_decode_workspace_bytes(shape, device_info)) {
     k_cache.upload(cache.k_bits);  // the live rows; the rest stay NaN
     v_cache.upload(cache.v_bits);
   }
@@ -110,7 +111,7 @@ struct DeviceCase {
   void run(const kernels::AttentionShape& shape, cudaStream_t stream) {
     kernels::attention_decode(q.get(), reinterpret_cast<const __half*>(k_cache.get()),
                               reinterpret_cast<const __half*>(v_cache.get()), out.get(), shape, position.get(),
-                              workspace.get(), stream);
+                              workspace.get(), device_info, stream);
   }
 };
 
@@ -207,10 +208,11 @@ TEST_CASE("kernel attention_decode captured once in a CUDA graph replays at ever
 }
 
 TEST_CASE("kernel attention_decode refuses shapes it cannot run") {
-  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({6, 4, 64, 128, 1.0f}),
+  const auto device_info = kernels::DeviceInfo::current();
+  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({6, 4, 64, 128, 1.0f}, device_info),
                        doctest::Contains("n_kv_heads"), Error);
-  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({4, 4, 320, 128, 1.0f}),
+  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({4, 4, 320, 128, 1.0f}, device_info),
                        doctest::Contains("head_dim"), Error);
-  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({4, 4, 60, 128, 1.0f}),
+  CHECK_THROWS_WITH_AS((void)kernels::attention_decode_workspace_bytes({4, 4, 60, 128, 1.0f}, device_info),
                        doctest::Contains("head_dim"), Error);
 }

@@ -93,6 +93,7 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_
   const std::vector<float> x = kt::random_normal(cols, rng);
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::Stream stream;
+  const auto device = kernels::DeviceInfo::current();
   const Norm norm = make_norm(device_x, rng, stream, cols);
   const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
   const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
@@ -112,9 +113,9 @@ void check_fused(std::array<std::size_t, 3> rows, std::uint64_t seed, bool with_
     const float* bias = m == 1 ? nullptr : biases[m].get();  // with and without a residual in one launch
     targets[m] = {weights[m].get(), rows[m], fused[m].get(), bias};
     kernels::gemv_q_with<F>(weights[m].get(), rows[m], cols, separate_input, separate[m].get(), bias,
-                            kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+                            kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, device, stream);
   }
-  kernels::gemv_q_fused<F>(targets, cols, device_x.get(), fused_norm, stream);
+  kernels::gemv_q_fused<F>(targets, cols, device_x.get(), fused_norm, device, stream);
   stream.sync();
   for (std::size_t m = 0; m < 3; ++m) {
     CAPTURE(m);
@@ -138,17 +139,18 @@ void check_gated(model::FfnActivation activation, std::size_t rows, std::uint64_
   const kt::DeviceArray<std::byte> up{std::span<const std::byte>(up_bytes)};
   kt::DeviceArray<float> fused(rows), want_gate(rows), want_up(rows);
   kt::Stream stream;
+  const auto device = kernels::DeviceInfo::current();
   const Norm norm = make_norm(device_x, rng, stream, cols);
   const float* separate_input = with_norm ? norm.normed.get() : device_x.get();
   const kernels::RmsNormFirst fused_norm = with_norm ? kernels::RmsNormFirst{norm.weight.get(), Norm::eps}
                                                      : kernels::RmsNormFirst{};
   kernels::gemv_q_with<F>(gate.get(), rows, cols, separate_input, want_gate.get(), nullptr,
-                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, device, stream);
   kernels::gemv_q_with<F>(up.get(), rows, cols, separate_input, want_up.get(), nullptr,
-                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, stream);
+                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, device, stream);
   kernels::gated_activation(activation, want_gate.get(), want_up.get(), want_gate.get(), rows, stream);
   kernels::gemv_q_fused_gated<F>(activation, gate.get(), up.get(), rows, cols, device_x.get(), fused_norm,
-                                 fused.get(), stream);
+                                 fused.get(), device, stream);
   stream.sync();
   CHECK(same_bits(fused.download(), want_gate.download()));
 }
@@ -184,24 +186,25 @@ TEST_CASE_TEMPLATE("kernel gemv_q_fused_gated equals gate, up and the activation
 TEST_CASE("kernel gemv_q_fused refuses what its staged launch cannot take, naming itself") {
   kt::DeviceArray<std::byte> weights(64 * 1024);
   kt::DeviceArray<float> x(4096), y(64);
+  const auto device = kernels::DeviceInfo::current();
   const std::array<kernels::GemvTarget, 1> one{kernels::GemvTarget{weights.get(), 4, y.get(), nullptr}};
   // 96 Q4_0 columns: 54-byte rows, not whole 16-byte words.
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 96, x.get(), {}, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 96, x.get(), {}, device, nullptr),
                        doctest::Contains("kernels::gemv_q_fused<Q4_0>"), Error);
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::F16>(one, 64, x.get(), {}, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::F16>(one, 64, x.get(), {}, device, nullptr),
                        doctest::Contains("staged path"), Error);
   const std::array<kernels::GemvTarget, 1> misaligned{kernels::GemvTarget{weights.get() + 2, 4, y.get(), nullptr}};
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(misaligned, 256, x.get(), {}, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(misaligned, 256, x.get(), {}, device, nullptr),
                        doctest::Contains("aligned to 16"), Error);
   const std::array<kernels::GemvTarget, 4> four{one[0], one[0], one[0], one[0]};
-  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(four, 256, x.get(), {}, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(four, 256, x.get(), {}, device, nullptr),
                        doctest::Contains("one to three"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_fused_gated<quant::Q4_K>(model::FfnActivation::silu, weights.get(),
                                                                 weights.get() + 4, 4, 256, x.get(), {}, y.get(),
-                                                                nullptr),
+                                                                device, nullptr),
                        doctest::Contains("aligned to 16"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_fused<quant::Q4_0>(one, 256, x.get(),
-                                                          kernels::RmsNormFirst{x.get() + 1, 1e-5f}, nullptr),
+                                                          kernels::RmsNormFirst{x.get() + 1, 1e-5f}, device, nullptr),
                        doctest::Contains("norm weight is aligned"), Error);
   kt::cuda_ok(cudaDeviceSynchronize(), "sync");
 }

@@ -217,6 +217,7 @@ void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::u
   const kt::DeviceArray<float> device_residual{std::span<const float>(residual)};
   kt::DeviceArray<float> y(rows);
   kt::Stream stream;
+  const auto device = kernels::DeviceInfo::current();
 
   for (const Run& run : runs) {
     if (run.path == kernels::GemvPath::staged && !staged_applies) continue;
@@ -230,9 +231,9 @@ void check_shape(std::size_t rows, std::size_t col_blocks, Source source, std::u
       y.poison();
       const float* r = with_residual ? device_residual.get() : nullptr;
       if (run.selected)
-        kernels::gemv_q<F>(w, rows, cols, device_x.get(), y.get(), r, stream);
+        kernels::gemv_q<F>(w, rows, cols, device_x.get(), y.get(), r, device, stream);
       else
-        kernels::gemv_q_with<F>(w, rows, cols, device_x.get(), y.get(), r, run.policy, run.path, stream);
+        kernels::gemv_q_with<F>(w, rows, cols, device_x.get(), y.get(), r, run.policy, run.path, device, stream);
       const std::vector<float> got = y.download();
       const auto& exact = int16 ? (with_residual ? want16_residual : want16) : (with_residual ? want_residual : want);
       const auto& magnitude = int16 ? (with_residual ? scale16_residual : scale16)
@@ -286,7 +287,8 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> writes y in place over the residual"
   const kt::DeviceArray<std::byte> device_weights{std::span<const std::byte>(weights)};
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::DeviceArray<float> y{std::span<const float>(residual)};
-  kernels::gemv_q<F>(device_weights.get(), rows, cols, device_x.get(), y.get(), y.get(), nullptr);
+  const auto device = kernels::DeviceInfo::current();
+  kernels::gemv_q<F>(device_weights.get(), rows, cols, device_x.get(), y.get(), y.get(), device, nullptr);
   const std::vector<float> exact = kernels::gemv_takes_staged_path<F>(device_weights.get(), cols)
                                        ? oracle<F>(weights, rows, cols, int16_activations(x), &residual)
                                        : want;
@@ -314,9 +316,8 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> reads zero-copy host weights ending 
   std::memcpy(tensor, weights.data(), weights.size());
   unsigned flags = cudaHostRegisterMapped;
   int read_only = 0;
-  int device = 0;
-  kt::cuda_ok(cudaGetDevice(&device), "cudaGetDevice");
-  if (cudaDeviceGetAttribute(&read_only, cudaDevAttrHostRegisterReadOnlySupported, device) == cudaSuccess &&
+  const auto device = kernels::DeviceInfo::current();
+  if (cudaDeviceGetAttribute(&read_only, cudaDevAttrHostRegisterReadOnlySupported, device.device()) == cudaSuccess &&
       read_only != 0)
     flags |= cudaHostRegisterReadOnly;
   const cudaError_t registered = cudaHostRegister(region, mapped, flags);
@@ -334,7 +335,7 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> reads zero-copy host weights ending 
   for (const auto& policy : kernels::gemv_policies) {
     y.poison();
     kernels::gemv_q_with<F>(device_tensor, rows, cols, device_x.get(), y.get(), nullptr, policy,
-                            kernels::GemvPath::fast, nullptr);
+                            kernels::GemvPath::fast, device, nullptr);
     CHECK(kt::normalized_mse(y.download(), want) < kt::nmse_f32_dot);
   }
   if (kernels::gemv_takes_staged_path<F>(device_tensor, cols)) {
@@ -342,7 +343,7 @@ TEST_CASE_TEMPLATE_DEFINE("kernel gemv_q<F> reads zero-copy host weights ending 
     for (const auto& policy : kernels::gemv_staged_policies) {
       y.poison();
       kernels::gemv_q_with<F>(device_tensor, rows, cols, device_x.get(), y.get(), nullptr, policy,
-                              kernels::GemvPath::staged, nullptr);
+                              kernels::GemvPath::staged, device, nullptr);
       CHECK(kt::normalized_mse(y.download(), want16) < kt::nmse_f32_dot);
     }
   }
@@ -355,33 +356,63 @@ TEST_CASE("kernel gemv_q refuses partial blocks and misaligned operands, naming 
   kt::DeviceArray<std::byte> weights(4 * quant::Q4_K::block_bytes + 16);
   kt::DeviceArray<float> x(2 * 256 + 4);
   kt::DeviceArray<float> y(4);
+  const auto device = kernels::DeviceInfo::current();
   using quant::Q4_K;
-  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 300, x.get(), y.get(), nullptr, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 300, x.get(), y.get(), nullptr, device, nullptr),
                        doctest::Contains("kernels::gemv_q<Q4_K>"), Error);
-  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get() + 2, 2, 512, x.get(), y.get(), nullptr, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get() + 2, 2, 512, x.get(), y.get(), nullptr, device, nullptr),
                        doctest::Contains("aligned"), Error);
-  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 512, x.get() + 1, y.get(), nullptr, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::gemv_q<Q4_K>(weights.get(), 2, 512, x.get() + 1, y.get(), nullptr, device, nullptr),
                        doctest::Contains("x is aligned"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get(), 2, 512, x.get(), y.get(), nullptr,
-                                                  kernels::GemvPolicy{64, 3}, kernels::GemvPath::fast, nullptr),
+                                                  kernels::GemvPolicy{64, 3}, kernels::GemvPath::fast, device, nullptr),
                        doctest::Contains("policy"), Error);
-  CHECK_NOTHROW(kernels::gemv_q<Q4_K>(weights.get(), 0, 512, x.get(), y.get(), nullptr, nullptr));
+  CHECK_NOTHROW(kernels::gemv_q<Q4_K>(weights.get(), 0, 512, x.get(), y.get(), nullptr, device, nullptr));
   // The staged path: only the integer formats, whole-word rows, 16-aligned weights, its own launch shapes.
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<quant::F16>(weights.get(), 2, 64, x.get(), y.get(), nullptr,
                                                         kernels::gemv_staged_policy_tall, kernels::GemvPath::staged,
-                                                        nullptr),
+                                                        device, nullptr),
                        doctest::Contains("staged path"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<quant::Q4_0>(weights.get(), 2, 96, x.get(), y.get(), nullptr,
                                                          kernels::gemv_staged_policy_tall, kernels::GemvPath::staged,
-                                                         nullptr),
+                                                         device, nullptr),
                        doctest::Contains("8-byte words"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get() + 4, 2, 512, x.get(), y.get(), nullptr,
-                                                  kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, nullptr),
+                                                  kernels::gemv_staged_policy_tall, kernels::GemvPath::staged, device,
+                                                  nullptr),
                        doctest::Contains("aligned to 16"), Error);
   CHECK_THROWS_WITH_AS(kernels::gemv_q_with<Q4_K>(weights.get(), 2, 512, x.get(), y.get(), nullptr,
-                                                  kernels::gemv_policy_tall, kernels::GemvPath::staged, nullptr),
+                                                  kernels::gemv_policy_tall, kernels::GemvPath::staged, device,
+                                                  nullptr),
                        doctest::Contains("gemv_staged_policies"), Error);
   kt::cuda_ok(cudaDeviceSynchronize(), "sync");
+}
+
+// The launcher learns the device only from the DeviceInfo it is given: two
+// values for the device, or one without programmatic launch, give the same
+// bits, and a second call (the opt-in and the grid size remembered) too.
+TEST_CASE("kernel gemv_q computes the same under every DeviceInfo of the device, programmatic launch on or off") {
+  using F = quant::Q4_0;
+  const std::size_t rows = 1000, cols = 4096;  // the staged path: the one that opts in and may launch with PDL
+  std::mt19937 rng(9);
+  const std::vector<std::byte> weights = make_weights<F>(rows * cols / F::block_elements, Source::synthetic, 31);
+  const std::vector<float> x = kt::random_normal(cols, rng);
+  const kt::DeviceArray<std::byte> device_weights{std::span<const std::byte>(weights)};
+  const kt::DeviceArray<float> device_x{std::span<const float>(x)};
+  REQUIRE(kernels::gemv_takes_staged_path<F>(device_weights.get(), cols));
+  const auto run = [&](const kernels::DeviceInfo& device) {
+    kt::DeviceArray<float> y(rows);
+    y.poison();
+    kernels::gemv_q<F>(device_weights.get(), rows, cols, device_x.get(), y.get(), nullptr, device, nullptr);
+    return y.download();
+  };
+  const auto device = kernels::DeviceInfo::current();
+  const std::vector<float> got = run(device);
+  kt::require_nonzero(got);
+  CHECK(kt::normalized_mse(got, oracle<F>(weights, rows, cols, int16_activations(x), nullptr)) < kt::nmse_f32_dot);
+  CHECK(run(device) == got);
+  CHECK(run(kernels::DeviceInfo::current()) == got);
+  CHECK(run(kernels::DeviceInfo::current(false)) == got);
 }
 
 // Small enough to run under compute-sanitizer memcheck for every format: the

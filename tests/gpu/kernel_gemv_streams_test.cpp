@@ -107,8 +107,9 @@ void check_gemv(const Shape& shape) {
   const kt::DeviceArray<float> device_residual{std::span<const float>(residual)};
   kt::DeviceArray<float> y(shape.rows);
   kt::Stream stream;
+  const auto device = kernels::DeviceInfo::current();
   kernels::gemv_streams<F>(weights.get(), shape.rows, shape.cols, device_x.get(), y.get(), device_residual.get(),
-                           stream);
+                           device, stream);
   stream.sync();
   const std::vector<float> got = y.download();
   const std::vector<float> exact = oracle<F>(gguf, shape.rows, shape.cols, int16_activations(x), &residual);
@@ -120,7 +121,7 @@ void check_gemv(const Shape& shape) {
     CAPTURE(policy);
     kt::DeviceArray<float> y_with(shape.rows);
     kernels::gemv_streams_with<F>(policy, weights.get(), shape.rows, shape.cols, device_x.get(), y_with.get(),
-                                  device_residual.get(), stream);
+                                  device_residual.get(), device, stream);
     stream.sync();
     CHECK(same_bits(y_with.download(), got));
   }
@@ -140,6 +141,7 @@ void check_fused(std::array<std::size_t, 3> rows, std::size_t cols, std::uint64_
   const kt::DeviceArray<float> device_norm{std::span<const float>(norm_weight)};
   kt::DeviceArray<float> normed(cols);
   kt::Stream stream;
+  const auto device = kernels::DeviceInfo::current();
   constexpr float eps = 1e-5f;
   kernels::rms_norm(device_x.get(), device_norm.get(), normed.get(), 1, cols, eps, stream);
   std::vector<kt::DeviceArray<std::byte>> weights;
@@ -154,16 +156,17 @@ void check_fused(std::array<std::size_t, 3> rows, std::size_t cols, std::uint64_
     separate.emplace_back(rows[m]);
     const float* residual = m == 1 ? nullptr : biases[m].get();
     targets[m] = {weights[m].get(), rows[m], fused[m].get(), residual};
-    kernels::gemv_streams<F>(weights[m].get(), rows[m], cols, normed.get(), separate[m].get(), residual, stream);
+    kernels::gemv_streams<F>(weights[m].get(), rows[m], cols, normed.get(), separate[m].get(), residual, device,
+                             stream);
   }
-  kernels::gemv_streams_fused<F>(targets, cols, device_x.get(), {device_norm.get(), eps}, stream);
+  kernels::gemv_streams_fused<F>(targets, cols, device_x.get(), {device_norm.get(), eps}, device, stream);
   // Gate and up (the first two matrices when their rows agree) with SwiGLU.
   kt::DeviceArray<float> gated(rows[0]), activated(rows[0]);
   kernels::gemv_streams_fused_gated<F>(model::FfnActivation::silu, weights[0].get(), weights[2].get(), rows[0], cols,
-                                       device_x.get(), {device_norm.get(), eps}, gated.get(), stream);
+                                       device_x.get(), {device_norm.get(), eps}, gated.get(), device, stream);
   kt::DeviceArray<float> gate_only(rows[0]), up_only(rows[0]);
-  kernels::gemv_streams<F>(weights[0].get(), rows[0], cols, normed.get(), gate_only.get(), nullptr, stream);
-  kernels::gemv_streams<F>(weights[2].get(), rows[0], cols, normed.get(), up_only.get(), nullptr, stream);
+  kernels::gemv_streams<F>(weights[0].get(), rows[0], cols, normed.get(), gate_only.get(), nullptr, device, stream);
+  kernels::gemv_streams<F>(weights[2].get(), rows[0], cols, normed.get(), up_only.get(), nullptr, device, stream);
   kernels::gated_activation(model::FfnActivation::silu, gate_only.get(), up_only.get(), activated.get(), rows[0],
                             stream);
   stream.sync();
@@ -189,8 +192,10 @@ void check_matmul(std::size_t rows, std::size_t cols, std::size_t tokens) {
   const kt::DeviceArray<float> device_x{std::span<const float>(x)};
   kt::DeviceArray<float> y_gguf(tokens * rows), y_streams(tokens * rows);
   kt::Stream stream;
-  kernels::matmul_q<F>(w_gguf.get(), rows, cols, device_x.get(), tokens, y_gguf.get(), nullptr, stream);
-  kernels::matmul_q_streams<F>(w_streams.get(), rows, cols, device_x.get(), tokens, y_streams.get(), nullptr, stream);
+  const auto device = kernels::DeviceInfo::current();
+  kernels::matmul_q<F>(w_gguf.get(), rows, cols, device_x.get(), tokens, y_gguf.get(), nullptr, device, stream);
+  kernels::matmul_q_streams<F>(w_streams.get(), rows, cols, device_x.get(), tokens, y_streams.get(), nullptr, device,
+                               stream);
   stream.sync();
   const std::vector<float> want = y_gguf.download();
   kt::require_nonzero(want);
@@ -230,8 +235,11 @@ TEST_CASE_TEMPLATE_APPLY(matmul_case, StreamFormats);
 TEST_CASE("gemv_streams refuses what it cannot compute, with the reason") {
   kt::DeviceArray<std::byte> weights(4096);
   kt::DeviceArray<float> x(512), y(4);
-  CHECK_THROWS_WITH_AS(kernels::gemv_streams<quant::Q4_0>(weights.get() + 2, 2, 512, x.get(), y.get(), nullptr, nullptr),
-                       doctest::Contains("aligned to 16 bytes"), Error);
-  CHECK_THROWS_WITH_AS(kernels::gemv_streams<quant::Q4_K>(weights.get(), 2, 300, x.get(), y.get(), nullptr, nullptr),
-                       doctest::Contains("multiple of the block size"), Error);
+  const auto device = kernels::DeviceInfo::current();
+  CHECK_THROWS_WITH_AS(
+      kernels::gemv_streams<quant::Q4_0>(weights.get() + 2, 2, 512, x.get(), y.get(), nullptr, device, nullptr),
+      doctest::Contains("aligned to 16 bytes"), Error);
+  CHECK_THROWS_WITH_AS(
+      kernels::gemv_streams<quant::Q4_K>(weights.get(), 2, 300, x.get(), y.get(), nullptr, device, nullptr),
+      doctest::Contains("multiple of the block size"), Error);
 }

@@ -100,9 +100,10 @@ double run_case(const Shape& s, std::uint32_t seed) {
 
   prefill_test::DeviceArray<float> dq(q), dout(s.tokens * q_dim);
   prefill_test::DeviceArray<std::uint16_t> dk(k16), dv(v16);
+  const auto device = kernels::DeviceInfo::current();
   kernels::attention_prefill(dq.get(), reinterpret_cast<const __half*>(dk.get()),
                              reinterpret_cast<const __half*>(dv.get()), dout.get(), s.n_heads, s.n_kv_heads,
-                             s.head_dim, max_context, scale, s.start, s.tokens, nullptr, s.window);
+                             s.head_dim, max_context, scale, s.start, s.tokens, device, nullptr, s.window);
   return prefill_test::normalized_mse(dout.download(), reference(s, q, k, v, scale));
 }
 
@@ -156,9 +157,11 @@ TEST_CASE("prefill: attention_prefill refuses shapes it cannot compute") {
   prefill_test::DeviceArray<float> q(4096), out(4096);
   prefill_test::DeviceArray<std::uint16_t> cache(4096);
   const auto* c = reinterpret_cast<const __half*>(cache.get());
+  const auto device = kernels::DeviceInfo::current();
   const auto call = [&](std::uint32_t heads, std::uint32_t kv, std::uint32_t dim, std::uint32_t max_context,
                         std::uint32_t start, std::size_t tokens) {
-    kernels::attention_prefill(q.get(), c, c, out.get(), heads, kv, dim, max_context, 0.1f, start, tokens, nullptr);
+    kernels::attention_prefill(q.get(), c, c, out.get(), heads, kv, dim, max_context, 0.1f, start, tokens, device,
+                               nullptr);
   };
   CHECK_THROWS_WITH_AS(call(6, 4, 64, 16, 0, 1), doctest::Contains("kernels::attention_prefill"), Error);
   CHECK_THROWS_AS(call(4, 4, 264, 4, 0, 1), Error);

@@ -171,10 +171,11 @@ void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std
   for (std::size_t i = 0; i < matrices.size(); ++i)
     targets.push_back({matrices[i].device.get(), matrices[i].rows, outputs[i].get(),
                        residuals[i].empty() ? nullptr : device_residuals[i].get()});
+  const auto device = kernels::DeviceInfo::current();
   if constexpr (std::is_same_v<Policy, kernels::WgmmaPolicy>)
-    kernels::matmul_wgmma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
+    kernels::matmul_wgmma_streams<F>(targets, cols, as_half(x16), tokens, device, nullptr, policy);
   else
-    kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, nullptr, policy);
+    kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, device, nullptr, policy);
   kt::cuda_ok(cudaDeviceSynchronize(), "the tensor-core GEMM");
 
   Comparison comparison;
@@ -233,11 +234,7 @@ TEST_CASE_TEMPLATE_APPLY(mma_targets_case, StreamFormats);
 
 namespace {
 
-bool wgmma_here() {
-  int device = 0;
-  kt::cuda_ok(cudaGetDevice(&device), "cudaGetDevice");
-  return kernels::wgmma_runs_on(device);
-}
+bool wgmma_here() { return kernels::DeviceInfo::current().wgmma(); }
 
 }  // namespace
 
@@ -270,6 +267,7 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_wgmma_gated<F> writes act(gate x) * u
   for (float& v : x) v = prefill_test::round_f16(v);
   const kt::DeviceArray<std::uint16_t> x16{std::span<const std::uint16_t>(halves_of(x))};
   const Matrix<F> gate(rows, cols, 21), up(rows, cols, 22);
+  const auto device = kernels::DeviceInfo::current();
   for (const model::FfnActivation activation : {model::FfnActivation::silu, model::FfnActivation::gelu_tanh}) {
     CAPTURE(model::name_of(activation));
     kt::DeviceArray<float> gate_y(tokens * rows), up_y(tokens * rows);
@@ -277,11 +275,11 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_wgmma_gated<F> writes act(gate x) * u
     got.poison();
     const kernels::MatmulTarget both[] = {{gate.device.get(), rows, gate_y.get(), nullptr},
                                           {up.device.get(), rows, up_y.get(), nullptr}};
-    kernels::matmul_wgmma_streams<F>(both, cols, as_half(x16), tokens, nullptr, &kernels::wgmma_policy_wide);
+    kernels::matmul_wgmma_streams<F>(both, cols, as_half(x16), tokens, device, nullptr, &kernels::wgmma_policy_wide);
     kernels::gated_activation(activation, gate_y.get(), up_y.get(), reinterpret_cast<__half*>(want.get()),
                               tokens * rows, nullptr);
     kernels::matmul_wgmma_gated<F>(gate.device.get(), up.device.get(), rows, cols, as_half(x16), tokens, activation,
-                                   reinterpret_cast<__half*>(got.get()), nullptr);
+                                   reinterpret_cast<__half*>(got.get()), device, nullptr);
     kt::cuda_ok(cudaDeviceSynchronize(), "matmul_wgmma_gated");
     const std::vector<std::uint16_t> expected = want.download(), result = got.download();
     std::size_t differ = 0;
@@ -296,14 +294,21 @@ TEST_CASE("prefill: matmul_wgmma_streams refuses a device without wgmma, and wha
   kt::DeviceArray<float> y(1 << 16);
   kt::DeviceArray<std::uint16_t> x(1 << 16);
   const kernels::MatmulTarget one[] = {{w.get(), 8, y.get(), nullptr}};
-  if (!wgmma_here()) {
-    CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x), 4, nullptr),
+  // This device as if it were an Ada one (compute capability 8.9): refused before any launch, on every device.
+  const auto device = kernels::DeviceInfo::current();
+  kernels::DeviceProperties ada = device.properties();
+  ada.compute_capability = 89;
+  CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x), 4,
+                                                                  kernels::DeviceInfo(ada, true), nullptr),
+                       doctest::Contains("compute capability 9.0"), Error);
+  if (!device.wgmma()) {
+    CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x), 4, device, nullptr),
                          doctest::Contains("compute capability 9.0"), Error);
     PAGODA_SKIP("no wgmma here: only the refusal was checked");
   }
-  CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 96, as_half(x), 4, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 96, as_half(x), 4, device, nullptr),
                        doctest::Contains("kernels::matmul_wgmma_streams<Q4_0>"), Error);
-  CHECK_THROWS_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x) + 1, 4, nullptr), Error);
+  CHECK_THROWS_AS(kernels::matmul_wgmma_streams<quant::Q4_0>(one, 512, as_half(x) + 1, 4, device, nullptr), Error);
 }
 
 TEST_CASE("prefill: matmul_mma_streams writes y += W x in place (residual equal to y)") {
@@ -318,8 +323,9 @@ TEST_CASE("prefill: matmul_mma_streams writes y += W x in place (residual equal 
   kt::DeviceArray<float> y{std::span<const float>(start)}, separate(tokens * rows);
   const kernels::MatmulTarget in_place[] = {{w.device.get(), rows, y.get(), y.get()}};
   const kernels::MatmulTarget plain[] = {{w.device.get(), rows, separate.get(), nullptr}};
-  kernels::matmul_mma_streams<F>(in_place, cols, as_half(x16), tokens, nullptr);
-  kernels::matmul_mma_streams<F>(plain, cols, as_half(x16), tokens, nullptr);
+  const auto device = kernels::DeviceInfo::current();
+  kernels::matmul_mma_streams<F>(in_place, cols, as_half(x16), tokens, device, nullptr);
+  kernels::matmul_mma_streams<F>(plain, cols, as_half(x16), tokens, device, nullptr);
   const std::vector<float> got = y.download();
   const std::vector<float> product = separate.download();
   for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == start[i] + product[i]);
@@ -332,18 +338,20 @@ TEST_CASE("prefill: matmul_mma_streams refuses what it cannot take, naming the f
   const kernels::MatmulTarget one[] = {{w.get(), 8, y.get(), nullptr}};
   const kernels::MatmulTarget four[] = {one[0], one[0], one[0], one[0]};
   const auto* x16 = as_half(x);
+  const auto device = kernels::DeviceInfo::current();
   CHECK_FALSE(kernels::matmul_mma_takes<quant::Q4_0>(96));   // not whole 64-element stages
   CHECK_FALSE(kernels::matmul_mma_takes<quant::Q6_K>(768));  // three super-blocks: d entries not word-aligned
   CHECK(kernels::matmul_mma_takes<quant::Q6_K>(4096));
-  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 96, x16, 4, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 96, x16, 4, device, nullptr),
                        doctest::Contains("kernels::matmul_mma_streams<Q4_0>"), Error);
-  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q6_K>(one, 768, x16, 4, nullptr),
+  CHECK_THROWS_WITH_AS(kernels::matmul_mma_streams<quant::Q6_K>(one, 768, x16, 4, device, nullptr),
                        doctest::Contains("kernels::matmul_mma_streams<Q6_K>"), Error);
-  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(four, 512, x16, 4, nullptr), Error);
-  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16 + 1, 4, nullptr), Error);  // x misaligned
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(four, 512, x16, 4, device, nullptr), Error);
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16 + 1, 4, device, nullptr),
+                  Error);  // x misaligned
   const kernels::MatmulTarget misaligned[] = {{w.get() + 8, 8, y.get(), nullptr}};
-  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(misaligned, 512, x16, 4, nullptr), Error);
-  CHECK_NOTHROW(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16, 0, nullptr));  // no tokens: nothing to do
+  CHECK_THROWS_AS(kernels::matmul_mma_streams<quant::Q4_0>(misaligned, 512, x16, 4, device, nullptr), Error);
+  CHECK_NOTHROW(kernels::matmul_mma_streams<quant::Q4_0>(one, 512, x16, 0, device, nullptr));  // no tokens: no launch
 }
 
 TEST_CASE("prefill: to_half rounds to the nearest f16, ties to even, on both of its paths") {

@@ -172,7 +172,8 @@ void run_case(std::size_t tokens, std::size_t rows, std::size_t cols, std::uint6
 
   const prefill_test::TensorAtEnd w(weights, alignof(typename F::block));
   prefill_test::DeviceArray<float> dx(x), dy(tokens * rows), dres(residual);
-  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dy.get(), nullptr, nullptr);
+  const auto device = kernels::DeviceInfo::current();
+  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dy.get(), nullptr, device, nullptr);
   const std::vector<float> y = dy.download();
 
   // Accumulation: K f32 additions, rounded (cpu) or possibly truncated (tensor cores): 2^-23 each, both sides.
@@ -204,11 +205,11 @@ void run_case(std::size_t tokens, std::size_t rows, std::size_t cols, std::uint6
     return tol_f32(t, r) + 0x1p-22 * (std::fabs(ref32[t * rows + r]) + std::fabs(residual[t * rows + r]));
   };
   dy.poison();
-  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dy.get(), dres.get(), nullptr);
+  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dy.get(), dres.get(), device, nullptr);
   const std::vector<float> y_res = dy.download();
   report.f32_bound.check(y_res, ref_res, rows, tol_res);
   report.f32.add(y_res, ref_res);
-  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dres.get(), dres.get(), nullptr);
+  kernels::matmul_q<F>(w.get(), rows, cols, dx.get(), tokens, dres.get(), dres.get(), device, nullptr);
   const std::vector<float> y_in_place = dres.download();
   report.f32_bound.check(y_in_place, ref_res, rows, tol_res);
   report.f32.add(y_in_place, ref_res);
@@ -258,9 +259,7 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_q<F> matches cpu::matmul at ragged sh
 TEST_CASE_TEMPLATE_APPLY(prefill_matmul_id, quant::testing::as_tuple<quant::formats>::type);
 
 TEST_CASE("prefill: matmul_q's 128 x 128 tile (many rows and tokens) matches cpu::matmul") {
-  int device = 0, sms = 0;
-  prefill_test::cuda_ok(cudaGetDevice(&device), "cudaGetDevice");
-  prefill_test::cuda_ok(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "attribute");
+  const int sms = kernels::DeviceInfo::current().multiprocessors();
   const std::size_t tokens = 300;
   const std::size_t rows = 128 * static_cast<std::size_t>(sms) + 17;
   REQUIRE(kernels::select_matmul_policy(tokens, rows, sms) == kernels::matmul_policy_wide);
@@ -285,8 +284,9 @@ TEST_CASE("prefill: matmul_q reads weights from mapped (zero-copy) host memory")
   std::vector<float> ref(tokens * rows);
   cpu::matmul(prefill_test::tensor_info(quant::Q4_0::id, rows, cols, weights), x, tokens, ref, pool());
   prefill_test::DeviceArray<float> dx(x), dy(tokens * rows);
+  const auto device = kernels::DeviceInfo::current();
   kernels::matmul_q<quant::Q4_0>(static_cast<const std::byte*>(mapped), rows, cols, dx.get(), tokens, dy.get(),
-                                 nullptr, nullptr);
+                                 nullptr, device, nullptr);
   const double error = prefill_test::normalized_mse(dy.download(), ref);
   cudaFreeHost(host);
   CHECK(error < 1e-5);
@@ -295,11 +295,13 @@ TEST_CASE("prefill: matmul_q reads weights from mapped (zero-copy) host memory")
 TEST_CASE("prefill: matmul_q refuses a partial block, misaligned weights and oversized shapes, naming the format") {
   prefill_test::DeviceArray<std::byte> w(4 * quant::Q4_K::block_bytes + 2);
   prefill_test::DeviceArray<float> x(512), y(512);
-  CHECK_THROWS_WITH_AS(kernels::matmul_q<quant::Q4_K>(w.get(), 1, 300, x.get(), 1, y.get(), nullptr, nullptr),
+  const auto device = kernels::DeviceInfo::current();
+  CHECK_THROWS_WITH_AS(kernels::matmul_q<quant::Q4_K>(w.get(), 1, 300, x.get(), 1, y.get(), nullptr, device, nullptr),
                        doctest::Contains("kernels::matmul_q<Q4_K>"), Error);
-  CHECK_THROWS_WITH_AS(kernels::matmul_q<quant::Q4_K>(w.get() + 1, 1, 256, x.get(), 1, y.get(), nullptr, nullptr),
+  CHECK_THROWS_WITH_AS(
+      kernels::matmul_q<quant::Q4_K>(w.get() + 1, 1, 256, x.get(), 1, y.get(), nullptr, device, nullptr),
                        doctest::Contains("aligned"), Error);
-  CHECK_THROWS_AS(kernels::matmul_q<quant::Q4_K>(w.get(), 1, 0, x.get(), 1, y.get(), nullptr, nullptr), Error);
-  CHECK_NOTHROW(kernels::matmul_q<quant::Q4_K>(w.get(), 0, 256, x.get(), 1, y.get(), nullptr, nullptr));
+  CHECK_THROWS_AS(kernels::matmul_q<quant::Q4_K>(w.get(), 1, 0, x.get(), 1, y.get(), nullptr, device, nullptr), Error);
+  CHECK_NOTHROW(kernels::matmul_q<quant::Q4_K>(w.get(), 0, 256, x.get(), 1, y.get(), nullptr, device, nullptr));
   prefill_test::cuda_ok(cudaDeviceSynchronize(), "sync");
 }

@@ -10,7 +10,8 @@
 
 namespace pagoda::kernel_bench {
 
-void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream) {
+void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+                    cudaStream_t stream) {
   for (AttentionCase& c : cases) {
     const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, c.depth,
                                         1.0f / std::sqrt(static_cast<float>(c.head_dim))};
@@ -31,7 +32,7 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (float& x : host_q) x = uniform(rng);
     pagoda::DeviceBuffer q(q_count * sizeof(float), "attention q"), out(q_count * sizeof(float), "attention out");
-    pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape), "attention workspace");
+    pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape, device), "attention workspace");
     pagoda::DeviceBuffer position(sizeof(std::int32_t), "attention position");
     const std::int32_t last = static_cast<std::int32_t>(c.depth) - 1;
     pagoda::check_cuda(cudaMemcpyAsync(q.data(), host_q.data(), q.size(), cudaMemcpyHostToDevice, stream),
@@ -44,7 +45,7 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
       const std::uint64_t offset = elements * static_cast<std::uint64_t>(i);
       kernels::attention_decode(reinterpret_cast<const float*>(q.data()), k + offset, v + offset,
                                 reinterpret_cast<float*>(out.data()), shape,
-                                reinterpret_cast<const std::int32_t*>(position.data()), workspace.data(), s);
+                                reinterpret_cast<const std::int32_t*>(position.data()), workspace.data(), device, s);
     };
     enqueue(stream, 0);  // outside the capture: module load and any one-time set-up
     c.microseconds = median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);

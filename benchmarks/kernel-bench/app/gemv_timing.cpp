@@ -22,7 +22,8 @@ std::uint64_t padded(std::uint64_t bytes) { return (bytes + copy_alignment - 1) 
 
 }  // namespace
 
-void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_t stream) {
+void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+               cudaStream_t stream) {
   std::uint64_t pool_bytes = 0, max_rows = 0, max_cols = 0;
   for (GemvCase& c : cases) {
     if (!c.skipped.empty()) continue;
@@ -51,9 +52,9 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
     const auto rows = c.projection.rows, cols = c.projection.cols;
     const auto time_with = [&](auto launch) {
       const auto enqueue = [&](cudaStream_t s, int i) {
-        launch(pool.data() + static_cast<std::uint64_t>(i) * stride, rows, cols, xs, ys, nullptr, s);
+        launch(pool.data() + static_cast<std::uint64_t>(i) * stride, rows, cols, xs, ys, nullptr, device, s);
       };
-      enqueue(stream, 0);  // outside the capture: the launcher's one-time device query
+      enqueue(stream, 0);  // outside the capture: the launcher's one-time shared-memory opt-in
       c.microseconds = median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);
     };
     if (c.layout == quant::WeightLayout::field_streams)
@@ -63,8 +64,8 @@ void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_
         // behind tuning::select_streams); the table has the one it picks.
         for (const kernels::GemvPolicy policy : kernels::gemv_streams_policies) {
           time_with([policy](const std::byte* w, std::size_t r, std::size_t k, const float* in, float* out,
-                             const float* residual, cudaStream_t s) {
-            kernels::gemv_streams_with<F>(policy, w, r, k, in, out, residual, s);
+                             const float* residual, const kernels::DeviceInfo& on, cudaStream_t s) {
+            kernels::gemv_streams_with<F>(policy, w, r, k, in, out, residual, on, s);
           });
           std::fprintf(stderr, "pagoda-kernel-bench: gemv %s %s %s field-streams, %d threads x %d rows: %.2f us\n",
                        c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(),

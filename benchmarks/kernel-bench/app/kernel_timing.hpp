@@ -10,6 +10,7 @@
 #include <cuda_runtime_api.h>
 
 #include "kernel_bench/cases.hpp"
+#include "pagoda/kernels/device_info.hpp"
 
 namespace pagoda::kernel_bench {
 
@@ -19,21 +20,27 @@ struct TimingPlan {
   std::uint32_t samples = 50;
 };
 
+// The launchers run on `device` (made once, in main), as the engine's do.
+
 // kernels::gemv_q<F> over each case's (rows, cols), skipped cases left alone.
-void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+void time_gemv(std::vector<GemvCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+               cudaStream_t stream);
 
 // kernels::attention_decode with the cache's live length = depth.
-void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+                    cudaStream_t stream);
 
 // kernels::matmul_mma_streams<F> (under each tile policy forced, then its own
 // choice) and kernels::matmul_q_streams<F> over each case's (tokens, rows,
 // cols) on the same weight copies, skipped cases left alone. Throws when the
 // plan's skips disagree with kernels::matmul_mma_takes.
-void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+                  cudaStream_t stream);
 
 // kernels::attention_prefill over each case's prompt from position 0, q, K
 // and V in [-1, 1), fills in which kernel the launcher takes for the head size.
-void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream);
+void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const TimingPlan& plan,
+                            const kernels::DeviceInfo& device, cudaStream_t stream);
 
 // kernels::sampling_policy, then every other pairing of the block shapes
 // sampling.cuh instantiates that the Sampler accepts (same max_prefilter_k).

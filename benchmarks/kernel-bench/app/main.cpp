@@ -20,6 +20,7 @@
 #include "kernel_bench/report.hpp"
 #include "kernel_timing.hpp"
 #include "pagoda/core/error.hpp"
+#include "pagoda/kernels/device_info.hpp"
 #include "pagoda/mapping/capabilities.hpp"
 #include "pagoda/core/cuda_raii.hpp"
 #include "pagoda_bench/stream_read.hpp"
@@ -58,21 +59,23 @@ int run(const kb::KernelBenchOptions& options) {
   const kb::TimingPlan plan{.footprint_bytes = report.footprint_bytes, .samples = options.samples};
   const kb::TimingPlan prefill_plan{.footprint_bytes = report.prefill_footprint_bytes, .samples = options.samples};
   pagoda::CudaStream stream("pagoda-kernel-bench");
+  // The launchers' view of the device, made once as an engine makes its own (PDL on where it runs).
+  const auto device_info = pagoda::kernels::DeviceInfo::current();
   if (options.gemv) {
     report.gemv = kb::plan_gemv(options.shapes, options.formats);
-    kb::time_gemv(report.gemv, plan, stream.get());
+    kb::time_gemv(report.gemv, plan, device_info, stream.get());
   }
   if (options.attention) {
     report.attention = kb::plan_attention(options.attention_shape, options.depths);
-    kb::time_attention(report.attention, plan, stream.get());
+    kb::time_attention(report.attention, plan, device_info, stream.get());
   }
   if (options.prefill) {
     report.prefill = kb::plan_prefill(options.shapes, options.formats, options.tokens);
-    kb::time_prefill(report.prefill, prefill_plan, stream.get());
+    kb::time_prefill(report.prefill, prefill_plan, device_info, stream.get());
   }
   if (options.prefill_attention) {
     report.prefill_attention = kb::plan_prefill_attention(options.attention_shape, options.attention_tokens);
-    kb::time_prefill_attention(report.prefill_attention, prefill_plan, stream.get());
+    kb::time_prefill_attention(report.prefill_attention, prefill_plan, device_info, stream.get());
   }
   if (options.sampling) {
     report.sampling = kb::plan_sampling(options.sampling_vocab, kb::sampling_policies());

@@ -10,7 +10,8 @@
 
 namespace pagoda::kernel_bench {
 
-void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const TimingPlan& plan, cudaStream_t stream) {
+void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const TimingPlan& plan,
+                            const kernels::DeviceInfo& device, cudaStream_t stream) {
   for (PrefillAttentionCase& c : cases) {
     c.kernel = kernels::attention_prefill_mma_takes(c.head_dim) ? "tensor cores (mma.sync)" : "f32 FMA";
     // Each copy: the prompt's q (tokens, q_dim) f32 and one layer's K and V
@@ -36,7 +37,7 @@ void time_prefill_attention(std::vector<PrefillAttentionCase>& cases, const Timi
       const auto copy = static_cast<std::uint64_t>(i);
       kernels::attention_prefill(q + copy * q_elements, k + copy * kv_elements, v + copy * kv_elements,
                                  reinterpret_cast<float*>(out.data()), c.n_heads, c.n_kv_heads, c.head_dim, c.tokens,
-                                 scale, 0, c.tokens, s);
+                                 scale, 0, c.tokens, device, s);
     };
     enqueue(stream, 0);  // outside the capture: the launcher's one-time attribute set-up
     c.microseconds = median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);

@@ -39,17 +39,10 @@ void check_plan_against_kernel(const std::vector<PrefillCase>& cases) {
   }
 }
 
-int multiprocessor_count() {
-  int device = 0, count = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute",
-             "multiprocessors");
-  return count;
-}
-
 }  // namespace
 
-void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaStream_t stream) {
+void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, const kernels::DeviceInfo& device,
+                  cudaStream_t stream) {
   check_plan_against_kernel(cases);
   std::uint64_t pool_bytes = 0, x_elements = 0, y_elements = 0;
   for (PrefillCase& c : cases) {
@@ -78,11 +71,9 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
   kernels::to_half(xs, reinterpret_cast<__half*>(x16.data()), x_elements, stream);
   check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize", "prefill inputs");
   auto* ys = reinterpret_cast<float*>(y.data());
-  const int multiprocessors = multiprocessor_count();
-  int device = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
+  const int multiprocessors = device.multiprocessors();
   // The engine's tensor-core GEMM here: wgmma where it runs, else mma.sync (both timed where both run).
-  const bool wgmma = kernels::wgmma_runs_on(device);
+  const bool wgmma = device.wgmma();
 
   for (PrefillCase& c : cases) {
     if (!c.skipped.empty()) continue;
@@ -102,7 +93,7 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
       const auto mma = [&](const kernels::MmaPolicy* forced) {
         return time([&, forced](const std::byte* w, cudaStream_t s) {
           const kernels::MatmulTarget target{w, rows, ys, nullptr};
-          kernels::matmul_mma_streams<F>(std::span(&target, 1), cols, xh, tokens, s, forced);
+          kernels::matmul_mma_streams<F>(std::span(&target, 1), cols, xh, tokens, device, s, forced);
         });
       };
       // Each tile policy on stderr and in the JSON (the evidence
@@ -120,7 +111,7 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
         const auto wg = [&](const kernels::WgmmaPolicy* forced) {
           return time([&, forced](const std::byte* w, cudaStream_t s) {
             const kernels::MatmulTarget target{w, rows, ys, nullptr};
-            kernels::matmul_wgmma_streams<F>(std::span(&target, 1), cols, xh, tokens, s, forced);
+            kernels::matmul_wgmma_streams<F>(std::span(&target, 1), cols, xh, tokens, device, s, forced);
           });
         };
         for (const kernels::WgmmaPolicy& policy : kernels::wgmma_policies) {
@@ -137,7 +128,7 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, cudaS
         c.mma_policy = wgmma_policy_label(kernels::select_wgmma_policy(tokens, rows, multiprocessors));
       }
       c.matmul_q_microseconds = time([&](const std::byte* w, cudaStream_t s) {
-        kernels::matmul_q_streams<F>(w, rows, cols, xs, tokens, ys, nullptr, s);
+        kernels::matmul_q_streams<F>(w, rows, cols, xs, tokens, ys, nullptr, device, s);
       });
     });
     std::fprintf(stderr,

@@ -15,7 +15,6 @@
 
 #include "engine_bench.hpp"
 #include "machine.hpp"
-#include "pagoda/kernels/programmatic_launch.hpp"
 #include "pagoda/core/error.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/capabilities.hpp"
@@ -88,12 +87,12 @@ int run(const bench::BenchOptions& options) {
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
-  pagoda::kernels::set_programmatic_launch(options.programmatic_launch);
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
                                         .max_batch = options.batch,
                                         .use_cuda_graph = options.cuda_graph,
                                         .layout = options.layout,
-                                        .wgmma_prefill = options.wgmma};
+                                        .wgmma_prefill = options.wgmma,
+                                        .programmatic_launch = options.programmatic_launch};
   // Greedy: each decode step ends in an argmax, the least a step can do
   // (llama-bench samples nothing; pagoda's engine always picks a token).
   engine.sampling.temperature = 0.0f;

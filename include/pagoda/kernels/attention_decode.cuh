@@ -22,8 +22,8 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/programmatic_launch.hpp>
-
 #include <pagoda/kernels/tuning/attention_decode.hpp>
 
 #if defined(__CUDACC__)
@@ -37,8 +37,9 @@
 
 namespace pagoda::kernels {
 
-// Bytes of workspace attention_decode needs for `shape` (scale aside).
-std::size_t attention_decode_workspace_bytes(const AttentionShape& shape);
+// Bytes of workspace attention_decode needs for `shape` (scale aside) on
+// `device` (its compute capability picks the split).
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device);
 
 // out: n_heads * head_dim f32. Preconditions (pagoda::Error otherwise):
 // n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
@@ -47,7 +48,7 @@ std::size_t attention_decode_workspace_bytes(const AttentionShape& shape);
 // it into range rather than read outside the cache).
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
-                      cudaStream_t stream);
+                      const DeviceInfo& device, cudaStream_t stream);
 
 #if defined(__CUDACC__)
 

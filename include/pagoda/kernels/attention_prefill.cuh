@@ -31,18 +31,20 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/tuning/attention_prefill.hpp>
 
 namespace pagoda::kernels {
 
-// Asynchronous on `stream`. Requires n_kv_heads dividing n_heads, head_dim a
+// Asynchronous on `stream`, on `device` (which remembers the kernels'
+// shared-memory opt-in). Requires n_kv_heads dividing n_heads, head_dim a
 // multiple of 8 and at most 256, start + tokens <= max_context, q, out and the
 // caches 16-byte aligned; out must not overlap q. Throws pagoda::Error on a
 // violated precondition or a failed launch.
 void attention_prefill(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                        std::uint32_t n_heads, std::uint32_t n_kv_heads, std::uint32_t head_dim,
                        std::uint32_t max_context, float scale, std::uint32_t start, std::size_t tokens,
-                       cudaStream_t stream, std::uint32_t window = 0);
+                       const DeviceInfo& device, cudaStream_t stream, std::uint32_t window = 0);
 
 #if defined(__CUDACC__)
 

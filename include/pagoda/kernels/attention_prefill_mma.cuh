@@ -281,11 +281,11 @@ namespace attention_detail {
 // Launches the kernel for args.head_dim (attention_prefill_mma_takes), with
 // args.query_tiles counted in tiles of attention_mma::queries.
 template <int D>
-void launch_prefill_mma(const PrefillArgs& args, std::uint32_t n_heads, cudaStream_t stream) {
+void launch_prefill_mma(const PrefillArgs& args, std::uint32_t n_heads, const DeviceInfo& device,
+                        cudaStream_t stream) {
   constexpr std::size_t smem = attention_mma::shared_bytes<D>();
   const auto kernel = attention_prefill_mma_kernel<D>;
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-             "kernels::attention_prefill (tensor cores)");
+  device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), smem, "kernels::attention_prefill (tensor cores)");
   kernel<<<dim3(static_cast<unsigned>(args.query_tiles), n_heads), attention_mma::threads, smem, stream>>>(args);
   check_launch("kernels::attention_prefill (tensor cores)");
 }

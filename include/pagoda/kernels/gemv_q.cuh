@@ -37,6 +37,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/quant/float_formats.hpp>
@@ -60,19 +61,21 @@ namespace pagoda::kernels {
 enum class GemvPath { fast, generic, staged };
 
 
-// y = W x (+ residual), asynchronously on `stream`. Preconditions (throwing
-// pagoda::Error naming the format): cols is whole blocks; weights aligned as
-// a GGUF tensor start guarantees for F (2, 4 or 16 bytes; see warp_dot_q.cuh);
-// x 16-byte aligned for block formats (4 for F32/F16/BF16).
+// y = W x (+ residual), asynchronously on `stream`, on `device` (its compute
+// capability picks the launch shape). Preconditions (throwing pagoda::Error
+// naming the format): cols is whole blocks; weights aligned as a GGUF tensor
+// start guarantees for F (2, 4 or 16 bytes; see warp_dot_q.cuh); x 16-byte
+// aligned for block formats (4 for F32/F16/BF16).
 template <quant::QuantFormat F>
 void gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-            const float* residual, cudaStream_t stream);
+            const float* residual, const DeviceInfo& device, cudaStream_t stream);
 
 // The same with the launch shape (one of gemv_policies) and the path named:
 // for tests and benchmarks.
 template <quant::QuantFormat F>
 void gemv_q_with(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                 const float* residual, GemvPolicy policy, GemvPath path, cudaStream_t stream);
+                 const float* residual, GemvPolicy policy, GemvPath path, const DeviceInfo& device,
+                 cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
@@ -171,7 +174,7 @@ void launch_gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols,
 
 template <quant::QuantFormat F>
 void launch_gemv_q_staged(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                          const float* residual, GemvPolicy policy, cudaStream_t stream) {
+                          const float* residual, GemvPolicy policy, const DeviceInfo& device, cudaStream_t stream) {
   const std::string operation = gemv_name<F>() + " (staged path)";
   if (rows != 0 && cols == 0) {  // an empty dot product: y = residual or 0
     staged_requirements<F>(operation, nullptr, cols, nullptr);
@@ -183,40 +186,31 @@ void launch_gemv_q_staged(const std::byte* weights, std::size_t rows, std::size_
   targets.y[0] = y;
   targets.residual[0] = residual;
   targets.rows[0] = rows;
-  launch_staged<F, StoreRows>(operation, targets, rows, cols, x, policy, stream);
-}
-
-inline int current_compute_capability() {
-  int device = 0, major = 0, minor = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
-  check_cuda(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
-  return 10 * major + minor;
+  launch_staged<F, StoreRows>(operation, targets, rows, cols, x, policy, device, stream);
 }
 
 }  // namespace detail
 
 template <quant::QuantFormat F>
 void gemv_q_with(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                 const float* residual, GemvPolicy policy, GemvPath path, cudaStream_t stream) {
+                 const float* residual, GemvPolicy policy, GemvPath path, const DeviceInfo& device,
+                 cudaStream_t stream) {
   if (path == GemvPath::fast)
     detail::launch_gemv_q<F, WarpDot<F>>(weights, rows, cols, x, y, residual, policy, stream);
   else if (path == GemvPath::staged)
-    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, stream);
+    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, device, stream);
   else
     detail::launch_gemv_q<F, GenericDot<F>>(weights, rows, cols, x, y, residual, policy, stream);
 }
 
 template <quant::QuantFormat F>
 void gemv_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-            const float* residual, cudaStream_t stream) {
-  // Queried once per format, on the device current at the first call.
-  static const int compute_capability = detail::current_compute_capability();
+            const float* residual, const DeviceInfo& device, cudaStream_t stream) {
   if (gemv_takes_staged_path<F>(weights, cols)) {
-    const GemvPolicy policy = tuning::select_staged(compute_capability, GemvShape{rows, cols});
-    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, stream);
+    const GemvPolicy policy = tuning::select_staged(device.compute_capability(), GemvShape{rows, cols});
+    detail::launch_gemv_q_staged<F>(weights, rows, cols, x, y, residual, policy, device, stream);
   } else {
-    const GemvPolicy policy = tuning::select(compute_capability, GemvShape{rows, cols});
+    const GemvPolicy policy = tuning::select(device.compute_capability(), GemvShape{rows, cols});
     detail::launch_gemv_q<F, WarpDot<F>>(weights, rows, cols, x, y, residual, policy, stream);
   }
 }

@@ -23,6 +23,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/float_formats.hpp>
@@ -59,11 +60,12 @@ template <quant::QuantFormat F>
 
 template <quant::QuantFormat F>
 void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
-                  cudaStream_t stream);
+                  const DeviceInfo& device, cudaStream_t stream);
 
 template <quant::QuantFormat F>
 void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
-                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream);
+                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, const DeviceInfo& device,
+                        cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
@@ -108,24 +110,25 @@ inline StagedTargets gated_targets(const std::byte* gate, const std::byte* up, s
 
 template <quant::QuantFormat F>
 void gemv_q_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
-                  cudaStream_t stream) {
+                  const DeviceInfo& device, cudaStream_t stream) {
   const std::string operation = std::string("kernels::gemv_q_fused<").append(F::name).append(">");
   const StagedTargets staged = detail::stored_targets(operation, targets, norm);
   detail::launch_staged<F, StoreRows>(operation, staged, detail::total_rows(staged), cols, x, gemv_staged_policy_tall,
-                                      stream);
+                                      device, stream);
 }
 
 template <quant::QuantFormat F>
 void gemv_q_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up, std::size_t rows,
-                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, cudaStream_t stream) {
+                        std::size_t cols, const float* x, RmsNormFirst norm, float* out, const DeviceInfo& device,
+                        cudaStream_t stream) {
   const std::string operation = std::string("kernels::gemv_q_fused_gated<").append(F::name).append(">");
   const StagedTargets staged = detail::gated_targets(gate, up, rows, out, norm);
   if (activation == model::FfnActivation::silu)
     detail::launch_staged<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x,
-                                                                     gemv_staged_policy_tall, stream);
+                                                                     gemv_staged_policy_tall, device, stream);
   else
     detail::launch_staged<F, GatedRows<model::FfnActivation::gelu_tanh>>(operation, staged, 2 * rows, cols, x,
-                                                                          gemv_staged_policy_tall, stream);
+                                                                          gemv_staged_policy_tall, device, stream);
 }
 
 #endif  // __CUDACC__

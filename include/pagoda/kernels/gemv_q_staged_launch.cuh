@@ -1,7 +1,8 @@
 // Launching gemv_q_staged_kernel (device-side helper of gemv_q.cuh and
 // gemv_q_fused.cuh): the preconditions every matrix of a launch must meet,
-// the shared-memory opt-in, and a grid of at most the blocks that fit the
-// GPU at once (they stride over the rest).
+// the shared-memory opt-in (once per kernel and device: DeviceInfo), and a
+// grid of at most the blocks that fit the GPU at once (they stride over the
+// rest).
 #pragma once
 
 #if !defined(__CUDACC__)
@@ -17,6 +18,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
 #include <pagoda/kernels/gemv_staged_path.hpp>
 #include <pagoda/kernels/programmatic_launch.hpp>
@@ -43,45 +45,28 @@ void staged_requirements(const std::string& operation, const std::byte* weights,
   if (x != nullptr) need(reinterpret_cast<std::uintptr_t>(x) % 16 == 0, "x is aligned to 16 bytes");
 }
 
-// Blocks of a staged kernel that fit the current device at once.
-template <class Kernel>
-int staged_resident_blocks(Kernel kernel, int threads, std::size_t shared) {
-  int device = 0, sms = 0, per_sm = 0;
-  check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-  check_cuda(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device), "cudaDeviceGetAttribute");
-  check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared),
-             "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  return std::max(1, per_sm) * sms;
-}
-
 template <quant::QuantFormat F, class Rows, int Threads, int RowsPerBlock, int WordBytes>
 void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
-                          cudaStream_t stream) {
+                          const DeviceInfo& device, cudaStream_t stream) {
   static_assert(x16_dot_matches_staged_list<F>,
                 "kernels::X16Dot is specialised for exactly the formats of kernels::gemv_staged_formats");
   if constexpr (gemv_has_staged_path<F>) {  // a format without one never names X16Dot<F>
     constexpr GemvPolicy p{Threads, RowsPerBlock};
     constexpr std::size_t tile_bytes = staged_tile_bytes<X16Dot<F>, F>;
     const auto kernel = gemv_q_staged_kernel<F, Rows, Threads, RowsPerBlock, WordBytes>;
-    const std::size_t shared = StagedSharedLayout::of(cols, tile_bytes, p.warps(), p.rows_per_warp()).total;
-    // Above 48 KB a kernel must opt in: once per instantiation, to the most any
-    // call may need. The grid: what fits at the typical size (4096 columns).
-    static const int resident = [&] {
-      const std::size_t most = StagedSharedLayout::of(gemv_staged_max_cols, tile_bytes, p.warps(), p.rows_per_warp()).total;
-      check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(most)),
-                 "cudaFuncSetAttribute(gemv_q_staged_kernel, MaxDynamicSharedMemorySize)");
-      return staged_resident_blocks(kernel, Threads,
-                                    StagedSharedLayout::of(4096, tile_bytes, p.warps(), p.rows_per_warp()).total);
-    }();
+    const auto shared_at = [&](std::size_t c) {
+      return StagedSharedLayout::of(c, tile_bytes, p.warps(), p.rows_per_warp()).total;
+    };
+    const std::size_t shared = shared_at(cols);
+    // Above 48 KB a kernel must opt in: once per instantiation and device, to
+    // the most any call may need. The grid: what fits at the typical size
+    // (4096 columns). DeviceInfo does both on the first call only.
+    const auto* key = reinterpret_cast<const void*>(kernel);
+    device.opt_in_shared_memory(key, shared_at(gemv_staged_max_cols), "kernels::gemv_q_staged_kernel");
+    const int resident = device.resident_blocks(key, Threads, shared_at(4096));
     const std::size_t groups = (rows + RowsPerBlock - 1) / static_cast<std::size_t>(RowsPerBlock);
     const auto grid = static_cast<unsigned>(std::min<std::size_t>(groups, static_cast<std::size_t>(resident)));
     const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
-    static const bool device_has_pdl = [] {
-      int device = 0, major = 0;
-      check_cuda(cudaGetDevice(&device), "cudaGetDevice");
-      check_cuda(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
-      return major >= 9;
-    }();
     cudaLaunchConfig_t config{};
     config.gridDim = dim3(grid);
     config.blockDim = dim3(Threads);
@@ -90,7 +75,7 @@ void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::s
     cudaLaunchAttribute attribute{};
     attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attribute.val.programmaticStreamSerializationAllowed = 1;
-    if (device_has_pdl && programmatic_launch_enabled()) {
+    if (device.programmatic_launch()) {
       config.attrs = &attribute;
       config.numAttrs = 1;
     }
@@ -102,7 +87,7 @@ void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::s
 // One staged launch over `targets` (rows: what Rows::total gives), checked.
 template <quant::QuantFormat F, class Rows>
 void launch_staged(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
-                   const float* x, GemvPolicy policy, cudaStream_t stream) {
+                   const float* x, GemvPolicy policy, const DeviceInfo& device, cudaStream_t stream) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
   };
@@ -125,8 +110,10 @@ void launch_staged(const std::string& operation, const StagedTargets& targets, s
       [&](auto index) {
         constexpr GemvPolicy p = gemv_staged_policies[decltype(index)::value];
         if constexpr (!Rows::paired || p == gemv_staged_policy_tall) {  // a gated launch is paired (checked above)
-          if (wide) launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, stream);
-          else launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, stream);
+          if (wide)
+            launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 16>(targets, rows, cols, x, device, stream);
+          else
+            launch_staged_kernel<F, Rows, p.threads, p.rows_per_block, 8>(targets, rows, cols, x, device, stream);
         }
       },
       [&] { need(false, "the policy is one of kernels::gemv_staged_policies"); });

@@ -31,6 +31,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/gemv_q_fused.cuh>
 #include <pagoda/model/architecture.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
@@ -57,19 +58,20 @@ inline constexpr std::size_t gemv_streams_max_cols = 65536;
 // (a GemvPolicy{} picks as gemv_streams does), for benchmarks and tests.
 template <quant::QuantFormat F>
 void gemv_streams_with(GemvPolicy policy, const std::byte* weights, std::size_t rows, std::size_t cols,
-                       const float* x, float* y, const float* residual, cudaStream_t stream);
+                       const float* x, float* y, const float* residual, const DeviceInfo& device,
+                       cudaStream_t stream);
 template <quant::QuantFormat F>
 void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                  const float* residual, cudaStream_t stream);
+                  const float* residual, const DeviceInfo& device, cudaStream_t stream);
 
 template <quant::QuantFormat F>
 void gemv_streams_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
-                        cudaStream_t stream);
+                        const DeviceInfo& device, cudaStream_t stream);
 
 template <quant::QuantFormat F>
 void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                               std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
-                              cudaStream_t stream);
+                              const DeviceInfo& device, cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
@@ -161,16 +163,14 @@ inline std::size_t streams_shared_bytes(std::size_t cols) { return 2 * cols + co
 
 template <quant::QuantFormat F, class Rows, int Threads, int R>
 void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
-                           cudaStream_t stream) {
+                           const DeviceInfo& device, cudaStream_t stream) {
   const auto kernel = gemv_streams_kernel<F, Rows, Threads, R>;
-  // Above 48 KB a kernel must opt in: once per instantiation, to the most any
-  // call may need. The grid: what fits at the typical size (4096 columns).
-  static const int resident = [&] {
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(streams_shared_bytes(gemv_streams_max_cols))),
-               "cudaFuncSetAttribute(gemv_streams_kernel, MaxDynamicSharedMemorySize)");
-    return staged_resident_blocks(kernel, Threads, streams_shared_bytes(4096));
-  }();
+  // Above 48 KB a kernel must opt in: once per instantiation and device, to
+  // the most any call may need. The grid: what fits at the typical size (4096
+  // columns). DeviceInfo does both on the first call only.
+  const auto* key = reinterpret_cast<const void*>(kernel);
+  device.opt_in_shared_memory(key, streams_shared_bytes(gemv_streams_max_cols), "kernels::gemv_streams_kernel");
+  const int resident = device.resident_blocks(key, Threads, streams_shared_bytes(4096));
   const std::size_t tasks = (rows + R - 1) / R;
   const std::size_t blocks = (tasks + Threads / 32 - 1) / (Threads / 32);
   const auto grid = static_cast<unsigned>(std::min<std::size_t>(blocks, static_cast<std::size_t>(resident)));
@@ -182,7 +182,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
   cudaLaunchAttribute attribute{};
   attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attribute.val.programmaticStreamSerializationAllowed = 1;
-  if (programmatic_launch_enabled()) {
+  if (device.programmatic_launch()) {
     config.attrs = &attribute;
     config.numAttrs = 1;
   }
@@ -192,7 +192,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
 // One launch over `targets` (rows: what Rows::total gives), checked.
 template <quant::QuantFormat F, class Rows>
 void launch_streams(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
-                    const float* x, cudaStream_t stream, GemvPolicy forced = {}) {
+                    const float* x, const DeviceInfo& device, cudaStream_t stream, GemvPolicy forced = {}) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
   };
@@ -214,14 +214,15 @@ void launch_streams(const std::string& operation, const StagedTargets& targets, 
     need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
   // Two rows per warp share each x load; one where the rows are too few to
   // give every SM work (SmolLM2's 576-row projections), as the staged path.
-  GemvPolicy policy = forced.threads != 0 ? forced : tuning::select_streams(0, {rows, cols});
+  GemvPolicy policy =
+      forced.threads != 0 ? forced : tuning::select_streams(device.compute_capability(), {rows, cols});
   if (Rows::paired && policy.rows_per_warp() != 2) policy = gemv_streams_policy_tall;
   const bool launched = visit_listed<gemv_streams_policies>(
       policy,
       [&](auto index) {
         constexpr GemvPolicy p = gemv_streams_policies[decltype(index)::value];
         if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
-          launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, stream);
+          launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, device, stream);
           return true;
         } else {
           return false;
@@ -242,41 +243,43 @@ std::string streams_operation(const char* what) {
 
 template <quant::QuantFormat F>
 void gemv_streams_with(GemvPolicy policy, const std::byte* weights, std::size_t rows, std::size_t cols,
-                       const float* x, float* y, const float* residual, cudaStream_t stream) {
+                       const float* x, float* y, const float* residual, const DeviceInfo& device,
+                       cudaStream_t stream) {
   StagedTargets targets;
   targets.weights[0] = weights;
   targets.y[0] = y;
   targets.residual[0] = residual;
   targets.rows[0] = rows;
-  detail::launch_streams<F, StoreRows>(detail::streams_operation<F>("gemv_streams"), targets, rows, cols, x, stream,
-                                       policy);
+  detail::launch_streams<F, StoreRows>(detail::streams_operation<F>("gemv_streams"), targets, rows, cols, x, device,
+                                       stream, policy);
 }
 
 template <quant::QuantFormat F>
 void gemv_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x, float* y,
-                  const float* residual, cudaStream_t stream) {
-  gemv_streams_with<F>(GemvPolicy{}, weights, rows, cols, x, y, residual, stream);
+                  const float* residual, const DeviceInfo& device, cudaStream_t stream) {
+  gemv_streams_with<F>(GemvPolicy{}, weights, rows, cols, x, y, residual, device, stream);
 }
 
 template <quant::QuantFormat F>
 void gemv_streams_fused(std::span<const GemvTarget> targets, std::size_t cols, const float* x, RmsNormFirst norm,
-                        cudaStream_t stream) {
+                        const DeviceInfo& device, cudaStream_t stream) {
   const std::string operation = detail::streams_operation<F>("gemv_streams_fused");
   const StagedTargets staged = detail::stored_targets(operation, targets, norm);
-  detail::launch_streams<F, StoreRows>(operation, staged, detail::total_rows(staged), cols, x, stream);
+  detail::launch_streams<F, StoreRows>(operation, staged, detail::total_rows(staged), cols, x, device, stream);
 }
 
 template <quant::QuantFormat F>
 void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                               std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
-                              cudaStream_t stream) {
+                              const DeviceInfo& device, cudaStream_t stream) {
   const std::string operation = detail::streams_operation<F>("gemv_streams_fused_gated");
   const StagedTargets staged = detail::gated_targets(gate, up, rows, out, norm);
   if (activation == model::FfnActivation::silu)
-    detail::launch_streams<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x, stream);
+    detail::launch_streams<F, GatedRows<model::FfnActivation::silu>>(operation, staged, 2 * rows, cols, x, device,
+                                                                     stream);
   else
     detail::launch_streams<F, GatedRows<model::FfnActivation::gelu_tanh>>(operation, staged, 2 * rows, cols, x,
-                                                                          stream);
+                                                                          device, stream);
 }
 
 #endif  // __CUDACC__

@@ -36,6 +36,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/tuning/matmul_mma.hpp>
 #include <pagoda/quant/field_streams.hpp>
@@ -43,13 +44,14 @@
 
 namespace pagoda::kernels {
 
-// Asynchronous on `stream`. The tile policy is select_mma_policy's unless
-// `forced` names one of mma_policies (tests and pagoda-kernel-bench time each).
+// Asynchronous on `stream`, on `device`. The tile policy is
+// select_mma_policy's for the device's SM count unless `forced` names one of
+// mma_policies (tests and pagoda-kernel-bench time each).
 // Throws pagoda::Error on a violated precondition (naming the format) or a
 // failed launch.
 template <quant::QuantFormat F>
 void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
-                        cudaStream_t stream, const MmaPolicy* forced = nullptr);
+                        const DeviceInfo& device, cudaStream_t stream, const MmaPolicy* forced = nullptr);
 
 }  // namespace pagoda::kernels
 
@@ -175,34 +177,31 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
 namespace mma_detail {
 
 template <quant::QuantFormat F, int policy_index>
-void launch(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
-            const std::string& operation) {
+void launch(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols, const DeviceInfo& device,
+            cudaStream_t stream, const std::string& operation) {
   constexpr MmaPolicy P = mma_policies[policy_index];
   launch_tiles(matmul_mma_kernel<F, policy_index>, StageLayout<F, P>::shared_bytes, P.threads(), P.tokens_tile,
-               targets, total_tiles, x, tokens, cols, stream, operation);
+               targets, total_tiles, x, tokens, cols, device, stream, operation);
 }
 
 }  // namespace mma_detail
 
 template <quant::QuantFormat F>
 void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
-                        cudaStream_t stream, const MmaPolicy* forced) {
+                        const DeviceInfo& device, cudaStream_t stream, const MmaPolicy* forced) {
   const std::string operation = std::string("kernels::matmul_mma_streams<").append(F::name).append(">");
   mma_detail::Targets launch_targets{};
   const std::size_t rows_total = mma_detail::checked_targets<F>(operation, targets, cols, x, tokens, launch_targets);
   if (tokens == 0) return;
-  int device = 0;
-  int multiprocessors = 0;
-  check_cuda(cudaGetDevice(&device), operation);
-  check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
-  const MmaPolicy policy = forced != nullptr ? *forced : select_mma_policy(tokens, rows_total, multiprocessors);
+  const MmaPolicy policy =
+      forced != nullptr ? *forced : select_mma_policy(tokens, rows_total, device.multiprocessors());
   visit_listed<mma_policies>(
       policy,
       [&](auto index) {
         constexpr int i = static_cast<int>(decltype(index)::value);
         const int tiles = mma_detail::count_tiles(launch_targets, mma_policies[i].rows_tile);
-        mma_detail::launch<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols), stream,
-                                 operation);
+        mma_detail::launch<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols), device,
+                                 stream, operation);
       },
       [&] { require(false, operation, "the tile policy is one of mma_policies"); });
 }

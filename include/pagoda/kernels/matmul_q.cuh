@@ -39,6 +39,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/tuning/matmul_q.hpp>
 #include <pagoda/quant/float_formats.hpp>
 #include <pagoda/quant/format.hpp>
@@ -48,13 +49,15 @@
 
 namespace pagoda::kernels {
 
-// Asynchronous on `stream`. weights: rows * (cols / F::block_elements) blocks,
-// aligned to alignof(F::block); cols a non-zero multiple of F::block_elements.
-// residual may be null, or equal to y (in-place y += W x); x must not overlap y.
+// Asynchronous on `stream`, on `device` (its SM count picks the tile shape;
+// it opts each kernel in to its shared memory once). weights: rows * (cols /
+// F::block_elements) blocks, aligned to alignof(F::block); cols a non-zero
+// multiple of F::block_elements. residual may be null, or equal to y
+// (in-place y += W x); x must not overlap y.
 // Throws pagoda::Error on a violated precondition or a failed launch.
 template <quant::QuantFormat F>
 void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-              std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
+              std::size_t tokens, float* y, const float* residual, const DeviceInfo& device, cudaStream_t stream);
 
 }  // namespace pagoda::kernels
 
@@ -175,12 +178,11 @@ namespace detail {
 
 template <quant::QuantFormat F, int policy_index, quant::WeightLayout L>
 void launch_matmul_q(const tile_detail::MatmulOperands& op, float* y, const float* residual,
-                     cudaStream_t stream, const std::string& operation) {
+                     const DeviceInfo& device, cudaStream_t stream, const std::string& operation) {
   constexpr MatmulPolicy P = matmul_policies[policy_index];
   const auto kernel = matmul_q_kernel<F, policy_index, L>;
   constexpr std::size_t smem = P.shared_bytes();
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)),
-             operation);
+  device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), smem, operation);
   const dim3 grid(static_cast<unsigned>((op.rows + P.rows_tile - 1) / P.rows_tile),
                   static_cast<unsigned>((op.tokens + P.tokens_tile - 1) / P.tokens_tile));
   kernel<<<grid, P.threads(), smem, stream>>>(op, y, residual);
@@ -190,7 +192,8 @@ void launch_matmul_q(const tile_detail::MatmulOperands& op, float* y, const floa
 // matmul_q over weights in layout L (matmul_q_streams.cuh names the other one).
 template <quant::QuantFormat F, quant::WeightLayout L>
 void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-                 std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
+                 std::size_t tokens, float* y, const float* residual, const DeviceInfo& device,
+                 cudaStream_t stream) {
   using block = typename F::block;
   const std::string operation = std::string(L == quant::WeightLayout::gguf_blocks ? "kernels::matmul_q<"
                                                                                   : "kernels::matmul_q_streams<")
@@ -207,11 +210,6 @@ void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, c
   if (rows == 0 || tokens == 0) return;
   require(weights != nullptr && x != nullptr && y != nullptr, operation, "weights, x and y are not null");
 
-  int device = 0;
-  int multiprocessors = 0;
-  check_cuda(cudaGetDevice(&device), operation);
-  check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
-
   const tile_detail::MatmulOperands op{
       weights,
       cols / F::block_elements * F::block_bytes,
@@ -221,11 +219,12 @@ void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, c
       static_cast<int>(tokens),
       reinterpret_cast<std::uintptr_t>(x) % 16 == 0 && cols % 4 == 0,
   };
-  const MatmulPolicy policy = select_matmul_policy(tokens, rows, multiprocessors);
+  const MatmulPolicy policy = select_matmul_policy(tokens, rows, device.multiprocessors());
   visit_listed<matmul_policies>(
       policy,
       [&](auto index) {
-        launch_matmul_q<F, static_cast<int>(decltype(index)::value), L>(op, y, residual, stream, operation);
+        launch_matmul_q<F, static_cast<int>(decltype(index)::value), L>(op, y, residual, device, stream,
+                                                                         operation);
       },
       [&] { require(false, operation, "the selected tile policy is one of matmul_policies"); });
 }
@@ -234,8 +233,9 @@ void matmul_q_in(const std::byte* weights, std::size_t rows, std::size_t cols, c
 
 template <quant::QuantFormat F>
 void matmul_q(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-              std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
-  detail::matmul_q_in<F, quant::WeightLayout::gguf_blocks>(weights, rows, cols, x, tokens, y, residual, stream);
+              std::size_t tokens, float* y, const float* residual, const DeviceInfo& device, cudaStream_t stream) {
+  detail::matmul_q_in<F, quant::WeightLayout::gguf_blocks>(weights, rows, cols, x, tokens, y, residual, device,
+                                                           stream);
 }
 
 }  // namespace pagoda::kernels

@@ -20,14 +20,17 @@ namespace pagoda::kernels {
 
 template <quant::QuantFormat F>
 void matmul_q_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-                      std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
+                      std::size_t tokens, float* y, const float* residual, const DeviceInfo& device,
+                      cudaStream_t stream);
 
 #if defined(__CUDACC__)
 template <quant::QuantFormat F>
 void matmul_q_streams(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-                      std::size_t tokens, float* y, const float* residual, cudaStream_t stream) {
+                      std::size_t tokens, float* y, const float* residual, const DeviceInfo& device,
+                      cudaStream_t stream) {
   static_assert(quant::HasFieldStreams<F>, "matmul_q_streams: the format has no field-streams layout");
-  detail::matmul_q_in<F, quant::WeightLayout::field_streams>(weights, rows, cols, x, tokens, y, residual, stream);
+  detail::matmul_q_in<F, quant::WeightLayout::field_streams>(weights, rows, cols, x, tokens, y, residual, device,
+                                                             stream);
 }
 #endif
 

@@ -2,7 +2,7 @@
 // warpgroup MMA (wgmma, sm_90a), over the field-streams layout. The same
 // products as matmul_mma_streams (matmul_mma_streams.cuh: up to three
 // matrices of one format sharing X, residuals added), which hands them here
-// on a device and build that have wgmma (wgmma_runs_on).
+// on a device and build that have wgmma (DeviceInfo::wgmma).
 //
 // Why: on mma.sync a warp decodes a weight fragment for 64 tokens and loads X
 // fragments with ldmatrix; both cost issue slots the tensor cores wait on
@@ -32,6 +32,7 @@
 
 #include <pagoda/core/type_list.hpp>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/tuning/matmul_wgmma.hpp>
 #include <pagoda/model/architecture.hpp>
@@ -43,17 +44,14 @@ namespace pagoda::kernels {
 // (wgmma exists only in the sm_90a target; cuda/kernels/matmul_wgmma.cu).
 [[nodiscard]] bool wgmma_built();
 
-// Whether matmul_wgmma_streams can run on `device`: wgmma_built(), and the
-// device is compute capability 9.0 exactly (sm_90a code runs nowhere else).
-// Throws pagoda::Error if the device cannot be queried.
-[[nodiscard]] bool wgmma_runs_on(int device);
-
 // Asynchronous on `stream`; the preconditions of matmul_mma_streams, and
-// wgmma_runs_on(the current device). The tile policy is select_wgmma_policy's
-// unless `forced` names one of wgmma_policies.
+// device.wgmma() (compute capability 9.0 exactly and wgmma_built(): sm_90a
+// code runs nowhere else). The tile policy is select_wgmma_policy's unless
+// `forced` names one of wgmma_policies.
 template <quant::QuantFormat F>
 void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
-                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced = nullptr);
+                          std::size_t tokens, const DeviceInfo& device, cudaStream_t stream,
+                          const WgmmaPolicy* forced = nullptr);
 
 // out[t][r] = act(gate x_t)[r] * (up x_t)[r], rounded to f16: the
 // feed-forward block's gate and up projections and its gated activation in
@@ -65,7 +63,7 @@ void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t col
 template <quant::QuantFormat F>
 void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                         const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
-                        cudaStream_t stream);
+                        const DeviceInfo& device, cudaStream_t stream);
 
 }  // namespace pagoda::kernels
 
@@ -257,43 +255,41 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
   }
 #else
   (void)targets, (void)x, (void)tokens, (void)cols, (void)gated;
-  __trap();  // launched only where wgmma_runs_on: a build without sm_90a code never gets here
+  __trap();  // launched only where DeviceInfo::wgmma: a build without sm_90a code never gets here
 #endif
 }
 
 namespace mma_detail {
 
 template <quant::QuantFormat F, int policy_index>
-void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
-                  const std::string& operation) {
+void launch_wgmma(const Targets& targets, int total_tiles, const __half* x, int tokens, int cols,
+                  const DeviceInfo& device, cudaStream_t stream, const std::string& operation) {
   constexpr WgmmaPolicy W = wgmma_policies[policy_index];
   launch_tiles(matmul_wgmma_kernel<F, policy_index>, WgmmaPipeline<F, W>::shared_bytes, W.threads(), W.tokens_tile,
-               targets, total_tiles, x, tokens, cols, stream, operation, GatedOutput{});
+               targets, total_tiles, x, tokens, cols, device, stream, operation, GatedOutput{});
 }
 
 }  // namespace mma_detail
 
 template <quant::QuantFormat F>
 void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
-                          std::size_t tokens, cudaStream_t stream, const WgmmaPolicy* forced) {
+                          std::size_t tokens, const DeviceInfo& device, cudaStream_t stream,
+                          const WgmmaPolicy* forced) {
   const std::string operation = std::string("kernels::matmul_wgmma_streams<").append(F::name).append(">");
   mma_detail::Targets launch_targets{};
   const std::size_t rows_total = mma_detail::checked_targets<F>(operation, targets, cols, x, tokens, launch_targets);
   if (tokens == 0) return;
-  int device = 0;
-  int multiprocessors = 0;
-  check_cuda(cudaGetDevice(&device), operation);
-  require(wgmma_runs_on(device), operation,
+  require(device.wgmma(), operation,
           "a device of compute capability 9.0 and a build with sm_90a code (CMAKE_CUDA_ARCHITECTURES lists 90a)");
-  check_cuda(cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device), operation);
-  const WgmmaPolicy policy = forced != nullptr ? *forced : select_wgmma_policy(tokens, rows_total, multiprocessors);
+  const WgmmaPolicy policy =
+      forced != nullptr ? *forced : select_wgmma_policy(tokens, rows_total, device.multiprocessors());
   visit_listed<wgmma_policies>(
       policy,
       [&](auto index) {
         constexpr int i = static_cast<int>(decltype(index)::value);
         const int tiles = mma_detail::count_tiles(launch_targets, wgmma_policies[i].rows_tile());
         mma_detail::launch_wgmma<F, i>(launch_targets, tiles, x, static_cast<int>(tokens), static_cast<int>(cols),
-                                       stream, operation);
+                                       device, stream, operation);
       },
       [&] { require(false, operation, "the tile policy is one of wgmma_policies"); });
 }
@@ -301,7 +297,7 @@ void matmul_wgmma_streams(std::span<const MatmulTarget> targets, std::size_t col
 template <quant::QuantFormat F>
 void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                         const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
-                        cudaStream_t stream) {
+                        const DeviceInfo& device, cudaStream_t stream) {
   const std::string operation = std::string("kernels::matmul_wgmma_gated<").append(F::name).append(">");
   require(out != nullptr && reinterpret_cast<std::uintptr_t>(out) % 2 == 0, operation, "out is not null");
   const MatmulTarget pair[] = {{gate, rows, nullptr, nullptr}, {up, rows, nullptr, nullptr}};
@@ -309,9 +305,7 @@ void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t 
   (void)mma_detail::checked_targets<F>(operation, std::span<const MatmulTarget>(pair), cols, x, tokens,
                                        launch_targets, /*outputs=*/false);
   if (tokens == 0) return;
-  int device = 0;
-  check_cuda(cudaGetDevice(&device), operation);
-  require(wgmma_runs_on(device), operation,
+  require(device.wgmma(), operation,
           "a device of compute capability 9.0 and a build with sm_90a code (CMAKE_CUDA_ARCHITECTURES lists 90a)");
   constexpr int wide = 0;  // wgmma_policies[0]: two warpgroups, 128 tokens
   static_assert(wgmma_policies[wide] == wgmma_policy_wide);
@@ -319,7 +313,8 @@ void matmul_wgmma_gated(const std::byte* gate, const std::byte* up, std::size_t 
   const int row_tiles = static_cast<int>((rows + W.rows_tile() / 2 - 1) / (W.rows_tile() / 2));
   mma_detail::launch_tiles(matmul_wgmma_kernel<F, wide, true>, mma_detail::WgmmaPipeline<F, W>::shared_bytes,
                            W.threads(), W.tokens_tile, launch_targets, row_tiles, x, static_cast<int>(tokens),
-                           static_cast<int>(cols), stream, operation, mma_detail::GatedOutput{out, activation});
+                           static_cast<int>(cols), device, stream, operation,
+                           mma_detail::GatedOutput{out, activation});
 }
 
 }  // namespace pagoda::kernels

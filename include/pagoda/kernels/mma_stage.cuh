@@ -23,6 +23,7 @@
 #include <cuda_fp16.h>
 
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/mma_fragments.cuh>
 #include <pagoda/kernels/mma_sync.cuh>
@@ -79,13 +80,13 @@ std::size_t checked_targets(const std::string& operation, std::span<const Matmul
 }
 
 // Launches `kernel` (either GEMM's) over total_tiles row tiles x the token
-// tiles, with `shared_bytes` of dynamic shared memory, checked.
+// tiles, with `shared_bytes` of dynamic shared memory (opted in to once per
+// device), checked; `extra`: the kernel's parameters after (targets, x, tokens, cols).
 template <class Kernel, class... Extra>
 void launch_tiles(Kernel kernel, std::size_t shared_bytes, int threads, int tokens_tile, const Targets& targets,
-                  int total_tiles, const __half* x, int tokens, int cols, cudaStream_t stream,
-                  const std::string& operation, Extra... extra) {
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared_bytes)),
-             operation);
+                  int total_tiles, const __half* x, int tokens, int cols, const DeviceInfo& device,
+                  cudaStream_t stream, const std::string& operation, Extra... extra) {
+  device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), shared_bytes, operation);
   const dim3 grid(static_cast<unsigned>(total_tiles), static_cast<unsigned>((tokens + tokens_tile - 1) / tokens_tile));
   kernel<<<grid, threads, shared_bytes, stream>>>(targets, x, tokens, cols, extra...);
   check_launch(operation);

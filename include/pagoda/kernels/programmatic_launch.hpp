@@ -7,16 +7,15 @@
 // In a captured CUDA graph this becomes a programmatic edge.
 //
 // Only a kernel that calls pdl_wait() before touching its predecessor's
-// outputs may be launched with it (gemv_q_staged_kernel). The switch is
-// process-wide, on by default where the device has compute capability 9.0 or
-// more; pagoda-bench --no-pdl turns it off to measure what it brings.
+// outputs may be launched with it (gemv_q_staged_kernel, gemv_streams_kernel).
+// Whether their launchers ask for it is the engine's choice, a field of the
+// DeviceInfo they are given (DeviceInfo::programmatic_launch: on by default
+// where the device has compute capability 9.0 or more;
+// EngineOptions::programmatic_launch, pagoda-bench --no-pdl, turns it off to
+// measure what it brings).
 #pragma once
 
 namespace pagoda::kernels {
-
-// Whether launches that support it use PDL (default true; ignored below sm_90).
-[[nodiscard]] bool programmatic_launch_enabled();
-void set_programmatic_launch(bool enabled);
 
 #if defined(__CUDACC__)
 

@@ -1,6 +1,8 @@
 // A weight matrix the GPU can read, with the kernels for its format chosen
 // once, at load (quant::visit_format in cuda/runtime/device_matrix.cpp): the hot path
-// calls through these pointers and never looks at a format id again.
+// calls through these pointers and never looks at a format id again. Every
+// launcher takes the engine's kernels::DeviceInfo (runtime::DeviceModel
+// holds it) before its stream.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +12,7 @@
 #include <cuda_runtime_api.h>
 
 #include "pagoda/gguf/file.hpp"
+#include "pagoda/kernels/device_info.hpp"
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/model/architecture.hpp"
@@ -18,11 +21,12 @@
 namespace pagoda::runtime {
 
 using GemvLauncher = void (*)(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-                              float* y, const float* residual, cudaStream_t stream);
+                              float* y, const float* residual, const kernels::DeviceInfo& device, cudaStream_t stream);
 using MatmulLauncher = void (*)(const std::byte* weights, std::size_t rows, std::size_t cols, const float* x,
-                                std::size_t tokens, float* y, const float* residual, cudaStream_t stream);
+                                std::size_t tokens, float* y, const float* residual, const kernels::DeviceInfo& device,
+                                cudaStream_t stream);
 using MmaLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
-                             std::size_t tokens, cudaStream_t stream);
+                             std::size_t tokens, const kernels::DeviceInfo& device, cudaStream_t stream);
 
 // Which GEMM multiplies a prompt by a matrix: the tile kernel (matmul_q,
 // matmul_q_streams: f32 input), or one of the tensor-core GEMMs over field
@@ -34,14 +38,14 @@ enum class PrefillGemm { tile, mma_sync, wgmma };
 }
 using GatedMmaLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                                   const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
-                                  cudaStream_t stream);
+                                  const kernels::DeviceInfo& device, cudaStream_t stream);
 using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, const std::int32_t* tokens,
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
-                                   kernels::RmsNormFirst norm, cudaStream_t stream);
+                                   kernels::RmsNormFirst norm, const kernels::DeviceInfo& device, cudaStream_t stream);
 using GatedGemvLauncher = void (*)(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                                    std::size_t rows, std::size_t cols, const float* x, kernels::RmsNormFirst norm,
-                                   float* out, cudaStream_t stream);
+                                   float* out, const kernels::DeviceInfo& device, cudaStream_t stream);
 
 // The input of a decode step's fused products: x, RMS-normalised first with
 // `norm` (inside the product where it can fuse, else into `normed` by
@@ -77,19 +81,22 @@ struct DeviceMatrix {
   quant::WeightLayout layout = quant::WeightLayout::gguf_blocks;
 
   // y = W x (+ residual): one token.
-  void multiply_vector(const float* x, float* y, const float* residual, cudaStream_t stream) const {
-    gemv(data, rows, cols, x, y, residual, stream);
+  void multiply_vector(const float* x, float* y, const float* residual, const kernels::DeviceInfo& device,
+                       cudaStream_t stream) const {
+    gemv(data, rows, cols, x, y, residual, device, stream);
   }
   // Y = X W^T (+ residual): `tokens` rows of X at once, on tensor cores.
-  void multiply(const float* x, std::size_t tokens, float* y, const float* residual, cudaStream_t stream) const {
-    matmul(data, rows, cols, x, tokens, y, residual, stream);
+  void multiply(const float* x, std::size_t tokens, float* y, const float* residual, const kernels::DeviceInfo& device,
+                cudaStream_t stream) const {
+    matmul(data, rows, cols, x, tokens, y, residual, device, stream);
   }
   // Y_m = X W_m^T (+ residual_m) for up to three matrices sharing X (tokens
   // rows): where a matrix has the mma.sync prefill, X is rounded to f16 once
   // into x16 (tokens * cols halves) and each group with the same kernels and
   // cols is one launch; the others take `matmul`.
   static void multiply_tokens(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
-                              std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
+                              std::size_t tokens, std::span<const VectorProduct> products,
+                              const kernels::DeviceInfo& device, cudaStream_t stream);
   // Whether `gate` and `up` take one matmul_gated launch (same GEMM, rows, cols).
   [[nodiscard]] static bool take_gated(const DeviceMatrix& gate, const DeviceMatrix& up) {
     return gate.matmul_gated != nullptr && gate.matmul_gated == up.matmul_gated && gate.rows == up.rows &&
@@ -97,24 +104,28 @@ struct DeviceMatrix {
   }
   // out (tokens, rows) f16 = act(gate x16) * (up x16); take_gated(gate, up) must hold.
   static void multiply_tokens_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
-                                    const __half* x16, std::size_t tokens, __half* out, cudaStream_t stream);
+                                    const __half* x16, std::size_t tokens, __half* out,
+                                    const kernels::DeviceInfo& device, cudaStream_t stream);
   // Whether every matrix takes the mma.sync prefill (so an input made in f16
   // by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_mma(std::span<const DeviceMatrix* const> matrices);
   // multiply_tokens on an input already in f16 (x16: tokens * cols halves);
   // every matrix must take the mma.sync prefill.
   static void multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
-                                   std::size_t tokens, std::span<const VectorProduct> products, cudaStream_t stream);
+                                   std::size_t tokens, std::span<const VectorProduct> products,
+                                   const kernels::DeviceInfo& device, cudaStream_t stream);
   // y_m = W_m norm(x) (+ residual_m) for up to three matrices sharing x: one
   // launch, the norm included, per group of them with the same kernels (same
   // format, layout and cols) when each can fuse (staged path or field
   // streams), else the norm and one product each.
   static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
-                               std::span<const VectorProduct> products, cudaStream_t stream);
+                               std::span<const VectorProduct> products, const kernels::DeviceInfo& device,
+                               cudaStream_t stream);
   // out = act(W_gate norm(x)) * (W_up norm(x)): one launch when gate and up can
   // fuse, else the norm, two products (up's into up_scratch) and the activation.
   static void multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
-                                    const NormedVector& input, float* out, float* up_scratch, cudaStream_t stream);
+                                    const NormedVector& input, float* out, float* up_scratch,
+                                    const kernels::DeviceInfo& device, cudaStream_t stream);
   // Rows `tokens` of the matrix, dequantized (an embedding table).
   void gather_rows(const std::int32_t* tokens, std::size_t count, float* out, cudaStream_t stream) const {
     if (embedding == nullptr) fail_gather();
@@ -125,7 +136,7 @@ struct DeviceMatrix {
 
 // Binds `tensor`, whose bytes the GPU reads at `device_data` in `layout`;
 // throws for a format pagoda cannot compute in that layout. `wgmma`: the
-// device runs matmul_wgmma_streams (kernels::wgmma_runs_on), so field
+// device runs matmul_wgmma_streams (kernels::DeviceInfo::wgmma), so field
 // streams take it for prompts rather than mma.sync.
 [[nodiscard]] DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte* device_data,
                                               quant::WeightLayout layout = quant::WeightLayout::gguf_blocks,

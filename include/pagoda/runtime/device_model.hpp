@@ -1,7 +1,9 @@
 // The model as the GPU sees it: every weight matrix bound to its device-visible
 // bytes and its format's kernels, the small tensors (norm weights, biases) and
 // RoPE factors as f32 in VRAM. Where the matrix bytes live is the mapping policy's business;
-// it arrives here only as a function from tensor to device pointer.
+// it arrives here only as a function from tensor to device pointer. It also
+// holds the engine's kernels::DeviceInfo, the one description of the device
+// that every launch of the forward pass is given.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pagoda/kernels/device_info.hpp"
 #include "pagoda/model/config.hpp"
 #include "pagoda/model/weights.hpp"
 #include "pagoda/quant/layout.hpp"
@@ -37,9 +40,12 @@ struct DeviceLayer {
 class DeviceModel {
 public:
   // layout_of: each matrix's layout, as the policy left it (runtime/layout_plan.hpp).
-  // allow_wgmma: prompts take wgmma where the device runs it (kernels::wgmma_runs_on).
+  // device: the current device, described once for this engine (kept; device()).
+  // allow_wgmma: prompts take wgmma where the device runs it (DeviceInfo::wgmma).
   DeviceModel(const model::ModelConfig& config, const model::ModelWeights& weights, const DevicePointerOf& locate,
-              const LayoutOf& layout_of, bool allow_wgmma = true);
+              const LayoutOf& layout_of, kernels::DeviceInfo device, bool allow_wgmma = true);
+
+  [[nodiscard]] const kernels::DeviceInfo& device() const { return device_; }
 
   [[nodiscard]] const DeviceMatrix& token_embedding() const { return token_embedding_; }
   [[nodiscard]] const DeviceMatrix& output() const { return output_; }
@@ -61,6 +67,7 @@ private:
   // dequantized on `stream` from its placed bytes.
   const float* place_f32(const gguf::TensorInfo& tensor, const DevicePointerOf& locate, const CudaStream& stream);
 
+  kernels::DeviceInfo device_;
   DeviceMatrix token_embedding_;
   DeviceMatrix output_;
   const float* output_norm_ = nullptr;
