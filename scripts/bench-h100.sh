@@ -16,6 +16,8 @@
 #     run per shape, so a time-out loses one shape, not all.
 #     2b. the 8B Q4_0 and Q4_K_M again with --layout gguf (the GGUF-layout
 #     kernels, beside the default field-streams rows).
+#     2c. the same two, pp512 with --no-wgmma (the prompt GEMM on mma.sync,
+#     beside the default wgmma rows on an H100).
 #  3. pagoda-kernel-bench: GEMV per format (and field-streams layout) over the three shapes' projections,
 #     attention decode at depths 512 .. 32768 for the 8B shape.
 #     3b. pagoda-kernel-bench's prefill section alone: matmul_mma_streams
@@ -149,6 +151,11 @@ done
 stage bench-device-gguf-llama-3-8b 40 "$bench" -m "$(model_path llama-3-8b Q4_0),$(model_path llama-3-8b Q4_K_M)" \
   --mapping device-copy --layout gguf "${tests[@]}" -r 2 --save "$out/bench-device-gguf-llama-3-8b.json" \
   -o md >"$out/bench-device-gguf-llama-3-8b.md"
+
+# 2c. Prompts on mma.sync (--no-wgmma) beside the default wgmma rows of stage 2.
+stage bench-device-mma-sync-llama-3-8b 30 "$bench" -m "$(model_path llama-3-8b Q4_0),$(model_path llama-3-8b Q4_K_M)" \
+  --mapping device-copy --no-wgmma -p 512 -n 0 -d 0 -r 2 --save "$out/bench-device-mma-sync-llama-3-8b.json" \
+  -o md >"$out/bench-device-mma-sync-llama-3-8b.md"
 
 # 3. Kernels (each field-streams format beside its GGUF layout); prefill apart (3b, 3c).
 stage kernel-bench 30 "$kernel_bench" --no-prefill --no-prefill-attention --no-sampling \
