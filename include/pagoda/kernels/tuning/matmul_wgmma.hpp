@@ -55,8 +55,17 @@ static_assert(wgmma_policy_wide.valid() && wgmma_policy_narrow.valid() && wgmma_
 
 // Every heuristic of matmul_wgmma_streams: as select_mma_policy, the widest
 // tile whose blocks still cover three quarters of the SMs, else the next.
-// (Not yet measured per shape: the rule is mma.sync's, whose figures are in
-// tuning/matmul_mma.hpp.)
+// H100 (132 SMs), pagoda-kernel-bench, every policy forced, 8B projections in
+// Q4_0 (TFLOP/s: wide / narrow / short / wide with one block per SM):
+//   4096 x 4096, M = 128 (32 wide blocks) ....... 70 /  92 / 131 /  79  -> short
+//   4096 x 4096, M = 512 (128) ................. 300 / 302 / 216 / 298  -> wide
+//   4096 x 4096, M = 2048 (512) ................ 431 (the run before)   -> wide
+//   1024 x 4096, M = 512 (32 wide, 64 narrow) ... 72 /  93 / 135 /  81  -> short
+//   14336 x 4096, M = 512 (448) ................ 396 / 267 / 284 / 265  -> wide
+//   4096 x 14336, M = 512 (128) ................ 306 / 312 / 224 / 310  -> wide
+// (Q4_K and Q6_K rank them the same way, Q6_K with narrow ~5% ahead of wide
+// at M = 512; commit 336caae's run, benchmarks/README.md.) The one-block,
+// six-stage tile never wins by more than noise: it stays listed for the bench.
 [[nodiscard]] constexpr WgmmaPolicy select_wgmma_policy(std::size_t tokens, std::size_t rows, int multiprocessors) {
   const auto blocks = [&](const WgmmaPolicy& p) {
     return ((tokens + static_cast<std::size_t>(p.tokens_tile) - 1) / static_cast<std::size_t>(p.tokens_tile)) *
