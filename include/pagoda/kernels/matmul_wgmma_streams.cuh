@@ -211,6 +211,20 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
   }
   mma::cp_async_wait<0>();
 
+  // The epilogue visits this thread's outputs: d[4n + e] is row a_row + 8 (e / 2),
+  // token 8n + 2t + e % 2 of the tile, at y's element `at`.
+  const auto each_output = [&](auto&& store) {
+#pragma unroll
+    for (int n = 0; n < N / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int token = tok0 + 8 * n + 2 * t + e % 2;
+        const int row = tile.row0 + a_row + 8 * (e / 2);
+        if (token < tokens && row < rows)
+          store(4 * n + e, static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) +
+                               static_cast<std::size_t>(row));
+      }
+  };
   if constexpr (Gated) {
     // Warpgroup 1 hands its up accumulators to warpgroup 0 through the
     // (drained) stages: thread i of warpgroup 1 holds the up values of the
@@ -222,36 +236,18 @@ __global__ void __launch_bounds__(wgmma_policies[policy_index].threads(),
       for (int i = 0; i < N / 2; ++i) handed[i * 128 + (tid - 128)] = acc[i];
     __syncthreads();
     if (warp >= 4) return;
-#pragma unroll
-    for (int n = 0; n < N / 8; ++n) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const int token = tok0 + 8 * n + 2 * t + e % 2;
-        const int row = tile.row0 + a_row + 8 * (e / 2);
-        if (token >= tokens || row >= rows) continue;
-        const float gate = acc[4 * n + e];
-        const float upv = handed[(4 * n + e) * 128 + tid];
-        // The activation kernel's operations, so the result is the unfused path's bit for bit.
-        const float h = gated.activation == model::FfnActivation::gelu_tanh ? __fmul_rn(gelu_tanh(gate), upv)
-                                                                             : __fmul_rn(silu(gate), upv);
-        gated.out[static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(row)] =
-            __float2half_rn(h);
-      }
-    }
-    return;
-  }
-  // Epilogue: d[4n + e] is row a_row + 8 (e / 2), token 8n + 2t + e % 2 of the tile.
-#pragma unroll
-  for (int n = 0; n < N / 8; ++n) {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      const int token = tok0 + 8 * n + 2 * t + e % 2;
-      const int row = tile.row0 + a_row + 8 * (e / 2);
-      if (token >= tokens || row >= rows) continue;
-      const std::size_t at =
-          static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + static_cast<std::size_t>(row);
-      target.y[at] = acc[4 * n + e] + (target.residual != nullptr ? target.residual[at] : 0.0f);
-    }
+    each_output([&](int i, std::size_t at) {
+      const float gate = acc[i];
+      const float upv = handed[i * 128 + tid];
+      // The activation kernel's operations, so the result is the unfused path's bit for bit.
+      const float h = gated.activation == model::FfnActivation::gelu_tanh ? __fmul_rn(gelu_tanh(gate), upv)
+                                                                           : __fmul_rn(silu(gate), upv);
+      gated.out[at] = __float2half_rn(h);
+    });
+  } else {
+    each_output([&](int i, std::size_t at) {
+      target.y[at] = acc[i] + (target.residual != nullptr ? target.residual[at] : 0.0f);
+    });
   }
 #else
   (void)targets, (void)x, (void)tokens, (void)cols, (void)gated;
