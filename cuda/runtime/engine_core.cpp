@@ -112,6 +112,19 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     kernels::add(x, normed, x_next, tokens * c.d_model, s);
   };
 
+  // Prompt products of the normed stream: the norm writes the f16 input
+  // itself where every matrix takes a tensor-core GEMM.
+  const auto project_normed = [&](const float* norm, std::span<const DeviceMatrix* const> matrices,
+                                  std::span<const VectorProduct> products) {
+    if (DeviceMatrix::all_take_mma(matrices)) {
+      kernels::rms_norm(x, norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_tokens_half(matrices, x16, tokens, products, device, s);
+    } else {
+      kernels::rms_norm(x, norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_tokens(matrices, normed, x16, tokens, products, device, s);
+    }
+  };
+
   for (std::uint32_t l = 0; l < c.n_layers; ++l) {
     const DeviceLayer& layer = model_.layers()[l];
     const model::LayerSpec& spec = c.layers[l];
@@ -126,13 +139,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
                                                   VectorProduct{v, nullptr}};
-      if (DeviceMatrix::all_take_mma(qkv)) {
-        kernels::rms_norm(x, layer.attn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens_half(qkv, x16, tokens, products, device, s);
-      } else {
-        kernels::rms_norm(x, layer.attn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens(qkv, normed, x16, tokens, products, device, s);
-      }
+      project_normed(layer.attn_norm, qkv, products);
       if (arch.qkv_bias) {
         kernels::add_bias(q, layer.q_bias, tokens, c.q_dim(), s);
         kernels::add_bias(k, layer.k_bias, tokens, c.kv_dim(), s);
@@ -178,20 +185,15 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     } else {
       const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
-      if (DeviceMatrix::all_take_mma(gate_up)) {
-        kernels::rms_norm(x, layer.ffn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens_half(gate_up, x16, tokens, products, device, s);
-      } else {
-        kernels::rms_norm(x, layer.ffn_norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
-        DeviceMatrix::multiply_tokens(gate_up, normed, x16, tokens, products, device, s);
-      }
+      project_normed(layer.ffn_norm, gate_up, products);
     }
     // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
     const bool down_in_x16 = !decode && layer.w_down.matmul_mma != nullptr;
-    if (fused_ffn) {
-      // done: x16 holds act(gate) * up
-    } else if (down_in_x16) kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
-    else if (!decode) kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
+    // (fused: x16 already holds act(gate) * up)
+    if (!decode && !fused_ffn && down_in_x16)
+      kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
+    else if (!decode && !fused_ffn)
+      kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
     add_block_output(layer.w_down, {gate, down_in_x16}, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }
