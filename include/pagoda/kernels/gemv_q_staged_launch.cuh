@@ -67,20 +67,8 @@ void launch_staged_kernel(const StagedTargets& targets, std::size_t rows, std::s
     const std::size_t groups = (rows + RowsPerBlock - 1) / static_cast<std::size_t>(RowsPerBlock);
     const auto grid = static_cast<unsigned>(std::min<std::size_t>(groups, static_cast<std::size_t>(resident)));
     const std::size_t row_bytes = cols / F::block_elements * F::block_bytes;
-    cudaLaunchConfig_t config{};
-    config.gridDim = dim3(grid);
-    config.blockDim = dim3(Threads);
-    config.dynamicSmemBytes = shared;
-    config.stream = stream;
-    cudaLaunchAttribute attribute{};
-    attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-    attribute.val.programmaticStreamSerializationAllowed = 1;
-    if (device.programmatic_launch()) {
-      config.attrs = &attribute;
-      config.numAttrs = 1;
-    }
-    check_cuda(cudaLaunchKernelEx(&config, kernel, targets, row_bytes, cols, x),
-               "cudaLaunchKernelEx(gemv_q_staged_kernel)");
+    launch_dependent(kernel, grid, Threads, shared, stream, device.programmatic_launch(),
+                     "cudaLaunchKernelEx(gemv_q_staged_kernel)", targets, row_bytes, cols, x);
   }
 }
 

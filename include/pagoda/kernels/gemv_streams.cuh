@@ -174,19 +174,8 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
   const std::size_t tasks = (rows + R - 1) / R;
   const std::size_t blocks = (tasks + Threads / 32 - 1) / (Threads / 32);
   const auto grid = static_cast<unsigned>(std::min<std::size_t>(blocks, static_cast<std::size_t>(resident)));
-  cudaLaunchConfig_t config{};
-  config.gridDim = dim3(grid);
-  config.blockDim = dim3(Threads);
-  config.dynamicSmemBytes = streams_shared_bytes(cols);
-  config.stream = stream;
-  cudaLaunchAttribute attribute{};
-  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attribute.val.programmaticStreamSerializationAllowed = 1;
-  if (device.programmatic_launch()) {
-    config.attrs = &attribute;
-    config.numAttrs = 1;
-  }
-  check_cuda(cudaLaunchKernelEx(&config, kernel, targets, cols, x), "cudaLaunchKernelEx(gemv_streams_kernel)");
+  launch_dependent(kernel, grid, Threads, streams_shared_bytes(cols), stream, device.programmatic_launch(),
+                   "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x);
 }
 
 // One launch over `targets` (rows: what Rows::total gives), checked.

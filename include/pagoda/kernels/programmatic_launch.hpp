@@ -15,9 +15,38 @@
 // measure what it brings).
 #pragma once
 
+#if defined(__CUDACC__)
+#include <cstddef>
+
+#include <cuda_runtime.h>
+
+#include <pagoda/core/cuda_check.hpp>
+#endif
+
 namespace pagoda::kernels {
 
 #if defined(__CUDACC__)
+
+// Launches `kernel` (grid x threads, `shared` bytes of dynamic shared memory,
+// on `stream`) as a programmatic dependent launch where `programmatic`: the
+// kernel must pdl_wait() before it reads what the kernel before it wrote.
+template <class... Params, class... Args>
+void launch_dependent(void (*kernel)(Params...), unsigned grid, unsigned threads, std::size_t shared,
+                      cudaStream_t stream, bool programmatic, const char* what, Args... args) {
+  cudaLaunchConfig_t config{};
+  config.gridDim = dim3(grid);
+  config.blockDim = dim3(threads);
+  config.dynamicSmemBytes = shared;
+  config.stream = stream;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
+  if (programmatic) {
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+  }
+  check_cuda(cudaLaunchKernelEx(&config, kernel, args...), what);
+}
 
 __device__ __forceinline__ void pdl_trigger() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
