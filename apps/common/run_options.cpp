@@ -156,15 +156,19 @@ RunOptions RunFlags::finish(const po::variables_map& vm) {
   require_range(sampling.presence_penalty, -2.0f, 2.0f, "--presence-penalty");
   require_range(sampling.frequency_penalty, -2.0f, 2.0f, "--frequency-penalty");
   sampling.seed = parse_seed(seed_);
-  check_chat_template(o.load.chat_template);
-  check_with("--mapping", [&] { return mapping::parse_policy_choice(o.load.mapping); });
-  check_with("--hugepage-size", [&] { return mapping::parse_hugepage_size(o.load.hugepage_size); });
+  check_load_choices(o.load);
   if (o.prompt && o.prompt->empty()) throw po::error("--prompt must not be empty");
 
   engine.context_size = static_cast<std::uint32_t>(ctx_size_);
   engine.max_batch = static_cast<std::uint32_t>(batch_size_);
   engine.cpu_threads = static_cast<unsigned>(threads_);
   return o;
+}
+
+void check_load_choices(const pagoda::LoadOptions& load) {
+  check_chat_template(load.chat_template);
+  check_with("--mapping", [&] { return mapping::parse_policy_choice(load.mapping); });
+  check_with("--hugepage-size", [&] { return mapping::parse_hugepage_size(load.hugepage_size); });
 }
 
 }  // namespace pagoda::apps

@@ -35,6 +35,11 @@ struct RunOptions {
 // The default model: $PAGODA_MODEL_PATH, else the one scripts/fetch-model.sh fetches.
 [[nodiscard]] std::string default_model_path();
 
+// The load flags every app takes (--mapping, --hugepage-size,
+// --chat-template) checked before any engine is chosen: throws
+// boost::program_options::error naming the flag and the choices.
+void check_load_choices(const pagoda::LoadOptions& load);
+
 // Throws pagoda::Error when the default model (no -m) is missing, saying how to get it.
 void require_default_model(const RunOptions& options);
 

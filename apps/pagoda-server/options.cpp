@@ -11,6 +11,7 @@
 #include "pagoda/mapping/anonymous_mapping.hpp"
 #include "pagoda/mapping/policy_id.hpp"
 #include "pagoda/text/chat_template.hpp"
+#include "common/run_options.hpp"
 
 namespace po = boost::program_options;
 
@@ -46,31 +47,8 @@ std::optional<std::uint64_t> parse_seed(const std::string& text) {
                               text));
 }
 
-void check_choices(const std::string& flag, const std::string& value) {
-  try {
-    if (flag == "--mapping") (void)mapping::parse_policy_choice(value);
-    if (flag == "--hugepage-size") (void)mapping::parse_hugepage_size(value);
-  } catch (const pagoda::Error& e) {
-    throw po::error(fmt::format("{}: {}", flag, e.what()));
-  }
-  if (flag == "--chat-template" && !value.empty()) {
-    std::string known;
-    for (const auto name : text::ChatTemplate::names()) {
-      if (name == value) return;
-      known += known.empty() ? "" : ", ";
-      known += name;
-    }
-    throw po::error(fmt::format("--chat-template must be one of {} (got {})", known, value));
-  }
-}
-
 }  // namespace
 
-std::string default_model_path() {
-  if (const char* path = std::getenv("PAGODA_MODEL_PATH"); path && *path) return path;
-  const char* home = std::getenv("HOME");
-  return fmt::format("{}/.cache/pagoda/models/SmolLM2-135M-Instruct.Q4_1.gguf", home ? home : ".");
-}
 
 std::optional<ServerOptions> parse_options(int argc, char** argv) {
   ServerOptions o;
@@ -79,7 +57,7 @@ std::optional<ServerOptions> parse_options(int argc, char** argv) {
 
   po::options_description model_flags("Model and placement", line_length, description_length);
   model_flags.add_options()
-      ("model,m", po::value(&o.model)->default_value(default_model_path()), "GGUF model file ($PAGODA_MODEL_PATH)")
+      ("model,m", po::value(&o.model)->default_value(apps::default_model_path()), "GGUF model file ($PAGODA_MODEL_PATH)")
       ("alias,a", po::value(&o.alias), "the model's id in the API (default: the file name without .gguf)")
       ("mapping", po::value(&o.load.mapping)->default_value("auto"),
        "where the weights live: auto, device-copy, host-registered, hmm-direct, hugepage-import")
@@ -147,9 +125,7 @@ std::optional<ServerOptions> parse_options(int argc, char** argv) {
   require_range(raw.max_body, 1024LL, 1LL << 30, "--max-body");
   require_range(raw.threads, 0, 1024, "--threads");
   if (o.host.empty()) throw po::error("--host must not be empty");
-  check_choices("--mapping", o.load.mapping);
-  check_choices("--hugepage-size", o.load.hugepage_size);
-  check_choices("--chat-template", o.load.chat_template);
+  apps::check_load_choices(o.load);
   o.seed = parse_seed(raw.seed);
   if (o.api_key.empty())
     if (const char* key = std::getenv("PAGODA_API_KEY"); key && *key) o.api_key = key;

@@ -29,9 +29,6 @@ struct ServerOptions {
   pagoda::LoadOptions load;             // mapping, cpu, chat template, engine (context, threads)
 };
 
-// $PAGODA_MODEL_PATH, else the model the README's set-up fetched (as pagoda-chat).
-[[nodiscard]] std::string default_model_path();
-
 // nullopt after --help or --version (printed on stdout). Throws
 // boost::program_options::error for bad input.
 [[nodiscard]] std::optional<ServerOptions> parse_options(int argc, char** argv);
