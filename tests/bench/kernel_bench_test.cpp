@@ -299,9 +299,8 @@ TEST_CASE("kernel-bench csv and json: one row or object per case") {
 
 namespace {
 
-// The 8B attn_q at M = 512 in Q4_0 (matmul_mma_streams 100 us, matmul_q_streams
-// 250 us), and SmolLM2's attn_q in Q4_K, which the kernel refuses.
-KernelReport sample_prefill_report(double peak) {
+// The H100 the tensor-core sections' sample reports describe, with `peak` as --tc-peak-tflops.
+KernelReport sample_h100_report(double peak) {
   KernelReport r;
   r.device_name = "NVIDIA H100 80GB HBM3";
   r.compute_major = 9;
@@ -310,6 +309,13 @@ KernelReport sample_prefill_report(double peak) {
   r.prefill_footprint_bytes = 50ull << 20;
   r.tc_peak_tflops = peak;
   r.samples = 50;
+  return r;
+}
+
+// The 8B attn_q at M = 512 in Q4_0 (matmul_mma_streams 100 us, matmul_q_streams
+// 250 us), and SmolLM2's attn_q in Q4_K, which the kernel refuses.
+KernelReport sample_prefill_report(double peak) {
+  KernelReport r = sample_h100_report(peak);
   r.prefill = plan_prefill({"llama-3-8b"}, {TensorType::Q4_0}, {512});
   r.prefill.resize(1);
   PrefillCase& q = r.prefill[0];
@@ -461,14 +467,7 @@ namespace {
 // The 8B shape's prefill attention at 512 tokens (100 us), and the sampler at
 // 128256 logits under the default policy and one other.
 KernelReport sample_attention_sampling_report(double peak) {
-  KernelReport r;
-  r.device_name = "NVIDIA H100 80GB HBM3";
-  r.compute_major = 9;
-  r.l2_bytes = 50ull << 20;
-  r.footprint_bytes = 150ull << 20;
-  r.prefill_footprint_bytes = 50ull << 20;
-  r.tc_peak_tflops = peak;
-  r.samples = 50;
+  KernelReport r = sample_h100_report(peak);
   r.prefill_attention = plan_prefill_attention("llama-3-8b", {512});
   r.prefill_attention[0].kernel = "tensor cores (mma.sync)";
   r.prefill_attention[0].microseconds = 100.0;
