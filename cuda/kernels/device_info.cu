@@ -15,6 +15,12 @@ namespace pagoda::kernels {
 
 DeviceInfo DeviceInfo::of(int device, bool programmatic_launch) {
   const std::string operation = "kernels::DeviceInfo::of(device " + std::to_string(device) + ")";
+  // Checked here rather than left to the driver: an ordinal it rejects is a
+  // CUDA API error (which compute-sanitizer counts), and ours names the count.
+  int count = 0;
+  check_cuda(cudaGetDeviceCount(&count), operation);
+  require(device >= 0 && device < count, operation,
+          "the device exists: this machine has " + std::to_string(count) + " CUDA device(s)");
   const auto attribute = [&](cudaDeviceAttr which) {
     int value = 0;
     check_cuda(cudaDeviceGetAttribute(&value, which, device), operation);
