@@ -11,6 +11,9 @@ namespace pagoda::runtime {
 struct EngineOptions {
   std::uint32_t context_size = 0;    // 0: the model's trained context, capped at default_context_cap
   std::uint32_t max_batch = 512;     // prefill chunk (tokens per forward)
+  // Sequences held at once, each with its own KV cache of context_size and
+  // its own sampler, over one copy of the weights (sequence_step.hpp).
+  std::uint32_t sequences = 1;
   SamplingParams sampling{};
   bool use_cuda_graph = true;        // CUDA engines: replay the decode step as a graph
   unsigned cpu_threads = 0;          // CPU engine: 0 = one per hardware thread
