@@ -37,39 +37,49 @@ void check_shape(const AttentionShape& shape) {
 template <AttentionPolicy P, int Lanes>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
-                  cudaStream_t stream) {
+                  attention::Batch batch, cudaStream_t stream) {
   attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>
-      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws);
+      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws, batch);
 }
 
 // Lanes from head_dim (8 dims a lane), the rest from the policy.
 template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
-                               const std::int32_t* position, attention::Workspace ws, cudaStream_t stream) {
+                               const std::int32_t* position, attention::Workspace ws, attention::Batch batch,
+                               cudaStream_t stream) {
   if (shape.head_dim <= 64)
-    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
   else if (shape.head_dim <= 128)
-    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
   else
-    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, stream);
+    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
 }
 
 }  // namespace
 
-std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device) {
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
+                                             std::uint32_t batch) {
   check_shape(shape);
   const std::uint32_t splits = tuning::attention_splits(tuning::select(device.compute_capability(), shape), shape);
-  return std::size_t{splits} * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
+  return std::size_t{batch} * splits * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
 }
 
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
                       const DeviceInfo& device, cudaStream_t stream) {
+  attention_decode_batch(q, k_cache, v_cache, out, shape, 1, position, nullptr, workspace, device, stream);
+}
+
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream) {
   check_shape(shape);
   require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
               workspace != nullptr,
           operation, "q, the caches, out, position and workspace are not null");
+  require(batch >= 1 && batch <= 65535, operation, "a batch of 1 to 65535 query tokens");
   const auto aligned16 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
@@ -80,20 +90,21 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
 
   auto* base = static_cast<float*>(workspace);
-  const std::size_t slots = std::size_t{splits} * shape.n_heads;
+  const std::size_t slots = std::size_t{batch} * splits * shape.n_heads;  // every token's (split, head) pairs
   const attention::Workspace ws{base, base + slots * shape.head_dim, base + slots * shape.head_dim + slots};
-  const dim3 grid(splits, shape.n_kv_heads * groups);
+  const attention::Batch tokens{sequences, std::size_t{shape.max_context} * shape.n_kv_heads * shape.head_dim};
+  const dim3 grid(splits, shape.n_kv_heads * groups, batch);
   // The one place the run-time choice becomes a template argument.
   visit_listed<tuning::attention_decode_policies>(
       chosen,
       [&](auto i) {
         launch_split_for_head_dim<policies[decltype(i)::value]>(q, k_cache, v_cache, shape, splits, grid, position, ws,
-                                                                stream);
+                                                                tokens, stream);
       },
       [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
   check_launch(operation);
   attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
-      <<<shape.n_heads, merge_threads, 0, stream>>>(ws, shape, splits, position, out);
+      <<<dim3(shape.n_heads, batch), merge_threads, 0, stream>>>(ws, shape, splits, position, out);
   check_launch(operation);
 }
 

@@ -53,6 +53,7 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
         matrix.matmul_mma = wgmma ? &wgmma_gemm<Format> : &mma_sync_gemm<Format>;
         matrix.prefill_gemm = wgmma ? PrefillGemm::wgmma : PrefillGemm::mma_sync;
         if (wgmma) matrix.matmul_gated = &kernels::matmul_wgmma_gated<Format>;
+        matrix.matmul_few = &kernels::matmul_mma_few<Format>;
       }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
@@ -199,6 +200,36 @@ void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices
   if (!any_mma) return;
   kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
   launch_mma_groups(matrices, x16, tokens, products, device, stream);
+}
+
+void DeviceMatrix::multiply_few(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                                std::size_t tokens, std::span<const VectorProduct> products,
+                                const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                cudaStream_t stream) {
+  check_products("multiply_few", matrices, products);
+  bool any_few = false;
+  for (std::size_t m = 0; m < matrices.size(); ++m) {
+    if (matrices[m]->matmul_few != nullptr) {
+      any_few = true;
+      continue;
+    }
+    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, device, stream);
+  }
+  if (!any_few) return;
+  kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
+  std::array<bool, kernels::matmul_mma_max_targets> done{};
+  for (std::size_t first = 0; first < matrices.size(); ++first) {
+    const DeviceMatrix& lead = *matrices[first];
+    if (done[first] || lead.matmul_few == nullptr) continue;
+    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
+    std::size_t count = 0;
+    for (std::size_t m = first; m < matrices.size(); ++m) {
+      if (done[m] || matrices[m]->matmul_few != lead.matmul_few) continue;
+      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+      done[m] = true;
+    }
+    lead.matmul_few(std::span(targets).first(count), lead.cols, x16, tokens, workspace, device, stream, 0);
+  }
 }
 
 void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,

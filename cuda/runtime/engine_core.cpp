@@ -5,6 +5,8 @@
 #include <cmath>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "pagoda/core/error.hpp"
 #include "pagoda/kernels/activation.cuh"
 #include "pagoda/kernels/attention_decode.cuh"
@@ -34,9 +36,12 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
       model_(std::move(model)),
       options_(options),
       stream_("engine stream"),
-      kv_(config.n_layers, context_size_for(config, options), config.kv_dim()),
-      sampler_(config.vocab_size, options.sampling, stream_.get()) {
+      kv_(config.n_layers, context_size_for(config, options), config.kv_dim(), options.sequences) {
   if (options_.max_batch == 0) fail("the prefill batch size must be positive");
+  if (options_.sequences == 0) fail("an engine holds at least one sequence (EngineOptions::sequences is 0)");
+  sequences_.reserve(options_.sequences);
+  for (std::uint32_t i = 0; i < options_.sequences; ++i)
+    sequences_.push_back({kernels::Sampler(config.vocab_size, options.sampling, stream_.get()), 0, {}, {}});
   const std::size_t batch = options_.max_batch;
   x_ = floats(batch * config_.d_model, "activations");
   x_next_ = floats(batch * config_.d_model, "activations");
@@ -56,20 +61,57 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   sampled_ = DeviceBuffer(2 * sizeof(std::int32_t), "sampled token");  // the id, and a non-finite logit's id or -1
   const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
                                       config_.attention_scale};
-  attention_workspace_ =
-      DeviceBuffer(std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape, model_.device()), 16),
-                   "attention workspace");
+  // The batched step's buffers: one token of up to matmul_mma_few_max_tokens sequences a forward.
+  batch_rows_ = options_.sequences > 1
+                    ? std::min<std::size_t>({options_.sequences, kernels::matmul_mma_few_max_tokens, batch})
+                    : 0;
+  attention_workspace_ = DeviceBuffer(
+      std::max<std::size_t>(kernels::attention_decode_workspace_bytes(
+                                shape, model_.device(), static_cast<std::uint32_t>(std::max<std::size_t>(1, batch_rows_))),
+                            16),
+      "attention workspace");
   staging_ = PinnedBuffer((2 * batch + 2) * sizeof(std::int32_t), "token staging");
+  if (batch_rows_ > 0) {
+    batch_inputs_ = DeviceBuffer(4 * batch_rows_ * sizeof(std::int32_t), "batched step inputs");
+    batch_logits_ = floats(batch_rows_ * config_.vocab_size, "batched step logits");
+    batch_sampled_ = DeviceBuffer(2 * batch_rows_ * sizeof(std::int32_t), "batched step tokens");
+    batch_staging_ = PinnedBuffer(6 * batch_rows_ * sizeof(std::int32_t), "batched step staging");
+    // matmul_mma_few's split workspace, for its widest launch (the q, k, v
+    // group, gate and up, or the output matrix).
+    const std::size_t widest = std::max({std::size_t{config_.q_dim()} + 2 * config_.kv_dim(),
+                                         2 * std::size_t{config_.d_ffn}, std::size_t{config_.vocab_size}});
+    split_workspace_ = kernels::matmul_mma_few_workspace_size(widest, model_.device());
+    split_partials_ = floats(split_workspace_.partial_floats, "split-K partial tiles");
+    split_arrivals_ = DeviceBuffer(split_workspace_.arrival_count * sizeof(unsigned), "split-K tile counters");
+    check_cuda(cudaMemset(split_arrivals_.data(), 0, split_arrivals_.size()), "split-K counters: cudaMemset");
+    split_workspace_.partials = as_floats(split_partials_);
+    split_workspace_.arrivals = reinterpret_cast<unsigned*>(split_arrivals_.data());
+    batch_graphs_.resize(batch_rows_ + 1);
+    batch_runs_.assign(batch_rows_ + 1, 0);
+  }
 }
 
-void EngineCore::require_room(std::size_t tokens) const {
-  if (tokens == 0) fail("nothing to run: no tokens");
-  if (position_ + tokens > kv_.context())
-    fail("the context is full: {} cached tokens + {} new exceed the context size of {}", position_, tokens,
-         kv_.context());
+void EngineCore::check_tokens(std::uint32_t sequence, std::span<const std::int32_t> tokens) const {
+  if (sequence >= sequences_.size())
+    fail("sequence {} does not exist: the engine holds {} (EngineOptions::sequences)", sequence, sequences_.size());
+  if (tokens.empty()) fail("nothing to run: no tokens");
+  const std::uint32_t position = sequences_[sequence].position;
+  if (position + tokens.size() > kv_.context())
+    fail("the context is full: {} cached tokens + {} new exceed the context size of {}{}", position, tokens.size(),
+         kv_.context(), sequences_.size() > 1 ? fmt::format(" (sequence {})", sequence) : std::string());
+  for (const auto token : tokens)
+    if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
+      fail("token id {} is outside the vocabulary (size {})", token, config_.vocab_size);
 }
 
-void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, bool decode) {
+void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
+                                std::uint32_t sequence) {
+  const bool decode = pass == Pass::decode;
+  const bool batch = pass == Pass::batch;
+  // The batched step's rows: each a sequence's token at positions[row], its
+  // KV row kv_rows[row] of the whole cache (sequence * context + position).
+  const std::int32_t* kv_rows = batch ? positions + batch_rows_ : nullptr;
+  const std::int32_t* row_sequences = batch ? positions + 2 * batch_rows_ : nullptr;
   const auto& c = config_;
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
@@ -88,7 +130,8 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     const DeviceMatrix* one[] = {&w};
     const VectorProduct product[] = {{out, residual}};
-    if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, device, s);
+    if (batch) DeviceMatrix::multiply_few(one, in.f32, x16, tokens, product, split_workspace_, device, s);
+    else if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, device, s);
     else DeviceMatrix::multiply_tokens(one, in.f32, x16, tokens, product, device, s);
   };
   float* x = as_floats(x_);
@@ -116,7 +159,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   // itself where every matrix takes a tensor-core GEMM.
   const auto project_normed = [&](const float* norm, std::span<const DeviceMatrix* const> matrices,
                                   std::span<const VectorProduct> products) {
-    if (DeviceMatrix::all_take_mma(matrices)) {
+    if (batch) {
+      kernels::rms_norm(x, norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_few(matrices, normed, x16, tokens, products, split_workspace_, device, s);
+    } else if (DeviceMatrix::all_take_mma(matrices)) {
       kernels::rms_norm(x, norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
       DeviceMatrix::multiply_tokens_half(matrices, x16, tokens, products, device, s);
     } else {
@@ -126,6 +172,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   };
 
   for (std::uint32_t l = 0; l < c.n_layers; ++l) {
+    // The sequence's cache; the batched step addresses rows of the whole cache.
+    __half* const keys = kv_.keys(l, batch ? 0 : sequence);
+    __half* const values = kv_.values(l, batch ? 0 : sequence);
     const DeviceLayer& layer = model_.layers()[l];
     const model::LayerSpec& spec = c.layers[l];
     const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
@@ -151,20 +200,22 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::rms_norm(k, layer.k_norm, k, tokens * c.n_kv_heads, c.head_dim, c.rms_norm_eps, s);
     }
     if (decode) {
-      kernels::rope_kv_store(q, k, v, kv_.keys(l), kv_.values(l), c.n_heads, c.n_kv_heads, rope, positions, s);
+      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s);
     } else {
       kernels::rope(q, tokens, c.n_heads, rope, positions, s);
       kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
-      kernels::kv_store(k, v, kv_.keys(l), kv_.values(l), tokens, c.kv_dim(), positions, s);
+      kernels::kv_store(k, v, keys, values, tokens, c.kv_dim(), batch ? kv_rows : positions, s);
     }
+    const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
+                                        spec.sliding_window};
     if (decode) {
-      const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
-                                          spec.sliding_window};
-      kernels::attention_decode(q, kv_.keys(l), kv_.values(l), attended, shape, positions,
-                                attention_workspace_.data(), device, s);
+      kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(), device, s);
+    } else if (batch) {
+      kernels::attention_decode_batch(q, keys, values, attended, shape, static_cast<std::uint32_t>(tokens), positions,
+                                      row_sequences, attention_workspace_.data(), device, s);
     } else {
-      kernels::attention_prefill(q, kv_.keys(l), kv_.values(l), attended, c.n_heads, c.n_kv_heads, c.head_dim,
-                                 kv_.context(), c.attention_scale, start, tokens, device, s, spec.sliding_window);
+      kernels::attention_prefill(q, keys, values, attended, c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(),
+                                 c.attention_scale, start, tokens, device, s, spec.sliding_window);
     }
     add_block_output(layer.wo, {attended, false}, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
@@ -172,7 +223,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     // Prefill on wgmma: gate, up and the activation in one GEMM launch that
     // writes the down projection's f16 input into x16 (its own input, the
     // normed stream, is in normed16).
-    const bool fused_ffn = !decode && DeviceMatrix::take_gated(layer.w_gate, layer.w_up) &&
+    const bool fused_ffn = pass == Pass::prompt && DeviceMatrix::take_gated(layer.w_gate, layer.w_up) &&
                            layer.w_down.matmul_mma != nullptr;
     if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
       DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
@@ -188,7 +239,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       project_normed(layer.ffn_norm, gate_up, products);
     }
     // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
-    const bool down_in_x16 = !decode && layer.w_down.matmul_mma != nullptr;
+    const bool down_in_x16 = pass == Pass::prompt && layer.w_down.matmul_mma != nullptr;
     // (fused: x16 already holds act(gate) * up)
     if (!decode && !fused_ffn && down_in_x16)
       kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
@@ -197,66 +248,91 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     add_block_output(layer.w_down, {gate, down_in_x16}, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }
+  if (batch) {  // every row's logits
+    kernels::rms_norm(x, model_.output_norm(), normed, tokens, c.d_model, c.rms_norm_eps, s);
+    const DeviceMatrix* output[] = {&model_.output()};
+    const VectorProduct product[] = {{as_floats(batch_logits_), nullptr}};
+    DeviceMatrix::multiply_few(output, normed, x16, tokens, product, split_workspace_, device, s);
+    return;
+  }
   // Logits of the last token only.
   kernels::rms_norm(x + (tokens - 1) * c.d_model, model_.output_norm(), normed, 1, c.d_model, c.rms_norm_eps, s);
   model_.output().multiply_vector(normed, as_floats(logits_), nullptr, device, s);
 }
 
-void EngineCore::embed(std::size_t tokens, cudaStream_t s) {
-  model_.token_embedding().gather_rows(as_ints(tokens_), tokens, as_floats(x_), s);
+void EngineCore::embed(const std::int32_t* ids, std::size_t count, cudaStream_t s) {
+  model_.token_embedding().gather_rows(ids, count, as_floats(x_), s);
   if (config_.architecture.scaled_embedding)
-    kernels::scale(as_floats(x_), config_.embedding_scale, tokens * config_.d_model, s);
+    kernels::scale(as_floats(x_), config_.embedding_scale, count * config_.d_model, s);
 }
 
-void EngineCore::enqueue_decode_step(cudaStream_t s) {
+void EngineCore::enqueue_decode_step(cudaStream_t s, std::uint32_t sequence) {
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   const std::size_t batch = options_.max_batch;
   check_cuda(cudaMemcpyAsync(tokens_.data(), staged, sizeof(std::int32_t), cudaMemcpyHostToDevice, s), "token upload");
   check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
              "position upload");
-  embed(1, s);
-  enqueue_layers(1, as_ints(positions_), 0, /*decode=*/true);
-  enqueue_sample(s);
+  embed(as_ints(tokens_), 1, s);
+  enqueue_layers(1, as_ints(positions_), 0, Pass::decode, sequence);
+  enqueue_sample(s, sequence);
 }
 
-void EngineCore::enqueue_sample(cudaStream_t s) {
+void EngineCore::enqueue_sample(cudaStream_t s, std::uint32_t sequence) {
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data()) + 2 * options_.max_batch;
-  sampler_.sample(as_floats(logits_), as_ints(sampled_), s, as_ints(sampled_) + 1);
+  sequences_[sequence].sampler.sample(as_floats(logits_), as_ints(sampled_), s, as_ints(sampled_) + 1);
   check_cuda(cudaMemcpyAsync(staged, sampled_.data(), 2 * sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
              "sampled token download");
 }
 
-std::int32_t EngineCore::sampled_token() const {
+void EngineCore::fail_non_finite(std::uint32_t sequence, const float* logits, std::int32_t bad) const {
+  float logit = 0;
+  check_cuda(cudaMemcpy(&logit, logits + bad, sizeof(float), cudaMemcpyDeviceToHost), "non-finite logit download");
+  fail("the logits after position {}{} are not finite ({} for token {}): the weights or activations hold NaN or "
+       "infinity; generation stopped",
+       sequences_[sequence].position - 1, sequences_.size() > 1 ? fmt::format(" of sequence {}", sequence) : "",
+       logit, bad);
+}
+
+std::int32_t EngineCore::sampled_token(std::uint32_t sequence) const {
   const auto* staged = reinterpret_cast<const std::int32_t*>(staging_.data()) + 2 * options_.max_batch;
-  if (const std::int32_t bad = staged[1]; bad >= 0) {
-    float logit = 0;
-    check_cuda(cudaMemcpy(&logit, as_floats(logits_) + bad, sizeof(float), cudaMemcpyDeviceToHost),
-               "non-finite logit download");
-    fail("the logits after position {} are not finite ({} for token {}): the weights or activations hold NaN or "
-         "infinity; generation stopped",
-         position_ - 1, logit, bad);
-  }
+  if (const std::int32_t bad = staged[1]; bad >= 0) fail_non_finite(sequence, as_floats(logits_), bad);
   return staged[0];
 }
 
-std::int32_t EngineCore::sample_and_read() {
-  const cudaStream_t s = stream_.get();
-  enqueue_sample(s);
-  check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after sampling");
-  return sampled_token();
+void EngineCore::forget_logits(const float* rewritten, std::size_t count) {
+  const float* end = rewritten + count * config_.vocab_size;
+  for (Sequence& seq : sequences_)
+    if (seq.last_logits >= rewritten && seq.last_logits < end) seq.last_logits = nullptr;
 }
 
-std::int32_t EngineCore::prefill(std::span<const std::int32_t> tokens) {
-  require_room(tokens.size());
-  for (const auto token : tokens)
-    if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
-      fail("token id {} is outside the vocabulary (size {})", token, config_.vocab_size);
+std::vector<float> EngineCore::sequence_logits(std::uint32_t sequence) const {
+  const float* logits = sequences_.at(sequence).last_logits;
+  if (logits == nullptr)
+    fail("the logits of sequence {}'s last token are gone: a later step reused their buffer", sequence);
+  std::vector<float> host(config_.vocab_size);
+  check_cuda(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
+  check_cuda(cudaMemcpy(host.data(), logits, host.size() * sizeof(float), cudaMemcpyDeviceToHost), "logits download");
+  return host;
+}
+
+std::int32_t EngineCore::sample_and_read(std::uint32_t sequence) {
+  const cudaStream_t s = stream_.get();
+  forget_logits(as_floats(logits_), 1);
+  sequences_[sequence].last_logits = as_floats(logits_);
+  enqueue_sample(s, sequence);
+  check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after sampling");
+  return sampled_token(sequence);
+}
+
+std::int32_t EngineCore::prefill_sequence(std::uint32_t sequence, std::span<const std::int32_t> tokens) {
+  check_tokens(sequence, tokens);
+  Sequence& seq = sequences_[sequence];
   const cudaStream_t s = stream_.get();
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   const std::size_t batch = options_.max_batch;
   for (std::size_t done = 0; done < tokens.size(); done += batch) {
     const std::size_t n = std::min(batch, tokens.size() - done);
-    const auto start = static_cast<std::uint32_t>(position_ + done);
+    const auto start = static_cast<std::uint32_t>(seq.position + done);
     check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "before reusing the staging buffer");
     for (std::size_t t = 0; t < n; ++t) {
       staged[t] = tokens[done + t];
@@ -266,32 +342,34 @@ std::int32_t EngineCore::prefill(std::span<const std::int32_t> tokens) {
                "token upload");
     check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, n * sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
                "position upload");
-    embed(n, s);
-    enqueue_layers(n, as_ints(positions_), start, /*decode=*/false);
+    embed(as_ints(tokens_), n, s);
+    enqueue_layers(n, as_ints(positions_), start, Pass::prompt, sequence);
   }
-  position_ += static_cast<std::uint32_t>(tokens.size());
-  history_.insert(history_.end(), tokens.begin(), tokens.end());
-  return sample_and_read();
+  seq.position += static_cast<std::uint32_t>(tokens.size());
+  seq.history.insert(seq.history.end(), tokens.begin(), tokens.end());
+  return sample_and_read(sequence);
 }
 
-std::int32_t EngineCore::decode(std::int32_t token) {
-  require_room(1);
-  if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
-    fail("token id {} is outside the vocabulary (size {})", token, config_.vocab_size);
+std::int32_t EngineCore::decode_sequence(std::uint32_t sequence, std::int32_t token) {
+  check_tokens(sequence, std::span(&token, 1));
+  Sequence& seq = sequences_[sequence];
   const cudaStream_t s = stream_.get();
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   staged[0] = token;
-  staged[options_.max_batch] = static_cast<std::int32_t>(position_);
+  staged[options_.max_batch] = static_cast<std::int32_t>(seq.position);
   if (options_.use_cuda_graph) {
-    if (!decode_graph_.captured()) decode_graph_.capture(s, [&](cudaStream_t stream) { enqueue_decode_step(stream); });
-    decode_graph_.launch(s);
+    if (!seq.decode_graph.captured())
+      seq.decode_graph.capture(s, [&](cudaStream_t stream) { enqueue_decode_step(stream, sequence); });
+    seq.decode_graph.launch(s);
   } else {
-    enqueue_decode_step(s);
+    enqueue_decode_step(s, sequence);
   }
   check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a decode step");
-  ++position_;
-  history_.push_back(token);
-  return sampled_token();
+  forget_logits(as_floats(logits_), 1);
+  seq.last_logits = as_floats(logits_);
+  ++seq.position;
+  seq.history.push_back(token);
+  return sampled_token(sequence);
 }
 
 std::vector<float> EngineCore::logits() const {
@@ -303,7 +381,7 @@ std::vector<float> EngineCore::logits() const {
 }
 
 std::vector<float> EngineCore::forward_all_logits(std::span<const std::int32_t> tokens) {
-  require_room(tokens.size());
+  check_tokens(0, tokens);
   const std::size_t vocab = config_.vocab_size;
   const std::size_t batch = options_.max_batch;
   if (all_logits_.size() == 0) all_logits_ = floats(batch * vocab, "teacher-forcing logits");
@@ -324,26 +402,34 @@ std::vector<float> EngineCore::forward_all_logits(std::span<const std::int32_t> 
   return result;
 }
 
-void EngineCore::rewind(std::uint32_t keep) {
-  if (keep > position_) fail("cannot rewind to position {}: only {} tokens are cached", keep, position_);
-  position_ = keep;
-  history_.resize(keep);
-  sampler_.reset(history_);
+void EngineCore::rewind_sequence(std::uint32_t sequence, std::uint32_t keep) {
+  if (sequence >= sequences_.size())
+    fail("sequence {} does not exist: the engine holds {} (EngineOptions::sequences)", sequence, sequences_.size());
+  Sequence& seq = sequences_[sequence];
+  if (keep > seq.position) fail("cannot rewind to position {}: only {} tokens are cached", keep, seq.position);
+  seq.position = keep;
+  seq.history.resize(keep);
+  seq.sampler.reset(seq.history);
 }
 
-void EngineCore::set_sampling(const SamplingParams& params) {
-  const auto step = sampler_.step();  // new parameters, same random sequence position
-  sampler_ = kernels::Sampler(config_.vocab_size, params, stream_.get());
-  sampler_.reset(history_);
-  sampler_.set_step(step);
-  decode_graph_.reset();  // the graph captured the old sampler's buffers
-  options_.sampling = params;
+void EngineCore::set_sequence_sampling(std::uint32_t sequence, const SamplingParams& params) {
+  if (sequence >= sequences_.size())
+    fail("sequence {} does not exist: the engine holds {} (EngineOptions::sequences)", sequence, sequences_.size());
+  Sequence& seq = sequences_[sequence];
+  const auto step = seq.sampler.step();  // new parameters, same random sequence position
+  seq.sampler = kernels::Sampler(config_.vocab_size, params, stream_.get());
+  seq.sampler.reset(seq.history);
+  seq.sampler.set_step(step);
+  seq.decode_graph.reset();  // the graph captured the old sampler's buffers
+  if (sequence == 0) options_.sampling = params;
 }
 
 std::size_t EngineCore::working_vram_bytes() const {
   std::size_t bytes = kv_.bytes() + model_.own_vram_bytes();
   for (const DeviceBuffer* b : {&x_, &x_next_, &normed_, &q_, &k_, &v_, &attended_, &gate_, &up_, &logits_,
-                                &all_logits_, &tokens_, &positions_, &attention_workspace_, &sampled_})
+                                &all_logits_, &tokens_, &positions_, &attention_workspace_, &sampled_, &x16_,
+                                &normed16_, &batch_inputs_, &batch_logits_, &batch_sampled_, &split_partials_,
+                                &split_arrivals_})
     bytes += b->size();
   return bytes;
 }

@@ -65,7 +65,8 @@ std::unique_ptr<runtime::AnyEngine> gpu_engine(const gguf::MappedFile& file, con
   }
   const auto context = runtime::effective_context(options.engine.context_size, config.context_length);
   const auto selection = mapping::select_policy(
-      capabilities, weight_bytes(file.gguf()), runtime::KvCache::total_bytes(config.n_layers, context, config.kv_dim()),
+      capabilities, weight_bytes(file.gguf()), runtime::KvCache::total_bytes(config.n_layers, context, config.kv_dim(),
+                                                                            options.engine.sequences),
       {.forced = forced, .allow_fallback = options.allow_fallback});
   report.push_back(mapping::to_string(selection));
   return mapping::visit_policy(selection.policy, [&](auto tag) {

@@ -18,9 +18,12 @@
 #include "pagoda/mapping/policy_list.hpp"
 #include "pagoda/model/synthetic.hpp"
 #include "pagoda/runtime/engine.hpp"
+#include "gpu/synthetic_models.hpp"
 #include "real_model/reference_data.hpp"
 
 using namespace pagoda;
+using gpu_test::synthetic_1b;
+using gpu_test::synthetic_qwen2;
 
 namespace {
 
@@ -49,31 +52,6 @@ void accumulate(Agreement& a, std::span<const float> gpu, std::span<const float>
 std::string describe(const Agreement& a) {
   return std::to_string(a.top1_equal) + "/" + std::to_string(a.positions) + " top-1 equal, max |diff| " +
          std::to_string(a.max_abs_diff) + ", mean |diff| " + std::to_string(a.sum_abs_diff / double(a.compared));
-}
-
-// The synthetic 1B-shaped model, written once per machine (PAGODA_SYNTH_1B reuses one).
-std::filesystem::path synthetic_1b() {
-  if (const char* path = std::getenv("PAGODA_SYNTH_1B")) return path;
-  const auto path = std::filesystem::temp_directory_path() / "pagoda-synth-llama-3.2-1b-q4_0.gguf";
-  if (!std::filesystem::exists(path)) {
-    model::SyntheticSpec spec{.shape = model::find_shape("llama-3.2-1b"),
-                              .recipe = model::QuantRecipe::uniform(gguf::TensorType::Q4_0), .seed = 7};
-    model::write_synthetic(spec, path);
-  }
-  return path;
-}
-
-// The synthetic Qwen2.5-0.5B-shaped model (QKV biases, NeoX RoPE), Q4_K_M,
-// written once per machine (PAGODA_SYNTH_QWEN2 reuses one).
-std::filesystem::path synthetic_qwen2() {
-  if (const char* path = std::getenv("PAGODA_SYNTH_QWEN2")) return path;
-  const auto path = std::filesystem::temp_directory_path() / "pagoda-synth-qwen2.5-0.5b-q4_k_m.gguf";
-  if (!std::filesystem::exists(path)) {
-    model::SyntheticSpec spec{.shape = model::find_shape("qwen2.5-0.5b"), .recipe = model::QuantRecipe::q4_k_m(),
-                              .seed = 7};
-    model::write_synthetic(spec, path);
-  }
-  return path;
 }
 
 // Two layers of Llama-3-8B's shape (d 4096, 32/8 heads, ffn 14336, vocab

@@ -1,5 +1,7 @@
 // kernels::matmul_mma_streams<F> (the prefill GEMM on mma.sync, reading the
-// field-streams layout) and kernels::matmul_wgmma_streams<F> (the same on
+// field-streams layout), kernels::matmul_mma_few<F> (the same for the
+// batched decode step's few tokens, K split across blocks) and
+// kernels::matmul_wgmma_streams<F> (the same on
 // Hopper's wgmma; skipped where the device or build lacks it) against the CPU
 // oracle, every format of quant::field_stream_formats, every tile policy, on
 // fresh seeded weights from the synthetic block generator and random activations.
@@ -142,9 +144,47 @@ struct Comparison {
   }
 };
 
+// matmul_mma_few's launch: `splits` forced (0: its own choice), the workspace the engine would give it.
+struct FewSplits {
+  int splits;
+};
+
+// matmul_mma_few<F> over `targets` with a fresh workspace, run twice: the
+// second run must repeat the first bit for bit (the split sums are added in
+// split order, and the first run left every tile counter at zero).
+template <class F>
+void run_few(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+             int splits, std::vector<kt::DeviceArray<float>>& outputs) {
+  const auto device = kernels::DeviceInfo::current();
+  std::size_t rows = 0;
+  for (const auto& t : targets) rows += t.rows;
+  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device);
+  kt::DeviceArray<float> partials(workspace.partial_floats);
+  kt::DeviceArray<unsigned> arrivals(workspace.arrival_count);
+  kt::cuda_ok(cudaMemset(arrivals.get(), 0, workspace.arrival_count * sizeof(unsigned)), "zero the tile counters");
+  workspace.partials = partials.get();
+  workspace.arrivals = arrivals.get();
+  kernels::matmul_mma_few<F>(targets, cols, x, tokens, workspace, device, nullptr, splits);
+  kt::cuda_ok(cudaDeviceSynchronize(), "matmul_mma_few");
+  std::vector<std::vector<float>> first;
+  for (auto& out : outputs) {
+    first.push_back(out.download());
+    out.poison();
+  }
+  kernels::matmul_mma_few<F>(targets, cols, x, tokens, workspace, device, nullptr, splits);
+  kt::cuda_ok(cudaDeviceSynchronize(), "matmul_mma_few, again");
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const std::vector<float> again = outputs[i].download();
+    CHECK_MESSAGE(std::memcmp(again.data(), first[i].data(), again.size() * sizeof(float)) == 0,
+                  "matrix " << i << ": a second launch gives other bits");
+  }
+  CHECK(arrivals.download() == std::vector<unsigned>(workspace.arrival_count, 0u));
+}
+
 // `row_counts` matrices in one launch (q, k and v style), with a residual on
-// the second; each output against the oracle. `Gemm`: the GEMM under test,
-// matmul_mma_streams<F> or matmul_wgmma_streams<F>, with `policy` forced (or null).
+// the second; each output against the oracle. `Policy`: which GEMM is under
+// test, matmul_mma_streams<F> (MmaPolicy), matmul_wgmma_streams<F>
+// (WgmmaPolicy), with `policy` forced (or null), or matmul_mma_few<F> (FewSplits).
 template <class F, class Policy>
 void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens,
                   const Policy* policy) {
@@ -172,7 +212,9 @@ void check_launch(std::span<const std::size_t> row_counts, std::size_t cols, std
     targets.push_back({matrices[i].device.get(), matrices[i].rows, outputs[i].get(),
                        residuals[i].empty() ? nullptr : device_residuals[i].get()});
   const auto device = kernels::DeviceInfo::current();
-  if constexpr (std::is_same_v<Policy, kernels::WgmmaPolicy>)
+  if constexpr (std::is_same_v<Policy, FewSplits>)
+    run_few<F>(targets, cols, as_half(x16), tokens, policy->splits, outputs);
+  else if constexpr (std::is_same_v<Policy, kernels::WgmmaPolicy>)
     kernels::matmul_wgmma_streams<F>(targets, cols, as_half(x16), tokens, device, nullptr, policy);
   else
     kernels::matmul_mma_streams<F>(targets, cols, as_half(x16), tokens, device, nullptr, policy);
@@ -231,6 +273,37 @@ TEST_CASE_TEMPLATE_DEFINE("prefill: matmul_mma_streams<F> multiplies up to three
   check_launch<F>(gate_up, width<F>(4), 33, static_cast<const kernels::MmaPolicy*>(nullptr));
 }
 TEST_CASE_TEMPLATE_APPLY(mma_targets_case, StreamFormats);
+
+TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_mma_few<F> matches cpu::matmul for 1 to 16 tokens, K whole or "
+                          "split, and repeats itself bit for bit",
+                          F, mma_few_case) {
+  for (const int splits : {1, 3, 0}) {  // 0: mma_few_splits' choice (16 for 32 stages here)
+    CAPTURE(splits);
+    for (const std::size_t tokens : {std::size_t{1}, std::size_t{5}, std::size_t{16}}) {
+      const FewSplits forced{splits};
+      const std::size_t qkv[] = {256, 64, 72};  // a residual on the second
+      check_launch<F>(qkv, width<F>(32), tokens, &forced);
+      const std::size_t ragged[] = {161};
+      check_launch<F>(ragged, width<F>(9), tokens, &forced);
+    }
+  }
+  const FewSplits automatic{0};
+  const std::size_t gate_up[] = {640, 640};  // several tiles a matrix, fewer splits
+  check_launch<F>(gate_up, width<F>(16), 16, &automatic);
+}
+TEST_CASE_TEMPLATE_APPLY(mma_few_case, StreamFormats);
+
+TEST_CASE("decode batch: matmul_mma_few refuses more than 16 tokens and a workspace too small for its splits") {
+  using F = quant::Q4_0;
+  const std::size_t cols = width<F>(32), rows = 256;
+  const Matrix<F> w(rows, cols, 5);
+  kt::DeviceArray<std::uint16_t> x(17 * cols);
+  kt::DeviceArray<float> y(17 * rows);
+  const kernels::MatmulTarget target[] = {{w.device.get(), rows, y.get(), nullptr}};
+  const auto device = kernels::DeviceInfo::current();
+  CHECK_THROWS_AS(kernels::matmul_mma_few<F>(target, cols, as_half(x), 17, {}, device, nullptr, 1), Error);
+  CHECK_THROWS_AS(kernels::matmul_mma_few<F>(target, cols, as_half(x), 4, {}, device, nullptr, 4), Error);
+}
 
 namespace {
 

@@ -38,8 +38,9 @@
 namespace pagoda::kernels {
 
 // Bytes of workspace attention_decode needs for `shape` (scale aside) on
-// `device` (its compute capability picks the split).
-std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device);
+// `device` (its compute capability picks the split), for `batch` queries.
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
+                                             std::uint32_t batch = 1);
 
 // out: n_heads * head_dim f32. Preconditions (pagoda::Error otherwise):
 // n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
@@ -50,15 +51,40 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
                       const DeviceInfo& device, cudaStream_t stream);
 
+// The same for a batched decode step: `batch` query tokens, each of its own
+// sequence, in one pair of launches (a grid layer per token). Token b's
+// query is row b of q ((batch, n_heads * head_dim)), its output row b of
+// out, its position positions[b]; it reads the cache of sequence
+// sequences[b], whose rows start at row sequences[b] * max_context of
+// k_cache and v_cache (the sequences' caches back to back). The workspace:
+// attention_decode_workspace_bytes(shape, device, batch).
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream);
+
 #if defined(__CUDACC__)
 
 namespace attention {
 
-// Where the split kernel leaves its results; (splits, n_heads[, head_dim]) each.
+// Where the split kernel leaves its results; (batch, splits, n_heads[, head_dim]) each.
 struct Workspace {
   float* output;  // unnormalised sum_p exp(s_p - max) v_p
   float* max;
   float* sum;     // sum_p exp(s_p - max)
+
+  // Query token b's part, of `slots` = splits * n_heads (split, head) pairs.
+  __device__ __forceinline__ Workspace of_token(std::uint32_t b, std::size_t slots, std::uint32_t head_dim) const {
+    return {output + b * slots * head_dim, max + b * slots, sum + b * slots};
+  }
+};
+
+// Which query token of a batch a block serves (blockIdx.z), and where that
+// token's inputs and outputs are: a single decode step is the batch of one
+// whose sequence is 0.
+struct Batch {
+  const std::int32_t* sequences;  // per token; null: every token reads the cache at k_cache / v_cache
+  std::size_t sequence_stride;    // halves between two sequences' caches: max_context * kv_dim
 };
 
 __device__ __forceinline__ std::uint32_t live_length(const std::int32_t* position, std::uint32_t max_context) {
@@ -112,9 +138,21 @@ __global__ void __launch_bounds__(Threads)
                                   const __half* __restrict__ k_cache,  // (max_context, kv_dim)
                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
                                   AttentionShape shape, std::uint32_t splits,
-                                  const std::int32_t* __restrict__ position, attention::Workspace ws) {
+                                  const std::int32_t* __restrict__ position, attention::Workspace ws,
+                                  attention::Batch batch) {
   pdl_trigger();  // see programmatic_launch.hpp
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
+  {  // this block's query token
+    const std::uint32_t b = blockIdx.z;
+    q += std::size_t{b} * shape.n_heads * shape.head_dim;
+    position += b;
+    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
+    if (batch.sequences != nullptr) {
+      const std::size_t at = static_cast<std::size_t>(batch.sequences[b]) * batch.sequence_stride;
+      k_cache += at;
+      v_cache += at;
+    }
+  }
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
   const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
@@ -269,6 +307,12 @@ __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, float* __restrict__ out) {
   pdl_trigger();  // see programmatic_launch.hpp
+  {  // this block's query token (blockIdx.y), as in the split kernel
+    const std::uint32_t b = blockIdx.y;
+    position += b;
+    out += std::size_t{b} * shape.n_heads * shape.head_dim;
+    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
+  }
   const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
   const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
   const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads

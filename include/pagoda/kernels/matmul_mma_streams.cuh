@@ -53,6 +53,41 @@ template <quant::QuantFormat F>
 void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
                         const DeviceInfo& device, cudaStream_t stream, const MmaPolicy* forced = nullptr);
 
+// Where matmul_mma_few's split blocks leave their partial tiles, and a
+// counter per tile (zero between launches: the last block of a tile resets
+// it). Owned by the caller; one launch at a time may use it.
+struct SplitWorkspace {
+  float* partials = nullptr;
+  std::size_t partial_floats = 0;
+  unsigned* arrivals = nullptr;
+  std::size_t arrival_count = 0;
+};
+// Tokens matmul_mma_few takes in one launch: one 16-token tile.
+inline constexpr std::size_t matmul_mma_few_max_tokens = 16;
+// The sizes (pointers null) of the workspace matmul_mma_few needs for
+// launches of at most `rows` rows in all (the targets of one launch
+// together) on `device`: tiles x splits never exceeds the split target plus
+// the tiles (mma_few_splits rounds the splits up from target / tiles).
+[[nodiscard]] inline SplitWorkspace matmul_mma_few_workspace_size(std::size_t rows, const DeviceInfo& device) {
+  const std::size_t tiles = (rows + mma_policy_few.rows_tile - 1) / mma_policy_few.rows_tile;
+  const std::size_t target =
+      static_cast<std::size_t>(mma_few_split_policy.blocks_per_sm) * static_cast<std::size_t>(device.multiprocessors());
+  const std::size_t values = static_cast<std::size_t>(mma_policy_few.threads()) * mma_policy_few.fragments_tokens() *
+                             mma_policy_few.fragments_rows() * 4;
+  return {nullptr, (target + tiles) * values, nullptr, tiles};
+}
+
+// The same products for at most matmul_mma_few_max_tokens tokens (a batched
+// decode step: one token per sequence), on mma_policy_few's 16-token tiles
+// with K split across blocks (mma_few_splits) so that a 4096-row matrix
+// still gives every SM blocks to stream weights with: the weights are read
+// once for every token. The split blocks' partial sums are added in split
+// order by the last block of each tile, so results do not depend on timing.
+// `splits` > 0 forces a split count (tests, the bench); 0: mma_few_splits.
+template <quant::QuantFormat F>
+void matmul_mma_few(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+                    const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits = 0);
+
 }  // namespace pagoda::kernels
 
 #if defined(__CUDACC__)
@@ -72,7 +107,8 @@ namespace pagoda::kernels {
 // name a kernel with a class-type template argument).
 template <quant::QuantFormat F, int policy_index>
 __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_policies[policy_index].min_blocks_per_sm)
-    matmul_mma_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols) {
+    matmul_mma_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
+                      mma_detail::SplitK split) {
   constexpr MmaPolicy P = mma_policies[policy_index];
   static_assert(P.valid(), "matmul_mma_streams: inconsistent tile policy");
   using Layout = mma_detail::StageLayout<F, P>;
@@ -111,20 +147,27 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
   const int g = lane / 4;
   const int t = lane % 4;
 
-  const int k_steps = cols / mma::stage_k;
+  // This block's stages of K: all of them, or on the few-token tile its
+  // split's (blockIdx.z); the other tiles are never split and keep the
+  // registers the split would cost them.
+  constexpr bool splits = P == mma_policy_few;
+  const int all_steps = cols / mma::stage_k;
+  const int first_step = splits ? static_cast<int>(blockIdx.z) * split.steps : 0;
+  const int k_steps = splits ? min(all_steps, first_step + split.steps) - first_step : all_steps;
+  const int k_first = first_step * mma::stage_k;
 #pragma unroll
   for (int s = 0; s < stages - 1; ++s) {
-    if (s < k_steps) loader.load(shared + s * Layout::bytes, s * mma::stage_k);
+    if (s < k_steps) loader.load(shared + s * Layout::bytes, k_first + s * mma::stage_k);
     mma::cp_async_commit();
   }
   for (int step = 0; step < k_steps; ++step) {
     mma::cp_async_wait<stages - 2>();
     __syncthreads();  // stage `step` landed for every thread; slot (step - 1) % stages is free
     const int next = step + stages - 1;
-    if (next < k_steps) loader.load(shared + (next % stages) * Layout::bytes, next * mma::stage_k);
+    if (next < k_steps) loader.load(shared + (next % stages) * Layout::bytes, k_first + next * mma::stage_k);
     mma::cp_async_commit();
 
-    const int k0 = step * mma::stage_k;
+    const int k0 = k_first + step * mma::stage_k;
     const unsigned char* base = shared + (step % stages) * Layout::bytes;
     const int warp_row0 = warp_r * P.warp_rows() + g;  // + 8 n: the row of fragment n this lane decodes
     typename Fragments::Scales scales[NT];
@@ -158,6 +201,9 @@ __global__ void __launch_bounds__(mma_policies[policy_index].threads(), mma_poli
     }
   }
   mma::cp_async_wait<0>();
+  // Split K: only the tile's last block to finish goes on, with the sum of all splits.
+  if constexpr (splits)
+    if (gridDim.z > 1 && !mma_detail::gather_splits<P.threads(), MT * NT * 4>(split, &acc[0][0][0])) return;
 
   // Epilogue: lane (g, t) holds rows 2t, 2t + 1 of tokens g and g + 8 of each fragment.
 #pragma unroll
@@ -181,7 +227,7 @@ void launch(const Targets& targets, int total_tiles, const __half* x, int tokens
             cudaStream_t stream, const std::string& operation) {
   constexpr MmaPolicy P = mma_policies[policy_index];
   launch_tiles(matmul_mma_kernel<F, policy_index>, StageLayout<F, P>::shared_bytes, P.threads(), P.tokens_tile,
-               targets, total_tiles, x, tokens, cols, device, stream, operation);
+               targets, total_tiles, x, tokens, cols, device, stream, operation, SplitK{cols / mma::stage_k});
 }
 
 }  // namespace mma_detail
@@ -204,6 +250,42 @@ void matmul_mma_streams(std::span<const MatmulTarget> targets, std::size_t cols,
                                  stream, operation);
       },
       [&] { require(false, operation, "the tile policy is one of mma_policies"); });
+}
+
+template <quant::QuantFormat F>
+void matmul_mma_few(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+                    const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits) {
+  const std::string operation = std::string("kernels::matmul_mma_few<").append(F::name).append(">");
+  mma_detail::Targets launch_targets{};
+  (void)mma_detail::checked_targets<F>(operation, targets, cols, x, tokens, launch_targets);
+  require(tokens <= matmul_mma_few_max_tokens, operation,
+          "tokens (" + std::to_string(tokens) + ") at most " + std::to_string(matmul_mma_few_max_tokens));
+  if (tokens == 0) return;
+  constexpr int index = 3;
+  constexpr MmaPolicy P = mma_policies[index];
+  static_assert(P == mma_policy_few);
+  const int tiles = mma_detail::count_tiles(launch_targets, P.rows_tile);
+  const int k_stages = static_cast<int>(cols) / mma::stage_k;
+  if (splits <= 0) splits = mma_few_splits(tiles, k_stages, device.multiprocessors());
+  require(splits <= k_stages, operation, "at most one split per stage of K");
+  const int steps = (k_stages + splits - 1) / splits;
+  splits = (k_stages + steps - 1) / steps;
+  constexpr std::size_t values = P.threads() * P.fragments_tokens() * P.fragments_rows() * 4;
+  if (splits > 1)
+    require(workspace.partials != nullptr && workspace.arrivals != nullptr &&
+                static_cast<std::size_t>(tiles) * static_cast<std::size_t>(splits) * values <= workspace.partial_floats &&
+                static_cast<std::size_t>(tiles) <= workspace.arrival_count,
+            operation,
+            "the split workspace holds " + std::to_string(splits) + " partial tiles for each of " +
+                std::to_string(tiles) + " tiles");
+  const auto kernel = matmul_mma_kernel<F, index>;
+  constexpr std::size_t shared_bytes = mma_detail::StageLayout<F, P>::shared_bytes;
+  device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), shared_bytes, operation);
+  const dim3 grid(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits));
+  kernel<<<grid, P.threads(), shared_bytes, stream>>>(launch_targets, x, static_cast<int>(tokens),
+                                                      static_cast<int>(cols),
+                                                      mma_detail::SplitK{steps, workspace.partials, workspace.arrivals});
+  check_launch(operation);
 }
 
 }  // namespace pagoda::kernels

@@ -265,6 +265,65 @@ class StageLoader {
   bool upper_[Pair ? parts : 1][Pair ? max_rounds : 1];  // Pair: the item's matrix is `upper`
 };
 
+// How a launch shares K among blocks (blockIdx.z = split): `steps` 64-element
+// stages each; with more than one split, each block leaves its partial tile
+// in `partials` ((tile, split, thread, value)) and counts itself in
+// `arrivals` (one per tile, zero between launches).
+struct SplitK {
+  int steps;
+  float* partials = nullptr;
+  unsigned* arrivals = nullptr;
+};
+
+// After a split block's main loop: stores its `Values` accumulators a thread,
+// and returns true in the tile's last block to arrive only, with `acc` then
+// holding the sum of every split's, added in split order (so the result does
+// not depend on which block came last), and the tile's counter reset.
+template <int Threads, int Values>
+__device__ __forceinline__ bool gather_splits(const SplitK& split, float* acc) {
+  static_assert(Values % 4 == 0, "whole float4s of accumulators");
+  const unsigned tile = blockIdx.x + gridDim.x * blockIdx.y;
+  const std::size_t per_split = static_cast<std::size_t>(Threads) * Values;
+  float* const tile_partials = split.partials + static_cast<std::size_t>(tile) * gridDim.z * per_split;
+  const std::size_t mine = static_cast<std::size_t>(threadIdx.x) * Values;
+  float4* const out = reinterpret_cast<float4*>(tile_partials + blockIdx.z * per_split + mine);
+#pragma unroll
+  for (int i = 0; i < Values / 4; ++i) out[i] = make_float4(acc[4 * i], acc[4 * i + 1], acc[4 * i + 2], acc[4 * i + 3]);
+  __threadfence();  // the partial is visible GPU-wide before the block counts itself
+  __syncthreads();
+  __shared__ bool last;
+  if (threadIdx.x == 0) last = atomicAdd(split.arrivals + tile, 1u) == gridDim.z - 1;
+  __syncthreads();
+  if (!last) return false;
+  __threadfence();  // the other splits' partials, counted before ours, are read after
+#pragma unroll
+  for (int i = 0; i < Values; ++i) acc[i] = 0.0f;
+  // Four splits' loads in flight before the first add (a loop of one
+  // split at a time waited one L2 round trip per split: ~10 us for 16).
+  constexpr unsigned in_flight = 4;
+  for (unsigned z0 = 0; z0 < gridDim.z; z0 += in_flight) {
+    float4 v[in_flight][Values / 4];
+#pragma unroll
+    for (unsigned j = 0; j < in_flight; ++j) {
+      const float4* in = reinterpret_cast<const float4*>(tile_partials + (z0 + j) * per_split + mine);
+#pragma unroll
+      for (int i = 0; i < Values / 4; ++i)
+        v[j][i] = z0 + j < gridDim.z ? __ldcg(in + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);  // L2: other SMs wrote them
+    }
+#pragma unroll
+    for (unsigned j = 0; j < in_flight; ++j)  // in split order, whatever arrived first
+#pragma unroll
+      for (int i = 0; i < Values / 4; ++i) {
+        acc[4 * i] += v[j][i].x;
+        acc[4 * i + 1] += v[j][i].y;
+        acc[4 * i + 2] += v[j][i].z;
+        acc[4 * i + 3] += v[j][i].w;
+      }
+  }
+  if (threadIdx.x == 0) split.arrivals[tile] = 0;  // ready for the next launch
+  return true;
+}
+
 // The epilogue of both GEMMs: y[token][row] (and row + 1) = v (+ residual),
 // float2 stores where rows are even (then (token * rows + row) is even).
 __device__ __forceinline__ void store_pair(const MatmulTarget& target, int rows, int token, int row, float v0,

@@ -36,6 +36,11 @@ enum class PrefillGemm { tile, mma_sync, wgmma };
 [[nodiscard]] constexpr const char* name_of(PrefillGemm gemm) {
   return gemm == PrefillGemm::wgmma ? "wgmma" : (gemm == PrefillGemm::mma_sync ? "mma.sync" : "tile kernel");
 }
+// A batched decode step's product (kernels::matmul_mma_few): at most 16
+// tokens, K split across blocks through the engine's workspace.
+using FewLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
+                             std::size_t tokens, const kernels::SplitWorkspace& workspace,
+                             const kernels::DeviceInfo& device, cudaStream_t stream, int splits);
 using GatedMmaLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                                   const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
                                   const kernels::DeviceInfo& device, cudaStream_t stream);
@@ -74,6 +79,8 @@ struct DeviceMatrix {
   // wgmma only: gate and up of one format and shape multiply a prompt and
   // apply the gated activation in one launch (kernels::matmul_wgmma_gated).
   GatedMmaLauncher matmul_gated = nullptr;
+  // The batched decode step's GEMM (field streams whose rows matmul_mma_takes), or null: `matmul` then.
+  FewLauncher matmul_few = nullptr;
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -106,6 +113,14 @@ struct DeviceMatrix {
   static void multiply_tokens_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
                                     const __half* x16, std::size_t tokens, __half* out,
                                     const kernels::DeviceInfo& device, cudaStream_t stream);
+  // Y_m = X W_m^T (+ residual_m) for a batched decode step: `tokens` (at
+  // most kernels::matmul_mma_few_max_tokens) rows of X, one per sequence.
+  // Matrices with matmul_few share one f16 copy of X (x16) and a launch per
+  // group, each weight read once for every row; the others take `matmul`.
+  static void multiply_few(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                           std::size_t tokens, std::span<const VectorProduct> products,
+                           const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                           cudaStream_t stream);
   // Whether every matrix takes the mma.sync prefill (so an input made in f16
   // by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_mma(std::span<const DeviceMatrix* const> matrices);

@@ -64,6 +64,20 @@ public:
   void rewind(std::uint32_t keep = 0) { core_.rewind(keep); }
   void set_sampling(const SamplingParams& params) { core_.set_sampling(params); }
 
+  // Several sequences (sequence_step.hpp).
+  [[nodiscard]] std::uint32_t sequences() const { return core_.sequences(); }
+  void step(std::span<SequenceStep> steps) { core_.step(steps); }
+  void rewind_sequence(std::uint32_t sequence, std::uint32_t keep) { core_.rewind_sequence(sequence, keep); }
+  void set_sequence_sampling(std::uint32_t sequence, const SamplingParams& params) {
+    core_.set_sequence_sampling(sequence, params);
+  }
+  [[nodiscard]] std::uint32_t sequence_position(std::uint32_t sequence) const {
+    return core_.sequence_position(sequence);
+  }
+  [[nodiscard]] std::vector<float> sequence_logits(std::uint32_t sequence) const {
+    return core_.sequence_logits(sequence);
+  }
+
   [[nodiscard]] std::uint32_t position() const { return core_.position(); }
   [[nodiscard]] std::uint32_t context_size() const { return core_.context_size(); }
   [[nodiscard]] const model::ModelConfig& config() const { return config_; }

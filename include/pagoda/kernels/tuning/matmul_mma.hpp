@@ -46,8 +46,38 @@ inline constexpr MmaPolicy mma_policy_wide{128, 128, 2, 4, 2};
 inline constexpr MmaPolicy mma_policy_narrow{64, 128, 1, 8, 2};
 // 32 x 64 of 4 warps, each 32 tokens x 16 rows: a handful of tokens.
 inline constexpr MmaPolicy mma_policy_short{32, 64, 1, 4, 4};
-inline constexpr MmaPolicy mma_policies[] = {mma_policy_wide, mma_policy_narrow, mma_policy_short};
-static_assert(mma_policy_wide.valid() && mma_policy_narrow.valid() && mma_policy_short.valid());
+// 16 x 128 of 4 warps, each 16 tokens x 32 rows: the batched decode step
+// (matmul_mma_few: a token per sequence, at most 16), whose weights are read
+// once for all of them. Too few tiles to fill the GPU alone (32 for a 4096-row
+// matrix), so its launches split K across blocks as well (mma_few_splits).
+inline constexpr MmaPolicy mma_policy_few{16, 128, 1, 4, 4};
+inline constexpr MmaPolicy mma_policies[] = {mma_policy_wide, mma_policy_narrow, mma_policy_short, mma_policy_few};
+static_assert(mma_policy_wide.valid() && mma_policy_narrow.valid() && mma_policy_short.valid() &&
+              mma_policy_few.valid());
+
+// The split of K for matmul_mma_few: blocks per tile so that tiles x splits
+// reaches `blocks_per_sm` blocks on every SM (mma_policy_few's residency),
+// each split keeping at least `min_stages` 64-element stages (the pipeline's
+// depth, so a split is not all prologue). First values, not yet timed:
+// 4096 x 4096 (32 tiles) on 132 SMs takes 16 splits of 4 stages; 14336 rows
+// (112 tiles) 5; the 128256-row output matrix 1.
+struct MmaSplitPolicy {
+  int blocks_per_sm = 4;
+  int min_stages = 4;
+};
+inline constexpr MmaSplitPolicy mma_few_split_policy{};
+
+[[nodiscard]] constexpr int mma_few_splits(int tiles, int k_stages, int multiprocessors,
+                                           MmaSplitPolicy policy = mma_few_split_policy) {
+  if (tiles <= 0 || k_stages <= 0) return 1;
+  const int target = policy.blocks_per_sm * (multiprocessors > 0 ? multiprocessors : 1);
+  int splits = (target + tiles - 1) / tiles;
+  const int most = k_stages / policy.min_stages;
+  if (splits > most) splits = most;
+  if (splits < 1) splits = 1;
+  const int stages_each = (k_stages + splits - 1) / splits;
+  return (k_stages + stages_each - 1) / stages_each;  // none left empty
+}
 
 // Every heuristic of matmul_mma_streams: the widest tile whose blocks still
 // cover three quarters of the SMs (one block of the 128 x 128 tile per SM
