@@ -4,7 +4,7 @@
 //   options.*       the command line            http_server.*  routes, SSE, errors (cpp-httplib)
 //   request.*       bodies parsed and checked   response.*     bodies built, SSE framing
 //   scheduler.*     queue, slots, steps         job.hpp        one request between two threads
-//   step_backend.hpp  the engines' seam         model_slots.*  one pagoda::Model per slot
+//   step_backend.hpp  the engines' seam         sequence_slots.*  one pagoda::Model, a sequence per slot
 //   stop_matcher.*  stop strings over a stream  metrics.*      /metrics
 #include <csignal>
 #include <cstdio>
@@ -15,9 +15,9 @@
 
 #include "http_server.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
-#include "model_slots.hpp"
 #include "options.hpp"
 #include "scheduler.hpp"
+#include "sequence_slots.hpp"
 
 namespace {
 
@@ -47,23 +47,24 @@ private:
   std::thread thread_;
 };
 
-std::vector<pagoda::Model> load_slots(const ServerOptions& options) {
+// One model for every slot: the weights once, a KV cache and sampler per slot.
+pagoda::Model load_slots(const ServerOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  std::vector<pagoda::Model> models;
-  for (std::size_t i = 0; i < options.slots; ++i) models.push_back(pagoda::load(options.model, options.load));
+  auto load = options.load;
+  load.engine.sequences = static_cast<std::uint32_t>(options.slots);
+  auto model = pagoda::load(options.model, load);
   try {
-    (void)models.front().chat_template();
+    (void)model.chat_template();
   } catch (const pagoda::Error& e) {
     throw pagoda::Error(fmt::format("{} (name one with --chat-template chatml|llama3|llama3.1|gemma)", e.what()));
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto& model = models.front();
   for (const auto& line : model.load_report())
     if (!line.starts_with("mapping ")) status(line);
   status(fmt::format("loaded {} in {:.2f} s: {} slot{} of {} tokens each, chat template {}{}", options.model, seconds,
                      options.slots, options.slots == 1 ? "" : "s", model.engine().context_size(),
                      model.chat_template().name(), model.engine().on_gpu() ? ", on CUDA" : ""));
-  return models;
+  return model;
 }
 
 int serve(const ServerOptions& options) {
@@ -81,7 +82,7 @@ int serve(const ServerOptions& options) {
   const Listening listening(http);
   status(fmt::format("listening on http://{}:{} (loading the model: /health says \"loading\")", options.host, port));
 
-  ModelSlots slots(load_slots(options));
+  SequenceSlots slots(load_slots(options));
   const auto& model = slots.model();
   Scheduler scheduler(slots, model.tokenizer(), {.max_queue = options.max_queue, .prefill_chunk = options.prefill_chunk});
   std::jthread engine_thread([&scheduler](std::stop_token stop) { scheduler.run(stop); });

@@ -67,7 +67,7 @@ std::optional<ServerOptions> parse_options(int argc, char** argv) {
        "hugepage-import's pages: auto, 1g, 2m or none")
       ("no-fallback", po::bool_switch(&o.load.no_fallback), "a policy's own fallback is an error")
       ("cpu", po::bool_switch(&o.load.cpu), "run on the CPU reference path even if a GPU exists")
-      ("threads,t", po::value(&raw.threads)->default_value(raw.threads), "CPU threads per slot (0..1024; 0: all)")
+      ("threads,t", po::value(&raw.threads)->default_value(raw.threads), "CPU threads of the engine, one pool for every slot (0..1024; 0: all)")
       ("chat-template", po::value(&o.load.chat_template),
        "override the file's template: chatml, llama3, llama3.1 or gemma");
 

@@ -1,10 +1,11 @@
 // The seam between the scheduler and the engines: N slots, each a sequence
 // with its own KV cache, and one call that advances any subset of them by one
 // step. The scheduler decides what each slot runs (a prefill chunk or the one
-// token of a decode step); the backend decides how. ModelSlots (model_slots.hpp)
-// runs the slots one after the other, one pagoda::Model each. A batched
-// engine (one forward over B sequences, every weight read once: issue 17's
-// multi-vector GEMV on the GPU) implements this same interface with one step.
+// token of a decode step); the backend decides how. SequenceSlots
+// (sequence_slots.hpp) gives each slot a sequence of one pagoda::Model's
+// engine and runs a step as one engine step() (runtime/sequence_step.hpp): on
+// a GPU, one batched forward over the decoding slots that reads every weight
+// once; on the CPU, the items one after the other.
 #pragma once
 
 #include <cstdint>

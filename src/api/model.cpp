@@ -65,8 +65,9 @@ std::unique_ptr<runtime::AnyEngine> gpu_engine(const gguf::MappedFile& file, con
   }
   const auto context = runtime::effective_context(options.engine.context_size, config.context_length);
   const auto selection = mapping::select_policy(
-      capabilities, weight_bytes(file.gguf()), runtime::KvCache::total_bytes(config.n_layers, context, config.kv_dim(),
-                                                                            options.engine.sequences),
+      capabilities, weight_bytes(file.gguf()),
+      // Every sequence holds a KV cache of the context's size.
+      runtime::KvCache::total_bytes(config.n_layers, context, config.kv_dim(), options.engine.sequences),
       {.forced = forced, .allow_fallback = options.allow_fallback});
   report.push_back(mapping::to_string(selection));
   return mapping::visit_policy(selection.policy, [&](auto tag) {
@@ -94,6 +95,7 @@ Model::Model(std::unique_ptr<gguf::MappedFile> file, const LoadOptions& options)
   // Every option is checked before the engine is chosen, so that a bad value
   // is an error on every machine, not only on the one whose path reads it.
   options.engine.sampling.validate();
+  if (options.engine.sequences == 0) fail("the engine needs at least one sequence (EngineOptions::sequences is 0)");
   (void)mapping::parse_hugepage_size(options.hugepage_size);
   const std::optional<mapping::PolicyId> forced = mapping::parse_policy_choice(options.mapping);
   // Before any engine: the GPU engines read the norms only on the device.

@@ -1,6 +1,9 @@
 #include "pagoda/cpu/reference_model.hpp"
 
 #include <cmath>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "pagoda/core/error.hpp"
 #include "pagoda/cpu/ops.hpp"
@@ -29,14 +32,21 @@ void add_into(std::span<float> x, std::span<const float> delta) {
   for (std::size_t i = 0; i < x.size(); ++i) x[i] += delta[i];
 }
 
+// "sequence 2: " where several sequences exist; nothing for a single-sequence model.
+std::string sequence_prefix(std::uint32_t sequence, std::uint32_t sequences) {
+  return sequences > 1 ? fmt::format("sequence {}: ", sequence) : std::string{};
+}
+
 }  // namespace
 
-ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_size, unsigned threads)
+ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_size, unsigned threads,
+                               std::uint32_t sequences)
     : file_(file),
       config_(model::read_config(file)),
       weights_(model::bind_weights(file, config_)),
       context_size_(context_size == 0 ? config_.context_length : context_size),
       pool_(threads) {
+  if (sequences == 0) fail("the engine needs at least one sequence (EngineOptions::sequences is 0)");
   model::check_norms_finite(file, weights_);
   output_norm_ = dequantize_tensor(*weights_.output_norm);
   for (const auto& layer : weights_.layers) {
@@ -53,22 +63,53 @@ ReferenceModel::ReferenceModel(const gguf::File& file, std::uint32_t context_siz
     });
   }
   const std::size_t cache_values = std::size_t{context_size_} * config_.kv_dim();
-  key_cache_.assign(config_.n_layers, std::vector<float>(cache_values));
-  value_cache_.assign(config_.n_layers, std::vector<float>(cache_values));
+  caches_.resize(sequences);
+  for (auto& cache : caches_) {
+    cache.keys.assign(config_.n_layers, std::vector<float>(cache_values));
+    cache.values.assign(config_.n_layers, std::vector<float>(cache_values));
+  }
 }
 
-void ReferenceModel::rewind(std::uint32_t keep) {
-  if (keep > position_) fail("cannot rewind to position {}: only {} tokens are cached", keep, position_);
-  position_ = keep;
+void ReferenceModel::check_sequence(std::uint32_t sequence) const {
+  if (sequence >= caches_.size())
+    fail("sequence {} does not exist: the engine holds {} sequence{}", sequence, caches_.size(),
+         caches_.size() == 1 ? "" : "s");
 }
 
-void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::span<const float> q,
-                               std::span<float> out) {
+std::uint32_t ReferenceModel::position(std::uint32_t sequence) const {
+  check_sequence(sequence);
+  return caches_[sequence].position;
+}
+
+void ReferenceModel::rewind(std::uint32_t sequence, std::uint32_t keep) {
+  check_sequence(sequence);
+  auto& cache = caches_[sequence];
+  if (keep > cache.position)
+    fail("{}cannot rewind to position {}: only {} tokens are cached", sequence_prefix(sequence, sequences()), keep,
+         cache.position);
+  cache.position = keep;
+}
+
+void ReferenceModel::check_forward(std::uint32_t sequence, std::span<const std::int32_t> tokens) const {
+  check_sequence(sequence);
+  const auto& cache = caches_[sequence];
+  const auto prefix = sequence_prefix(sequence, sequences());
+  if (tokens.empty()) fail("{}forward needs at least one token", prefix);
+  if (cache.position + tokens.size() > context_size_)
+    fail("{}the context is full: {} cached tokens + {} new exceed the context size of {}", prefix, cache.position,
+         tokens.size(), context_size_);
+  for (const auto token : tokens)
+    if (token < 0 || static_cast<std::uint32_t>(token) >= config_.vocab_size)
+      fail("{}token id {} is outside the vocabulary (size {})", prefix, token, config_.vocab_size);
+}
+
+void ReferenceModel::attention(const SequenceCache& cache, std::uint32_t layer, std::size_t n_tokens,
+                               std::span<const float> q, std::span<float> out) {
   const auto& c = config_;
   const model::LayerSpec& spec = c.layers[layer];
   const float scale = c.attention_scale;
-  const auto& keys = key_cache_[layer];
-  const auto& values = value_cache_[layer];
+  const auto& keys = cache.keys[layer];
+  const auto& values = cache.values[layer];
   pool_.parallel_for(n_tokens * c.n_heads, [&](std::size_t begin, std::size_t end) {
     std::vector<float> scores;
     for (std::size_t job = begin; job < end; ++job) {
@@ -77,7 +118,7 @@ void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::s
       const std::size_t kv_head = head / c.heads_per_kv_head();
       // Causal: keys up to this token's own position; a sliding layer also
       // forgets those more than its window behind.
-      const auto position = static_cast<std::uint32_t>(position_ + t);
+      const auto position = static_cast<std::uint32_t>(cache.position + t);
       const std::size_t first = spec.first_visible(position);
       const std::size_t visible = position + 1 - first;
       const float* query = q.data() + t * c.q_dim() + head * c.head_dim;
@@ -99,16 +140,13 @@ void ReferenceModel::attention(std::uint32_t layer, std::size_t n_tokens, std::s
   });
 }
 
-std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens, bool all_logits) {
+std::vector<float> ReferenceModel::forward(std::uint32_t sequence, std::span<const std::int32_t> tokens,
+                                           bool all_logits) {
+  check_forward(sequence, tokens);
+  auto& cache = caches_[sequence];
   const auto& c = config_;
   const auto& arch = c.architecture;
   const std::size_t n = tokens.size();
-  if (n == 0) fail("forward needs at least one token");
-  if (position_ + n > context_size_)
-    fail("the context is full: {} cached tokens + {} new exceed the context size of {}", position_, n, context_size_);
-  for (const auto token : tokens)
-    if (token < 0 || static_cast<std::uint32_t>(token) >= c.vocab_size)
-      fail("token id {} is outside the vocabulary (size {})", token, c.vocab_size);
 
   std::vector<float> x(n * c.d_model);  // the residual stream, (n, d_model)
   for (std::size_t t = 0; t < n; ++t)
@@ -140,15 +178,15 @@ std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens,
       rms_norm_heads(k, lv.k_norm, c.rms_norm_eps);
     }
     for (std::size_t t = 0; t < n; ++t) {
-      const auto position = static_cast<std::uint32_t>(position_ + t);
+      const auto position = static_cast<std::uint32_t>(cache.position + t);
       for (std::uint32_t h = 0; h < c.n_heads; ++h)
         apply_rope(std::span(q).subspan(t * c.q_dim() + h * c.head_dim, c.head_dim), position, spec.rope);
       for (std::uint32_t h = 0; h < c.n_kv_heads; ++h)
         apply_rope(std::span(k).subspan(t * c.kv_dim() + h * c.head_dim, c.head_dim), position, spec.rope);
-      std::copy_n(k.begin() + t * c.kv_dim(), c.kv_dim(), key_cache_[l].begin() + position * c.kv_dim());
-      std::copy_n(v.begin() + t * c.kv_dim(), c.kv_dim(), value_cache_[l].begin() + position * c.kv_dim());
+      std::copy_n(k.begin() + t * c.kv_dim(), c.kv_dim(), cache.keys[l].begin() + position * c.kv_dim());
+      std::copy_n(v.begin() + t * c.kv_dim(), c.kv_dim(), cache.values[l].begin() + position * c.kv_dim());
     }
-    attention(l, n, q, attended);
+    attention(cache, l, n, q, attended);
     matmul(*w.wo, attended, n, projected, pool_);
     if (arch.post_norms) rms_norm_rows(projected, lv.post_attn_norm, c.rms_norm_eps, c.d_model, projected);
     add_into(x, projected);
@@ -167,7 +205,7 @@ std::vector<float> ReferenceModel::forward(std::span<const std::int32_t> tokens,
   rms_norm_rows(std::span(x).subspan(first * c.d_model), output_norm_, c.rms_norm_eps, c.d_model, normed);
   std::vector<float> logits(rows * c.vocab_size);
   matmul(*weights_.output, std::span(normed).first(rows * c.d_model), rows, logits, pool_);
-  position_ += static_cast<std::uint32_t>(n);
+  cache.position += static_cast<std::uint32_t>(n);
   return logits;
 }
 

@@ -1,8 +1,10 @@
 // NaN or infinity in the weights is an error naming where it is, never an
 // empty answer: a damaged norm weight is refused at load, and logits that are
-// not finite stop generation, naming the position.
+// not finite stop generation, naming the position (and, in a step over several
+// sequences, the sequence, with no item of the step sampled).
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstring>
 #include <limits>
 
@@ -65,4 +67,29 @@ TEST_CASE("logits that are not finite stop generation with an error naming the p
   engine.rewind(0);
   const std::vector<std::int32_t> spoiled{5, 99, 3, 8};
   CHECK_THROWS_WITH_AS(engine.prefill(spoiled), doctest::Contains("after position 3 are not finite"), Error);
+}
+
+TEST_CASE("a step with non-finite logits for one sequence names it and samples no item of the step") {
+  const std::size_t row_bytes = 2 * 34;  // token 99's embedding row gets a NaN scale, as above
+  const auto bytes = with_value("token_embd.weight", 99 * row_bytes, f16_nan);
+  const auto file = gguf::File::parse(bytes, "tiny.gguf");
+  const runtime::EngineOptions options{
+      .context_size = 32,
+      .sequences = 2,
+      .sampling = {.temperature = 1.3f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = 5},
+      .cpu_threads = 1};
+  cpu::CpuEngine engine(file, options);
+  const std::vector<std::int32_t> clean{5, 17}, spoiled{5, 99};
+  std::array<runtime::SequenceStep, 2> step{{{.sequence = 0, .tokens = clean}, {.sequence = 1, .tokens = spoiled}}};
+  CHECK_THROWS_WITH_AS(engine.step(step), doctest::Contains("sequence 1: the logits after position 1 are not finite"),
+                       Error);
+
+  // Sequence 0 ran but drew nothing: replayed, it draws a fresh sampler's first token, not its second.
+  cpu::CpuEngine alone(file, {.context_size = 32, .sampling = options.sampling, .cpu_threads = 1});
+  const std::int32_t first_draw = alone.prefill(clean);
+  alone.rewind(0);
+  const std::int32_t second_draw = alone.prefill(clean);
+  REQUIRE(first_draw != second_draw);
+  engine.rewind_sequence(0, 0);
+  CHECK(engine.prefill(clean) == first_draw);
 }

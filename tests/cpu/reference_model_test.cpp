@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 
 #include "pagoda/cpu/reference_model.hpp"
 #include "support/tiny_llama.hpp"
@@ -81,4 +82,43 @@ TEST_CASE("a token id outside the vocabulary is refused") {
   const std::vector<std::int32_t> negative{-1};
   CHECK_THROWS_AS(model.forward(negative), Error);
   CHECK(model.position() == 0);
+}
+
+TEST_CASE("each sequence has its own KV cache: interleaved forwards give each sequence a lone model's logits") {
+  const auto bytes = test::tiny_llama_writer({}).to_bytes();
+  const auto file = gguf::File::parse(bytes, "tiny");
+  cpu::ReferenceModel shared(file, 32, 2, /*sequences=*/3);
+  REQUIRE(shared.sequences() == 3);
+  std::deque<cpu::ReferenceModel> alone;  // a deque: the models do not move
+  for (int s = 0; s < 3; ++s) alone.emplace_back(file, 32, 2);
+
+  const std::vector<std::vector<std::int32_t>> prompts{{1, 2, 3}, {50, 60}, {7, 7, 7, 7, 8}};
+  for (std::uint32_t s : {2u, 0u, 1u}) CHECK(shared.forward(s, prompts[s]) == alone[s].forward(prompts[s]));
+  for (std::int32_t token = 10; token < 14; ++token)
+    for (std::uint32_t s : {1u, 2u, 0u}) {
+      const std::int32_t next = token + static_cast<std::int32_t>(s);
+      CHECK(shared.forward(s, std::span(&next, 1)) == alone[s].forward(std::span(&next, 1)));
+    }
+  for (std::uint32_t s = 0; s < 3; ++s) CHECK(shared.position(s) == alone[s].position());
+
+  // Rewinding one sequence leaves the others' caches as they were.
+  shared.rewind(1, 1);
+  alone[1].rewind(1);
+  const std::int32_t again = 33;
+  for (std::uint32_t s = 0; s < 3; ++s)
+    CHECK(shared.forward(s, std::span(&again, 1)) == alone[s].forward(std::span(&again, 1)));
+  CHECK(shared.position(0) == 8);
+  CHECK(shared.position(1) == 2);
+  CHECK(shared.position() == shared.position(0));
+}
+
+TEST_CASE("a sequence the model does not hold, or none at all, is refused") {
+  const auto bytes = test::tiny_llama_writer({}).to_bytes();
+  const auto file = gguf::File::parse(bytes, "tiny");
+  CHECK_THROWS_WITH_AS(cpu::ReferenceModel(file, 8, 1, 0), doctest::Contains("at least one sequence"), Error);
+  cpu::ReferenceModel model(file, 8, 1, 2);
+  const std::vector<std::int32_t> one{1};
+  CHECK_THROWS_WITH_AS(model.forward(2, one), doctest::Contains("sequence 2 does not exist: the engine holds 2"), Error);
+  CHECK_THROWS_AS(model.rewind(2, 0), Error);
+  CHECK_THROWS_AS((void)model.position(2), Error);
 }

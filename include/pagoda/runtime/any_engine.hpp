@@ -15,6 +15,7 @@
 #include "pagoda/cpu/cpu_engine.hpp"
 #include "pagoda/core/type_list.hpp"
 #include "pagoda/mapping/placement_report.hpp"
+#include "pagoda/runtime/sequence_step.hpp"
 #if PAGODA_HAS_CUDA
 #include "pagoda/mapping/policy_list.hpp"
 #include "pagoda/runtime/engine.hpp"
@@ -69,6 +70,25 @@ public:
   [[nodiscard]] std::uint32_t position() const {
     return visit([](auto& e) { return e.position(); });
   }
+
+  // Several sequences over one copy of the weights (sequence_step.hpp); the
+  // calls above are sequence 0's.
+  [[nodiscard]] std::uint32_t sequences() const {
+    return visit([](auto& e) { return e.sequences(); });
+  }
+  void step(std::span<SequenceStep> steps) {
+    visit([&](auto& e) { e.step(steps); });
+  }
+  void rewind_sequence(std::uint32_t sequence, std::uint32_t keep) {
+    visit([&](auto& e) { e.rewind_sequence(sequence, keep); });
+  }
+  void set_sequence_sampling(std::uint32_t sequence, const SamplingParams& params) {
+    visit([&](auto& e) { e.set_sequence_sampling(sequence, params); });
+  }
+  [[nodiscard]] std::uint32_t sequence_position(std::uint32_t sequence) const {
+    return visit([&](auto& e) { return e.sequence_position(sequence); });
+  }
+
   [[nodiscard]] std::uint32_t context_size() const {
     return visit([](auto& e) { return e.context_size(); });
   }
