@@ -277,7 +277,7 @@ TEST_CASE_TEMPLATE_APPLY(mma_targets_case, StreamFormats);
 TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_mma_few<F> matches cpu::matmul for 1 to 16 tokens, K whole or "
                           "split, and repeats itself bit for bit",
                           F, mma_few_case) {
-  for (const int splits : {1, 3, 0}) {  // 0: mma_few_splits' choice (16 for 32 stages here)
+  for (const int splits : {1, 3, 0}) {  // 0: mma_few_splits' choice (8 for 32 stages here)
     CAPTURE(splits);
     for (const std::size_t tokens : {std::size_t{1}, std::size_t{5}, std::size_t{16}}) {
       const FewSplits forced{splits};

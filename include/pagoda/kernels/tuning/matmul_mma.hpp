@@ -58,9 +58,15 @@ static_assert(mma_policy_wide.valid() && mma_policy_narrow.valid() && mma_policy
 // The split of K for matmul_mma_few: blocks per tile so that tiles x splits
 // reaches `blocks_per_sm` blocks on every SM (mma_policy_few's residency),
 // each split keeping at least `min_stages` 64-element stages (the pipeline's
-// depth, so a split is not all prologue). First values, not yet timed:
-// 4096 x 4096 (32 tiles) on 132 SMs takes 16 splits of 4 stages; 14336 rows
-// (112 tiles) 5; the 128256-row output matrix 1.
+// depth, so a split is not all prologue): 4096 x 4096 (32 tiles) on 132 SMs
+// takes 16 splits of 4 stages; 14336 x 2 rows of gate and up (224 tiles) 3;
+// the 128256-row output matrix 1.
+// H100, pagoda-batch-bench, 8B Q4_0, 16 streams: 2,546 t/s with these; 2
+// blocks an SM of 8-stage splits (the whole split in flight at once) 2,245.
+// Neither is what bounds the kernel: ncu times the output matrix (1002 tiles,
+// no split) at 370 us for 431 MB, 1.2 TB/s, and a layer's products at ~1 TB/s.
+// Decoding the weights into f16 fragments for 16 tokens costs what it costs
+// the prefill GEMM for 64 (docs/notes/performance.md, "the batched step").
 struct MmaSplitPolicy {
   int blocks_per_sm = 4;
   int min_stages = 4;
