@@ -18,6 +18,9 @@
 #     kernels, beside the default field-streams rows).
 #     2c. the same two, pp512 with --no-wgmma (the prompt GEMM on mma.sync,
 #     beside the default wgmma rows on an H100).
+#     2d. pagoda-batch-bench on the 8B Q4_0: 1..16 sequences decoding
+#     together (one engine, the batched step), and the time to first token of
+#     a 512-token prompt beside 8 of them.
 #  3. pagoda-kernel-bench: GEMV per format (and field-streams layout) over the three shapes' projections,
 #     attention decode at depths 512 .. 32768 for the 8B shape.
 #     3b. pagoda-kernel-bench's prefill section alone: matmul_mma_streams
@@ -68,13 +71,14 @@ export PATH=/usr/local/cuda/bin:$PATH
 synth=$build/apps/pagoda-synth/pagoda-synth
 bench=$build/benchmarks/pagoda-bench/pagoda-bench
 kernel_bench=$build/benchmarks/kernel-bench/pagoda-kernel-bench
+batch_bench=$build/benchmarks/batch-bench/pagoda-batch-bench
 if [[ ! -f $build/build.ninja ]]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a \
     -DPCRE2_INCLUDE_DIR=$deps/usr/include -DPCRE2_LIBRARY=$deps/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0 \
     >"$out/configure.log" 2>&1 || { tail -30 "$out/configure.log"; exit 1; }
 fi
 # Up to date already after device-check.sh; otherwise only what the run needs.
-ninja -C "$build" -j "$(nproc)" pagoda-synth pagoda-bench pagoda-kernel-bench >"$out/build.log" 2>&1 ||
+ninja -C "$build" -j "$(nproc)" pagoda-synth pagoda-bench pagoda-kernel-bench pagoda-batch-bench >"$out/build.log" 2>&1 ||
   { grep -E "error|FAILED" "$out/build.log" | head -20; exit 1; }
 # The lent machine gives one command 600 s: a build here comes out of the budget.
 total=${BENCH_TOTAL_S:-570}
@@ -156,6 +160,11 @@ stage bench-device-gguf-llama-3-8b 40 "$bench" -m "$(model_path llama-3-8b Q4_0)
 stage bench-device-mma-sync-llama-3-8b 30 "$bench" -m "$(model_path llama-3-8b Q4_0),$(model_path llama-3-8b Q4_K_M)" \
   --mapping device-copy --no-wgmma -p 512 -n 0 -d 0 -r 2 --save "$out/bench-device-mma-sync-llama-3-8b.json" \
   -o md >"$out/bench-device-mma-sync-llama-3-8b.md"
+
+# 2d. Sequences decoding together (issue 17's batched step): aggregate t/s
+# at 1..16 streams, and a 512-token prompt's first token beside 8 of them.
+stage batch-bench-llama-3-8b 40 "$batch_bench" -m "$(model_path llama-3-8b Q4_0)" --streams 1,2,3,4,8,16 \
+  -n 64 -d 128 --ttft-prompt 512 --ttft-streams 8 >"$out/batch-bench-llama-3-8b.md"
 
 # 3. Kernels (each field-streams format beside its GGUF layout); prefill apart (3b, 3c).
 stage kernel-bench 30 "$kernel_bench" --no-prefill --no-prefill-attention --no-sampling \
