@@ -5,6 +5,12 @@
 // (the server's continuous batching); a prompt item runs as a prefill of its
 // own sequence. The single-sequence calls (prefill, decode, rewind,
 // set_sampling, position) are sequence 0's.
+// A step refused for its input (a sequence named twice or unknown, no
+// tokens, a full context, an id outside the vocabulary) runs nothing. A step
+// that fails while running (a NaN or infinite logit) has run its items: the
+// CPU engine then draws for none of them; a CUDA engine may have drawn for
+// the items before the failing one (prompts run first, and a batched
+// forward's rows are sampled together), so their samplers' steps moved on.
 #pragma once
 
 #include <cstdint>
