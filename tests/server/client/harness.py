@@ -1,6 +1,8 @@
 """Starts a pagoda-server for a test and stops it: a free loopback port
 (--port 0, read back from the server's "ready" line), the real model on the
-CPU engine, the server's stderr kept for the failure message."""
+CPU engine (PAGODA_SERVER_ENGINE=gpu: on whatever engine the server picks,
+a GPU's where there is one, for the run on an H100), the server's stderr
+kept for the failure message."""
 import http.client
 import json
 import os
@@ -13,6 +15,10 @@ import time
 
 MODEL = os.environ.get("PAGODA_MODEL_PATH") or os.path.expanduser(
     "~/.cache/pagoda/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+ENGINE = os.environ.get("PAGODA_SERVER_ENGINE", "cpu")
+if ENGINE not in ("cpu", "gpu"):
+    sys.exit(f"FAIL: PAGODA_SERVER_ENGINE is {ENGINE!r}; cpu (the default) or gpu")
+ENGINE_FLAGS = ["--cpu"] if ENGINE == "cpu" else []
 
 
 def require_model():
@@ -26,7 +32,7 @@ class Server:
         require_model()
         self.auth = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.lines = []
-        self.proc = subprocess.Popen([binary, "-m", MODEL, "--cpu", "--host", "127.0.0.1", "--port", "0", *flags],
+        self.proc = subprocess.Popen([binary, "-m", MODEL, *ENGINE_FLAGS, "--host", "127.0.0.1", "--port", "0", *flags],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         ready = threading.Event()

@@ -3,6 +3,9 @@
 # (requirements.txt) installed from the Python package registry into the
 # build directory. Offline is fine once it is there: a venv whose stamp
 # matches requirements.txt is used as it is, without asking the registry.
+# PAGODA_WHEELS=DIR installs from wheels there instead of the registry (a
+# machine with no network, such as the lent GPU machine: `pip download` them
+# elsewhere first).
 #   venv.sh VENV_DIR
 set -euo pipefail
 venv=$1
@@ -20,7 +23,9 @@ if ! python3 -c "import venv, ensurepip" 2>/dev/null; then
 fi
 rm -rf "$venv"
 python3 -m venv "$venv"
-if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -r "$requirements"; then
+source_flags=()
+[[ -n ${PAGODA_WHEELS:-} ]] && source_flags=(--no-index --find-links "$PAGODA_WHEELS")
+if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "${source_flags[@]}" -r "$requirements"; then
   echo "FAIL: could not install the OpenAI client from the Python package registry (see above);" \
        "the first run needs the registry, later ones do not" >&2
   rm -rf "$venv"
