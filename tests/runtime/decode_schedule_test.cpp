@@ -1,0 +1,164 @@
+// runtime::DecodeSchedule, the instruction list of a persistent decode step:
+// its items come in dependency order and tile every op's work exactly, and
+// blocks that take items in list order, each waiting on the counters the
+// list names, finish every step whatever the grid, one block included (the
+// argument the header makes for why the GPU kernel cannot deadlock), here
+// with CPU threads as the blocks and random delays.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/model/config.hpp"
+#include "pagoda/runtime/decode_schedule.hpp"
+
+using namespace pagoda;
+using runtime::DecodeOp;
+using runtime::DecodeSchedule;
+
+namespace {
+
+model::ModelConfig llama_3_8b() {
+  model::ModelConfig c;
+  c.n_layers = 32;
+  c.d_model = 4096;
+  c.n_heads = 32;
+  c.n_kv_heads = 8;
+  c.head_dim = 128;
+  c.d_ffn = 14336;
+  c.vocab_size = 128256;
+  c.layers.resize(c.n_layers);
+  return c;
+}
+
+model::ModelConfig gemma_like() {  // post-norms, an odd vocabulary, fewer rows than an item
+  model::ModelConfig c;
+  c.architecture.post_norms = true;
+  c.n_layers = 3;
+  c.d_model = 640;
+  c.n_heads = 4;
+  c.n_kv_heads = 1;
+  c.head_dim = 256;
+  c.d_ffn = 2048;
+  c.vocab_size = 262145;
+  c.layers.resize(c.n_layers);
+  return c;
+}
+
+// Blocks as threads: each takes the next item (one atomic ticket), waits until
+// the counter it names has its count for step `step`, "runs" it, then adds
+// one to its own op's counter; `steps` tokens in a row, counters never reset.
+// Records, per item and step, whether every item of the op it read was done.
+struct Simulation {
+  const DecodeSchedule& schedule;
+  std::vector<std::atomic<std::uint32_t>> counters;
+  std::atomic<bool> order_kept{true};
+
+  explicit Simulation(const DecodeSchedule& s) : schedule(s), counters(s.signals.size()) {
+    for (auto& c : counters) c = 0;
+  }
+
+  void run(unsigned blocks, unsigned steps, std::uint32_t seed) {
+    for (unsigned step = 0; step < steps; ++step) {
+      std::atomic<std::size_t> ticket{0};
+      std::vector<std::thread> grid;
+      for (unsigned b = 0; b < blocks; ++b)
+        grid.emplace_back([&, b] {
+          std::mt19937 rng(seed + 977 * b + 31 * step);
+          for (std::size_t i = ticket++; i < schedule.instructions.size(); i = ticket++) {
+            const auto& in = schedule.instructions[i];
+            if (in.wait_counter != runtime::no_counter) {
+              const std::uint32_t target = step * schedule.signals[in.wait_counter] + in.wait_count;
+              while (counters[in.wait_counter].load(std::memory_order_acquire) < target) std::this_thread::yield();
+            }
+            // Every item of the op it reads is done: that op's counter is complete for this step.
+            if (in.wait_counter != runtime::no_counter &&
+                counters[in.wait_counter].load(std::memory_order_acquire) < (step + 1) * schedule.signals[in.wait_counter])
+              order_kept = false;
+            if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
+            counters[in.done_counter].fetch_add(1, std::memory_order_release);
+          }
+        });
+      for (auto& t : grid) t.join();
+    }
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a Llama-3-8B step: embed, then per layer q/k/v, RoPE and the cache, attention splits and merges, the "
+          "output, gate and up, down; then the logits and the draw, each op cut into items") {
+  const auto config = llama_3_8b();
+  const runtime::DecodeSchedulePolicy policy{.gemv_rows = 64, .attention_splits = 8};
+  const DecodeSchedule s = runtime::build_decode_schedule(config, policy);
+  CHECK_NOTHROW(runtime::validate(s, config, policy));
+  CHECK(s.signals.size() == 1 + 32 * 7 + 2);
+  CHECK(s.signals[s.counter_of(DecodeOp::qkv, 5)] == (4096 + 2 * 1024) / 64);
+  CHECK(s.signals[s.counter_of(DecodeOp::gate_up, 0)] == 14336 / 64);
+  CHECK(s.signals[s.counter_of(DecodeOp::attention_split, 31)] == 8 * 8);
+  CHECK(s.signals[s.counter_of(DecodeOp::logits, 0)] == 128256 / 64);
+  CHECK(s.counter_of(DecodeOp::post_attention, 0) == runtime::no_counter);
+  // Layer 1's q/k/v read layer 0's down projection, all of it.
+  CHECK(s.instructions.front().op == DecodeOp::embed);
+  CHECK(s.instructions.back().op == DecodeOp::sample);
+  for (const auto& in : s.instructions)
+    if (in.op == DecodeOp::qkv && in.layer == 1) {
+      CHECK(in.wait_counter == s.counter_of(DecodeOp::down, 0));
+      CHECK(in.wait_count == s.signals[s.counter_of(DecodeOp::down, 0)]);
+    }
+  MESSAGE(s.describe());
+}
+
+TEST_CASE("post-norm architectures get the norm-and-add ops; a ragged last item covers what is left") {
+  const auto config = gemma_like();
+  const runtime::DecodeSchedulePolicy policy{.gemv_rows = 96, .attention_splits = 3};
+  const DecodeSchedule s = runtime::build_decode_schedule(config, policy);
+  CHECK_NOTHROW(runtime::validate(s, config, policy));
+  CHECK(s.counter_of(DecodeOp::post_attention, 2) != runtime::no_counter);
+  CHECK(s.counter_of(DecodeOp::post_ffn, 2) != runtime::no_counter);
+  CHECK(s.signals[s.counter_of(DecodeOp::output, 0)] == 7);  // 640 rows: 6 x 96 + 64
+  std::uint32_t last_rows = 0;
+  for (const auto& in : s.instructions)
+    if (in.op == DecodeOp::logits) last_rows = in.count;
+  CHECK(last_rows == 262145 % 96);
+}
+
+TEST_CASE("validate refuses an item that waits on work after it, a gap, an overlap and a bad policy") {
+  const auto config = gemma_like();
+  const DecodeSchedule good = runtime::build_decode_schedule(config);
+  {
+    DecodeSchedule bad = good;  // the first q/k/v item reads the draw, which comes last
+    bad.instructions[1].wait_counter = bad.counter_of(DecodeOp::sample, 0);
+    bad.instructions[1].wait_count = 1;
+    CHECK_THROWS_WITH_AS(runtime::validate(bad, config), doctest::Contains("not all before it"), Error);
+  }
+  {
+    DecodeSchedule bad = good;
+    for (auto& in : bad.instructions)
+      if (in.op == DecodeOp::down && in.first == 0) in.count -= 1;  // a gap after each layer's first rows
+    CHECK_THROWS_WITH_AS(runtime::validate(bad, config), doctest::Contains("gap or an overlap"), Error);
+  }
+  {
+    DecodeSchedule bad = good;
+    bad.instructions.push_back(bad.instructions.back());  // the draw twice
+    CHECK_THROWS_AS(runtime::validate(bad, config), Error);
+  }
+  CHECK_THROWS_AS((void)runtime::build_decode_schedule(config, {.gemv_rows = 0}), Error);
+}
+
+TEST_CASE("blocks taking items in list order finish every step, whatever their number, one block alone included") {
+  const auto config = gemma_like();
+  const DecodeSchedule s = runtime::build_decode_schedule(config, {.gemv_rows = 128, .attention_splits = 2});
+  for (const unsigned blocks : {1u, 3u, 16u}) {
+    CAPTURE(blocks);
+    Simulation simulation(s);
+    simulation.run(blocks, 3, 7 * blocks);
+    CHECK(simulation.order_kept);
+    for (std::size_t c = 0; c < s.signals.size(); ++c) CHECK(simulation.counters[c] == 3 * s.signals[c]);
+  }
+}
