@@ -97,7 +97,8 @@ int main(int argc, char** argv) try {
       "streams", po::value(&streams_text)->default_value("1,2,4,8,16"), "sequences decoding together, a list")(
       "n-gen,n", po::value(&steps)->default_value(128), "decode steps timed")(
       "depth,d", po::value(&depth)->default_value(128), "context each sequence holds first (untimed)")(
-      "ttft-prompt", po::value(&ttft_prompt)->default_value(512), "prompt tokens of the time-to-first-token test (0: none)")(
+      "ttft-prompt", po::value(&ttft_prompt)->default_value(512),
+      "prompt tokens of the time-to-first-token test (0: none)")(
       "ttft-streams", po::value(&ttft_streams)->default_value(8), "sequences decoding beside that prompt")(
       "repetitions,r", po::value(&repetitions)->default_value(2), "runs of each test (the best counts)");
   po::variables_map vm;

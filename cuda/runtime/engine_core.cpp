@@ -61,14 +61,16 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   sampled_ = DeviceBuffer(2 * sizeof(std::int32_t), "sampled token");  // the id, and a non-finite logit's id or -1
   const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
                                       config_.attention_scale};
-  // The batched step's buffers: one token of up to matmul_mma_few_max_tokens sequences a forward.
-  batch_rows_ = options_.sequences > 1
-                    ? std::min<std::size_t>({options_.sequences, kernels::matmul_mma_few_max_tokens, batch})
-                    : 0;
+  // The batched step's buffers: one token of up to matmul_mma_few_max_tokens
+  // sequences a forward; none where a step can never batch enough rows.
+  batch_rows_ = std::min<std::size_t>({options_.sequences, kernels::matmul_mma_few_max_tokens, batch});
+  if (batch_rows_ < batched_step_min_rows) batch_rows_ = 0;
+  // A batched row's KV row (sequence * context + position) is an int32.
+  if (std::uint64_t{options_.sequences} * kv_.context() > 0x7fffffffu)
+    fail("{} sequences of {} tokens exceed the KV cache's 2^31 rows", options_.sequences, kv_.context());
+  const auto attention_rows = static_cast<std::uint32_t>(std::max<std::size_t>(1, batch_rows_));
   attention_workspace_ = DeviceBuffer(
-      std::max<std::size_t>(kernels::attention_decode_workspace_bytes(
-                                shape, model_.device(), static_cast<std::uint32_t>(std::max<std::size_t>(1, batch_rows_))),
-                            16),
+      std::max<std::size_t>(kernels::attention_decode_workspace_bytes(shape, model_.device(), attention_rows), 16),
       "attention workspace");
   staging_ = PinnedBuffer((2 * batch + 2) * sizeof(std::int32_t), "token staging");
   if (batch_rows_ > 0) {
@@ -83,7 +85,9 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
     split_workspace_ = kernels::matmul_mma_few_workspace_size(widest, model_.device());
     split_partials_ = floats(split_workspace_.partial_floats, "split-K partial tiles");
     split_arrivals_ = DeviceBuffer(split_workspace_.arrival_count * sizeof(unsigned), "split-K tile counters");
-    check_cuda(cudaMemset(split_arrivals_.data(), 0, split_arrivals_.size()), "split-K counters: cudaMemset");
+    // On the engine's stream, which does not wait for the legacy default one.
+    check_cuda(cudaMemsetAsync(split_arrivals_.data(), 0, split_arrivals_.size(), stream_.get()),
+               "split-K counters: cudaMemsetAsync");
     split_workspace_.partials = as_floats(split_partials_);
     split_workspace_.arrivals = reinterpret_cast<unsigned*>(split_arrivals_.data());
     batch_graphs_.resize(batch_rows_ + 1);
@@ -105,13 +109,13 @@ void EngineCore::check_tokens(std::uint32_t sequence, std::span<const std::int32
 }
 
 void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
-                                std::uint32_t sequence) {
+                                std::uint32_t sequence, BatchRows batch_rows) {
   const bool decode = pass == Pass::decode;
   const bool batch = pass == Pass::batch;
-  // The batched step's rows: each a sequence's token at positions[row], its
-  // KV row kv_rows[row] of the whole cache (sequence * context + position).
-  const std::int32_t* kv_rows = batch ? positions + batch_rows_ : nullptr;
-  const std::int32_t* row_sequences = batch ? positions + 2 * batch_rows_ : nullptr;
+  const std::int32_t* kv_rows = batch_rows.kv_rows;
+  const std::int32_t* row_sequences = batch_rows.sequences;
+  if (batch && (kv_rows == nullptr || row_sequences == nullptr))
+    fail("EngineCore: a batched pass needs each row's KV row and sequence");
   const auto& c = config_;
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
@@ -373,7 +377,8 @@ std::int32_t EngineCore::decode_sequence(std::uint32_t sequence, std::int32_t to
 }
 
 std::vector<float> EngineCore::logits() const {
-  std::vector<float> host(config_.vocab_size);
+  if (sequences_.front().last_logits != nullptr) return sequence_logits(0);
+  std::vector<float> host(config_.vocab_size);  // nothing run yet: what the buffer holds
   check_cuda(cudaStreamSynchronize(stream_.get()), "cudaStreamSynchronize");
   check_cuda(cudaMemcpy(host.data(), logits_.data(), host.size() * sizeof(float), cudaMemcpyDeviceToHost),
              "logits download");

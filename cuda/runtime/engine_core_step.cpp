@@ -15,16 +15,6 @@
 
 namespace pagoda::runtime {
 
-namespace {
-
-// Fewest one-token items that run as one batched forward; fewer run one by
-// one, each through its sequence's decode graph (the GEMVs). H100,
-// pagoda-batch-bench, 8B Q4_0 at depth 128, aggregate t/s batched / one by
-// one: 2 rows 361 / 402, 3 rows 535 / 401, 4 rows 709 / 401.
-constexpr std::size_t batched_step_min_rows = 3;
-
-}  // namespace
-
 void EngineCore::step(std::span<SequenceStep> steps) {
   // Every item is checked before anything runs: a bad one leaves every sequence as it was.
   std::vector<bool> named(sequences_.size(), false);
@@ -55,8 +45,7 @@ void EngineCore::step(std::span<SequenceStep> steps) {
 void EngineCore::enqueue_batch_forward(std::size_t rows, cudaStream_t s) {
   const auto* inputs = reinterpret_cast<const std::int32_t*>(batch_inputs_.data());
   embed(inputs, rows, s);
-  // positions at batch_rows_ (the KV rows and sequences follow: enqueue_layers reads them there)
-  enqueue_layers(rows, inputs + batch_rows_, 0, Pass::batch, 0);
+  enqueue_layers(rows, inputs + batch_rows_, 0, Pass::batch, 0, {inputs + 2 * batch_rows_, inputs + 3 * batch_rows_});
 }
 
 void EngineCore::step_batch(std::span<SequenceStep* const> items) {
@@ -96,7 +85,8 @@ void EngineCore::step_batch(std::span<SequenceStep* const> items) {
              "batched step tokens download");
   check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a batched step");
   forget_logits(logits, rows);
-  for (std::size_t r = 0; r < rows; ++r) sequences_[items[r]->sequence].last_logits = logits + r * config_.vocab_size;
+  for (std::size_t r = 0; r < rows; ++r)
+    sequences_[items[r]->sequence].last_logits = logits + r * config_.vocab_size;
   for (SequenceStep* item : items) {  // every row ran: each cache holds its token
     Sequence& seq = sequences_[item->sequence];
     ++seq.position;

@@ -140,12 +140,15 @@ void validate(const DecodeSchedule& schedule, const model::ModelConfig& config, 
   std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> ranges(counters);
   for (std::size_t i = 0; i < list.size(); ++i) {
     const DecodeInstruction& in = list[i];
-    const auto where = [&] { return fmt::format("decode schedule item {} ({} of layer {})", i, name_of(in.op), in.layer); };
+    const auto where = [&] {
+      return fmt::format("decode schedule item {} ({} of layer {})", i, name_of(in.op), in.layer);
+    };
     if (in.done_counter >= counters) fail("{}: its counter {} does not exist", where(), in.done_counter);
     if (schedule.counter_ops[in.done_counter].op != in.op || schedule.counter_ops[in.done_counter].layer != in.layer)
       fail("{}: it signals another op's counter", where());
     if (in.wait_counter != no_counter) {
-      if (in.wait_counter >= counters) fail("{}: it waits on counter {}, which does not exist", where(), in.wait_counter);
+      if (in.wait_counter >= counters)
+        fail("{}: it waits on counter {}, which does not exist", where(), in.wait_counter);
       if (in.wait_counter == in.done_counter) fail("{}: it waits on its own op", where());
       // Every signal it waits for must come from an earlier item, or a
       // block holding this item could wait on one no block has taken yet.
@@ -164,7 +167,8 @@ void validate(const DecodeSchedule& schedule, const model::ModelConfig& config, 
   }
   for (std::size_t c = 0; c < counters; ++c) {
     if (signalled[c] != schedule.signals[c])
-      fail("decode schedule: counter {} is signalled {} times, not the {} it says", c, signalled[c], schedule.signals[c]);
+      fail("decode schedule: counter {} is signalled {} times, not the {} it says", c, signalled[c],
+           schedule.signals[c]);
     auto& r = ranges[c];
     std::sort(r.begin(), r.end());
     std::uint32_t next = 0;

@@ -114,7 +114,8 @@ TEST_CASE("a batched step's logits are one sequence's at a time within the accur
   check_batched_against_single(gpu_test::synthetic_qwen2(), "synthetic Qwen2.5-0.5B Q4_K_M");
 }
 
-TEST_CASE("a step mixing a prompt and decodes, 17 sequences (two batched forwards), and bad steps that change nothing") {
+TEST_CASE("a step mixing a prompt and decodes, 17 sequences (a forward of 16, then one alone), and bad steps "
+          "that change nothing") {
   const auto file = gguf::MappedFile::open(gpu_test::synthetic_1b());
   constexpr std::uint32_t sequences = 17;
   Engine engine(*file, {}, {.context_size = 64, .sequences = sequences});

@@ -11,10 +11,13 @@
 // order; measured on an H100: at most 7e-12). One case captures the launch in a CUDA graph once
 // and replays it at several positions written to device memory. Sliding-window
 // layers (shape.window): the rows before the window are poisoned too, so
-// reading one fails the test.
+// reading one fails the test. attention_decode_batch (several query tokens,
+// each of its own sequence, one launch pair): each token's output is the one
+// a lone attention_decode over its sequence's cache gives, bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -205,6 +208,64 @@ TEST_CASE("kernel attention_decode captured once in a CUDA graph replays at ever
   }
   cudaGraphExecDestroy(exec);
   cudaGraphDestroy(graph);
+}
+
+TEST_CASE("kernel attention_decode_batch: each query token attends to its own sequence's cache, as a lone "
+          "attention_decode does, bit for bit") {
+  std::mt19937 rng(4242);
+  for (const std::uint32_t window : {0u, 256u}) {
+    CAPTURE(window);
+    const kernels::AttentionShape shape{32, 8, 128, 2048, 1.0f / std::sqrt(128.0f), window};
+    const std::size_t kv_dim = std::size_t{shape.n_kv_heads} * shape.head_dim;
+    const std::size_t stride = std::size_t{shape.max_context} * kv_dim;  // one sequence's cache
+    const std::vector<std::size_t> live = {100, 700, 1500};               // several splits each past the first
+    const std::vector<std::int32_t> sequences = {2, 0, 1};                // token b attends to sequence sequences[b]
+    const auto device_info = kernels::DeviceInfo::current();
+    // Three sequences back to back; rows past each one's live length stay NaN.
+    kt::DeviceArray<std::uint16_t> k_cache(3 * stride), v_cache(3 * stride);
+    std::vector<Cache> caches;
+    for (std::size_t s = 0; s < 3; ++s) {
+      caches.push_back(random_cache(live[s], kv_dim, rng));
+      kt::cuda_ok(cudaMemcpy(k_cache.get() + s * stride, caches[s].k_bits.data(), live[s] * kv_dim * 2,
+                             cudaMemcpyHostToDevice),
+                  "upload K");
+      kt::cuda_ok(cudaMemcpy(v_cache.get() + s * stride, caches[s].v_bits.data(), live[s] * kv_dim * 2,
+                             cudaMemcpyHostToDevice),
+                  "upload V");
+    }
+    const std::size_t q_size = std::size_t{shape.n_heads} * shape.head_dim;
+    const std::vector<float> q = kt::random_normal(3 * q_size, rng, 2.0f);
+    std::vector<std::int32_t> positions;
+    for (const std::int32_t s : sequences) positions.push_back(static_cast<std::int32_t>(live[s] - 1));
+    const kt::DeviceArray<float> device_q{std::span<const float>(q)};
+    const kt::DeviceArray<std::int32_t> device_positions{std::span<const std::int32_t>(positions)};
+    const kt::DeviceArray<std::int32_t> device_sequences{std::span<const std::int32_t>(sequences)};
+    kt::DeviceArray<float> out(3 * q_size);
+    kt::DeviceArray<std::byte> workspace(kernels::attention_decode_workspace_bytes(shape, device_info, 3));
+    const auto* k = reinterpret_cast<const __half*>(k_cache.get());
+    const auto* v = reinterpret_cast<const __half*>(v_cache.get());
+    kernels::attention_decode_batch(device_q.get(), k, v, out.get(), shape, 3, device_positions.get(),
+                                    device_sequences.get(), workspace.get(), device_info, nullptr);
+    kt::cuda_ok(cudaDeviceSynchronize(), "attention_decode_batch");
+    const std::vector<float> batched = out.download();
+
+    for (std::size_t b = 0; b < 3; ++b) {
+      CAPTURE(b);
+      const auto s = static_cast<std::size_t>(sequences[b]);
+      kt::DeviceArray<float> alone(q_size);
+      kt::DeviceArray<std::byte> alone_workspace(kernels::attention_decode_workspace_bytes(shape, device_info));
+      kernels::attention_decode(device_q.get() + b * q_size, k + s * stride, v + s * stride, alone.get(), shape,
+                                device_positions.get() + b, alone_workspace.get(), device_info, nullptr);
+      kt::cuda_ok(cudaDeviceSynchronize(), "attention_decode");
+      const std::vector<float> want = alone.download();
+      const std::vector<float> got(batched.begin() + static_cast<std::ptrdiff_t>(b * q_size),
+                                   batched.begin() + static_cast<std::ptrdiff_t>((b + 1) * q_size));
+      CHECK(std::memcmp(got.data(), want.data(), q_size * sizeof(float)) == 0);
+      const std::vector<float> query(q.begin() + static_cast<std::ptrdiff_t>(b * q_size),
+                                     q.begin() + static_cast<std::ptrdiff_t>((b + 1) * q_size));
+      CHECK(kt::normalized_mse(got, reference(query, caches[s], shape, live[s])) < kt::nmse_attention);
+    }
+  }
 }
 
 TEST_CASE("kernel attention_decode refuses shapes it cannot run") {

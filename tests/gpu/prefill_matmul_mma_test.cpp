@@ -290,6 +290,8 @@ TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_mma_few<F> matches cpu::matmul f
   const FewSplits automatic{0};
   const std::size_t gate_up[] = {640, 640};  // several tiles a matrix, fewer splits
   check_launch<F>(gate_up, width<F>(16), 16, &automatic);
+  const std::size_t each_rounded_up[] = {130, 130, 130};  // 6 tiles, where 390 rows alone make 4
+  check_launch<F>(each_rounded_up, width<F>(16), 7, &automatic);
 }
 TEST_CASE_TEMPLATE_APPLY(mma_few_case, StreamFormats);
 

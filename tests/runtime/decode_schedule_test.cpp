@@ -77,8 +77,8 @@ struct Simulation {
               while (counters[in.wait_counter].load(std::memory_order_acquire) < target) std::this_thread::yield();
             }
             // Every item of the op it reads is done: that op's counter is complete for this step.
-            if (in.wait_counter != runtime::no_counter &&
-                counters[in.wait_counter].load(std::memory_order_acquire) < (step + 1) * schedule.signals[in.wait_counter])
+            if (in.wait_counter != runtime::no_counter && counters[in.wait_counter].load(std::memory_order_acquire) <
+                                                              (step + 1) * schedule.signals[in.wait_counter])
               order_kept = false;
             if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
             counters[in.done_counter].fetch_add(1, std::memory_order_release);

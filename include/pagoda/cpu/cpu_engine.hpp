@@ -48,6 +48,10 @@ public:
   // As set_sampling, for that sequence: its sampler step counter is kept.
   void set_sequence_sampling(std::uint32_t sequence, const runtime::SamplingParams& params);
   [[nodiscard]] std::uint32_t sequence_position(std::uint32_t sequence) const { return model_.position(sequence); }
+  // The logits the sequence's last token was sampled from (empty before it ran any).
+  [[nodiscard]] std::vector<float> sequence_logits(std::uint32_t sequence) const {
+    return sequences_.at(sequence).logits;
+  }
 
   [[nodiscard]] std::uint32_t context_size() const { return model_.context_size(); }
   [[nodiscard]] const model::ModelConfig& config() const { return model_.config(); }

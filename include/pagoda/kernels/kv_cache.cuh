@@ -25,9 +25,10 @@ struct KvStorePolicy {
 // One thread per (token, element) of k and of v.
 inline constexpr KvStorePolicy kv_store_policy{256};
 
-// k, v: (tokens, kv_dim) f32; k_cache, v_cache: (context, kv_dim) f16. The
-// caller guarantees 0 <= positions[t] < context (the engine checks the
-// context before it enqueues a step). Asynchronous on `stream`; throws
+// k, v: (tokens, kv_dim) f32; k_cache, v_cache: (rows, kv_dim) f16. The
+// caller guarantees 0 <= positions[t] < rows: a position within one
+// sequence's cache, or for a batched step a row of the engine's whole cache
+// (sequence * context + position); the engine checks before it enqueues. Asynchronous on `stream`; throws
 // pagoda::Error on null pointers or a failed launch.
 void kv_store(const float* k, const float* v, __half* k_cache, __half* v_cache, std::size_t tokens,
               std::size_t kv_dim, const std::int32_t* positions, cudaStream_t stream);

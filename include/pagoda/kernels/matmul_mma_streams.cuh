@@ -22,6 +22,11 @@
 // (~600 TFLOP/s for mma.sync f16 on an H100) and the decode of W in
 // registers bound it, not memory.
 //
+// matmul_mma_few (a batched decode step, at most 16 tokens) moves the matrix
+// once and tokens * cols * 2 bytes of X per row tile: it is meant to be bound
+// by HBM like the decode GEMVs; measured (H100) it decodes ~1.9e12 weights a
+// second, ~1 TB/s of Q4_0 (docs/notes/performance.md, "Issue 17").
+//
 // Host code compiled by g++ may include this header for the declarations; the
 // instantiations are generated per format of quant::field_stream_formats from
 // cuda/templates/matmul_mma_streams_format.cu.in.
@@ -67,9 +72,12 @@ inline constexpr std::size_t matmul_mma_few_max_tokens = 16;
 // The sizes (pointers null) of the workspace matmul_mma_few needs for
 // launches of at most `rows` rows in all (the targets of one launch
 // together) on `device`: tiles x splits never exceeds the split target plus
-// the tiles (mma_few_splits rounds the splits up from target / tiles).
+// the tiles (mma_few_splits rounds the splits up from target / tiles), and
+// each target rounds its own rows up to whole tiles (one more tile for each
+// target after the first, at most).
 [[nodiscard]] inline SplitWorkspace matmul_mma_few_workspace_size(std::size_t rows, const DeviceInfo& device) {
-  const std::size_t tiles = (rows + mma_policy_few.rows_tile - 1) / mma_policy_few.rows_tile;
+  const std::size_t tiles =
+      (rows + mma_policy_few.rows_tile - 1) / mma_policy_few.rows_tile + (matmul_mma_max_targets - 1);
   const std::size_t target =
       static_cast<std::size_t>(mma_few_split_policy.blocks_per_sm) * static_cast<std::size_t>(device.multiprocessors());
   const std::size_t values = static_cast<std::size_t>(mma_policy_few.threads()) * mma_policy_few.fragments_tokens() *
@@ -261,9 +269,12 @@ void matmul_mma_few(std::span<const MatmulTarget> targets, std::size_t cols, con
   require(tokens <= matmul_mma_few_max_tokens, operation,
           "tokens (" + std::to_string(tokens) + ") at most " + std::to_string(matmul_mma_few_max_tokens));
   if (tokens == 0) return;
-  constexpr int index = 3;
+  constexpr int index = [] {
+    int i = 0;
+    while (!(mma_policies[i] == mma_policy_few)) ++i;
+    return i;
+  }();  // mma_policy_few's place in mma_policies
   constexpr MmaPolicy P = mma_policies[index];
-  static_assert(P == mma_policy_few);
   const int tiles = mma_detail::count_tiles(launch_targets, P.rows_tile);
   const int k_stages = static_cast<int>(cols) / mma::stage_k;
   if (splits <= 0) splits = mma_few_splits(tiles, k_stages, device.multiprocessors());
@@ -272,19 +283,20 @@ void matmul_mma_few(std::span<const MatmulTarget> targets, std::size_t cols, con
   splits = (k_stages + steps - 1) / steps;
   constexpr std::size_t values = P.threads() * P.fragments_tokens() * P.fragments_rows() * 4;
   if (splits > 1)
-    require(workspace.partials != nullptr && workspace.arrivals != nullptr &&
-                static_cast<std::size_t>(tiles) * static_cast<std::size_t>(splits) * values <= workspace.partial_floats &&
-                static_cast<std::size_t>(tiles) <= workspace.arrival_count,
-            operation,
-            "the split workspace holds " + std::to_string(splits) + " partial tiles for each of " +
-                std::to_string(tiles) + " tiles");
+    require(
+        workspace.partials != nullptr && workspace.arrivals != nullptr &&
+            static_cast<std::size_t>(tiles) * static_cast<std::size_t>(splits) * values <= workspace.partial_floats &&
+            static_cast<std::size_t>(tiles) <= workspace.arrival_count,
+        operation,
+        "the split workspace holds " + std::to_string(splits) + " partial tiles for each of " + std::to_string(tiles) +
+            " tiles");
   const auto kernel = matmul_mma_kernel<F, index>;
   constexpr std::size_t shared_bytes = mma_detail::StageLayout<F, P>::shared_bytes;
   device.opt_in_shared_memory(reinterpret_cast<const void*>(kernel), shared_bytes, operation);
   const dim3 grid(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits));
-  kernel<<<grid, P.threads(), shared_bytes, stream>>>(launch_targets, x, static_cast<int>(tokens),
-                                                      static_cast<int>(cols),
-                                                      mma_detail::SplitK{steps, workspace.partials, workspace.arrivals});
+  kernel<<<grid, P.threads(), shared_bytes, stream>>>(
+      launch_targets, x, static_cast<int>(tokens), static_cast<int>(cols),
+      mma_detail::SplitK{steps, workspace.partials, workspace.arrivals});
   check_launch(operation);
 }
 

@@ -308,7 +308,8 @@ __device__ __forceinline__ bool gather_splits(const SplitK& split, float* acc) {
       const float4* in = reinterpret_cast<const float4*>(tile_partials + (z0 + j) * per_split + mine);
 #pragma unroll
       for (int i = 0; i < Values / 4; ++i)
-        v[j][i] = z0 + j < gridDim.z ? __ldcg(in + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);  // L2: other SMs wrote them
+        v[j][i] =
+            z0 + j < gridDim.z ? __ldcg(in + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);  // L2: other SMs wrote them
     }
 #pragma unroll
     for (unsigned j = 0; j < in_flight; ++j)  // in split order, whatever arrived first

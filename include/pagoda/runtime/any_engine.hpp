@@ -88,6 +88,11 @@ public:
   [[nodiscard]] std::uint32_t sequence_position(std::uint32_t sequence) const {
     return visit([&](auto& e) { return e.sequence_position(sequence); });
   }
+  // The logits the sequence's last token was sampled from (a CUDA engine:
+  // while its buffer holds them; engine_core.hpp).
+  [[nodiscard]] std::vector<float> sequence_logits(std::uint32_t sequence) const {
+    return visit([&](auto& e) { return e.sequence_logits(sequence); });
+  }
 
   [[nodiscard]] std::uint32_t context_size() const {
     return visit([](auto& e) { return e.context_size(); });

@@ -81,6 +81,7 @@ struct DecodeSchedule {
 // Throws pagoda::Error naming the first instruction that breaks a rule: every
 // counter it waits on is signalled only by instructions before it, and by at
 // least wait_count of them; each op's items cover its work exactly once.
-void validate(const DecodeSchedule& schedule, const model::ModelConfig& config, const DecodeSchedulePolicy& policy = {});
+void validate(const DecodeSchedule& schedule, const model::ModelConfig& config,
+              const DecodeSchedulePolicy& policy = {});
 
 }  // namespace pagoda::runtime

@@ -1,7 +1,8 @@
 // The forward pass on the GPU for every supported architecture, given a bound
 // DeviceModel: the CPU oracle's block, with the architecture's facts and each
-// layer's LayerSpec (model/config.hpp) deciding its optional steps; prefill in chunks on tensor cores, and a one-token decode step
-// captured once as a CUDA graph and replayed. Within a step nothing waits for
+// layer's LayerSpec (model/config.hpp) deciding its optional steps; prefill
+// in chunks on tensor cores, and a one-token decode step captured once as a
+// CUDA graph and replayed. Within a step nothing waits for
 // the host; the only synchronisation is reading the sampled token at the end
 // (with the sampler's note of a non-finite logit, an error naming the position).
 // Several sequences (EngineOptions::sequences, sequence_step.hpp) share the
@@ -34,7 +35,7 @@ public:
   std::int32_t prefill(std::span<const std::int32_t> tokens) { return prefill_sequence(0, tokens); }
   // Runs one token; returns the sampled next token.
   std::int32_t decode(std::int32_t token) { return decode_sequence(0, token); }
-  // The logits of the last token run (vocab values).
+  // The logits sequence 0's last token was sampled from (vocab values).
   [[nodiscard]] std::vector<float> logits() const;
   // Teacher forcing: runs `tokens` and returns every token's logits, (n, vocab).
   std::vector<float> forward_all_logits(std::span<const std::int32_t> tokens);
@@ -58,9 +59,15 @@ public:
     return sequences_.at(sequence).position;
   }
   // The logits the sequence's last token was sampled from (vocab values), while
-  // the engine still holds them: a later prefill, decode or step that reuses
-  // their buffer makes this an error.
+  // the engine still holds them: a later prefill, decode or step (or a later
+  // item of the same step) that reuses their buffer makes this an error.
   [[nodiscard]] std::vector<float> sequence_logits(std::uint32_t sequence) const;
+
+  // Fewest one-token items of a step that run as one batched forward; fewer
+  // run one by one, each through its sequence's decode graph (the GEMVs).
+  // H100, pagoda-batch-bench, 8B Q4_0 at depth 128, aggregate t/s batched /
+  // one by one: 2 rows 361 / 402, 3 rows 535 / 401, 4 rows 709 / 401.
+  static constexpr std::size_t batched_step_min_rows = 3;
 
 private:
   // What a forward over `tokens` rows is: one token of one sequence (the
@@ -83,8 +90,14 @@ private:
   // One forward over the one-token items of a step (at most batch_rows_), and their sampling.
   void step_batch(std::span<SequenceStep* const> items);
   void check_tokens(std::uint32_t sequence, std::span<const std::int32_t> tokens) const;
+  // The batched pass's rows beside their positions: where each row's K and V
+  // go (sequence * context + position) and which cache it attends to.
+  struct BatchRows {  // (no member initialisers: GCC cannot then default the argument below)
+    const std::int32_t* kv_rows;
+    const std::int32_t* sequences;
+  };
   void enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
-                      std::uint32_t sequence);
+                      std::uint32_t sequence, BatchRows batch_rows = {});
   void enqueue_decode_step(cudaStream_t stream, std::uint32_t sequence);
   // The batched step's forward up to the logits of every row (batch_logits_).
   void enqueue_batch_forward(std::size_t rows, cudaStream_t stream);

@@ -1,6 +1,7 @@
 // The KV cache in VRAM: per layer, keys and values as f16 rows, one per
-// position, (context, n_kv_heads * head_dim), for each of the engine's sequences. Sized once from the context
-// length; the engine refuses a token that would not fit (never wraps).
+// position, (context, n_kv_heads * head_dim), for each of the engine's
+// sequences. Sized once from the context length; the engine refuses a token
+// that would not fit (never wraps).
 #pragma once
 
 #include <cstddef>
