@@ -4,6 +4,8 @@
 #include <span>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "graph_timer.hpp"
 #include "kernel_timing.hpp"
 #include "pagoda/core/cuda_raii.hpp"
@@ -36,6 +38,36 @@ void check_plan_against_kernel(const std::vector<PrefillCase>& cases) {
     if (takes != c.skipped.empty())
       fail("prefill plan: mma_refusal says '{}' for {} with {} columns, kernels::matmul_mma_takes says {}", c.skipped,
            gguf::name_of(c.format), c.projection.cols, takes ? "it takes them" : "it does not");
+  }
+}
+
+// The batched decode step's product (matmul_mma_few) at this case's few
+// tokens, its split count forced over a range and its own choice: stderr
+// only, in GB/s of weights (the bound it is meant to meet), the evidence
+// mma_few_split_policy waits for.
+template <class F, class Time>
+void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* ys, const kernels::DeviceInfo& device) {
+  const std::size_t rows = c.projection.rows, cols = c.projection.cols, tokens = c.tokens;
+  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device);
+  const int k_stages = static_cast<int>(cols / 64);
+  workspace.partial_floats = std::max<std::size_t>(workspace.partial_floats,
+                                                   (rows / 128 + 3) * static_cast<std::size_t>(k_stages) * 2048);
+  DeviceBuffer partials(workspace.partial_floats * sizeof(float), "split-K partials");
+  DeviceBuffer arrivals(workspace.arrival_count * sizeof(unsigned), "split-K counters");
+  check_cuda(cudaMemset(arrivals.data(), 0, arrivals.size()), "cudaMemset", "split-K counters");
+  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
+  workspace.partials = reinterpret_cast<float*>(partials.data());
+  workspace.arrivals = reinterpret_cast<unsigned*>(arrivals.data());
+  for (const int splits : {0, 1, 2, 4, 8, 16, 32}) {
+    if (splits > k_stages) continue;
+    const double us = time([&](const std::byte* w, cudaStream_t s) {
+      const kernels::MatmulTarget target{w, rows, ys, nullptr};
+      kernels::matmul_mma_few<F>(std::span(&target, 1), cols, xh, tokens, workspace, device, s, splits);
+    });
+    const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
+    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, %s: %.2f us (%.0f GB/s of weights)\n",
+                 c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
+                 label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
   }
 }
 
@@ -130,6 +162,7 @@ void time_prefill(std::vector<PrefillCase>& cases, const TimingPlan& plan, const
       c.matmul_q_microseconds = time([&](const std::byte* w, cudaStream_t s) {
         kernels::matmul_q_streams<F>(w, rows, cols, xs, tokens, ys, nullptr, device, s);
       });
+      if (tokens <= kernels::matmul_mma_few_max_tokens) time_few<F>(c, time, xh, ys, device);
     });
     std::fprintf(stderr,
                  "pagoda-kernel-bench: prefill %s %s %s M=%zu: tensor cores %.2f us (%.1f TFLOP/s, %s), "
