@@ -163,6 +163,10 @@ void Parser::read_tensor_infos(File& file, std::uint64_t count) {
     info.info_file_offset = position_;
     info.name = read_string("tensor name");
     const std::string field = fmt::format("tensor '{}'", escaped(info.name));
+    if (info.name.size() >= max_tensor_name_bytes)
+      error_at(info.info_file_offset, field,
+               fmt::format("has a {}-byte name; GGUF (ggml) allows at most {}", info.name.size(),
+                           max_tensor_name_bytes - 1));
     const std::uint64_t dims_at = position_;
     const auto n_dims = read_scalar<std::uint32_t>(field + " n_dims");
     if (n_dims == 0 || n_dims > max_tensor_dims)

@@ -137,6 +137,16 @@ TEST_CASE("a duplicate tensor name is refused at the second info's offset") {
   check_refused(raw, {"tensor 'w' at byte offset 57", "duplicate tensor name"});
 }
 
+TEST_CASE("a tensor name of 64 bytes or more is refused, as ggml refuses it; 63 bytes are read") {
+  const std::string longest(63, 'n'), too_long(64, 'n');
+  RawGguf fits;
+  fits.header(1, 0).tensor_info(longest, {8}, f32, 0).pad_to(32).zeros(32);
+  CHECK(parse_error(fits.bytes()).empty());
+  RawGguf refused;
+  refused.header(1, 0).tensor_info(too_long, {8}, f32, 0).pad_to(32).zeros(32);
+  check_refused(refused, {"at byte offset 24", "has a 64-byte name; GGUF (ggml) allows at most 63"});
+}
+
 TEST_CASE("tensors with 0 or 5 dimensions are refused") {
   check_refused(one_tensor({}, f32), {"tensor 'w' at byte offset 33", "has 0 dimensions; GGUF allows 1 to 4"});
   check_refused(one_tensor({1, 1, 1, 1, 1}, f32), {"tensor 'w' at byte offset 33", "has 5 dimensions"});

@@ -22,6 +22,9 @@ namespace pagoda::gguf {
 
 inline constexpr std::uint32_t default_alignment = 32;
 inline constexpr std::uint32_t max_tensor_dims = 4;
+// ggml's GGML_MAX_NAME: a tensor name needs fewer bytes than this (ggml
+// engines refuse a longer one; so do pagoda's reader and writer).
+inline constexpr std::size_t max_tensor_name_bytes = 64;
 
 struct MetadataEntry {
   std::string_view key;

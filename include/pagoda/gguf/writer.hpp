@@ -26,9 +26,6 @@
 
 namespace pagoda::gguf {
 
-// ggml's GGML_MAX_NAME: a tensor name needs fewer bytes than this.
-inline constexpr std::size_t max_tensor_name_bytes = 64;
-
 // The byte size of a tensor of `type` with `dims` (dims[0] contiguous), or a
 // pagoda::Error naming `name` when the reader would refuse the shape: 0 or
 // more than 4 dims, a zero dimension, a product overflowing 64 bits, or a
