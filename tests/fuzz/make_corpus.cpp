@@ -195,6 +195,13 @@ int main(int argc, char** argv) {
     b = nested().to_bytes();
     patch<std::uint64_t>(b, 24 + 8 + 6 + 4 + 4, std::uint64_t{1} << 60);  // matrix's count
     save(dir, "bad_array_count", b);
+    // A 64-byte tensor name (ggml's limit is 63): a 63-byte one with its
+    // length field grown by one, so the name takes the next byte too.
+    Writer long_name;
+    add_tensor(long_name, std::string(max_tensor_name_bytes - 1, 'n'), {8}, TensorType::F32, 18);
+    b = long_name.to_bytes();
+    patch<std::uint64_t>(b, File::parse(b, "long_name").tensors()[0].info_file_offset, max_tensor_name_bytes);
+    save(dir, "bad_long_tensor_name", b);
   } catch (const pagoda::Error& e) {
     std::fprintf(stderr, "make_corpus: %s\n", e.what());
     return 1;
