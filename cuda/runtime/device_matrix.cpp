@@ -150,23 +150,53 @@ void check_products(const char* operation, std::span<const DeviceMatrix* const> 
       fail("DeviceMatrix::{}: the matrices share their input, so their cols", operation);
 }
 
+// `launch(lead, targets)` once per group of matrices sharing the launcher
+// `kernel` names (the same format and GEMM), skipping those without it.
+template <class Launcher, class Launch>
+void for_each_group(std::span<const DeviceMatrix* const> matrices, std::span<const VectorProduct> products,
+                    Launcher DeviceMatrix::*kernel, Launch launch) {
+  std::array<bool, kernels::matmul_mma_max_targets> done{};
+  for (std::size_t first = 0; first < matrices.size(); ++first) {
+    const DeviceMatrix& lead = *matrices[first];
+    if (done[first] || lead.*kernel == nullptr) continue;
+    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
+    std::size_t count = 0;
+    for (std::size_t m = first; m < matrices.size(); ++m) {
+      if (done[m] || matrices[m]->*kernel != lead.*kernel) continue;
+      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+      done[m] = true;
+    }
+    launch(lead, std::span<const kernels::MatmulTarget>(targets).first(count));
+  }
+}
+
 // One launch per group of matrices with the same tensor-core GEMM, all reading x16.
 void launch_mma_groups(std::span<const DeviceMatrix* const> matrices, const __half* x16, std::size_t tokens,
                        std::span<const VectorProduct> products, const kernels::DeviceInfo& device,
                        cudaStream_t stream) {
-  std::array<bool, kernels::matmul_mma_max_targets> done{};
-  for (std::size_t first = 0; first < matrices.size(); ++first) {
-    const DeviceMatrix& lead = *matrices[first];
-    if (done[first] || lead.matmul_mma == nullptr) continue;
-    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
-    std::size_t count = 0;
-    for (std::size_t m = first; m < matrices.size(); ++m) {
-      if (done[m] || matrices[m]->matmul_mma != lead.matmul_mma) continue;
-      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-      done[m] = true;
+  for_each_group(matrices, products, &DeviceMatrix::matmul_mma, [&](const DeviceMatrix& lead, auto targets) {
+    lead.matmul_mma(targets, lead.cols, x16, tokens, device, stream);
+  });
+}
+
+// The products of matrices on f32 x: those with the f16 launcher `kernel`
+// names share one f16 copy of x (x16) and `launch_groups(x16)`; the others
+// take the tile kernel (`multiply`) on x itself.
+template <class Launcher, class LaunchGroups>
+void multiply_f16_or_tile(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
+                          std::size_t tokens, std::span<const VectorProduct> products, Launcher DeviceMatrix::*kernel,
+                          const kernels::DeviceInfo& device, cudaStream_t stream, LaunchGroups launch_groups) {
+  bool any_f16 = false;
+  for (std::size_t m = 0; m < matrices.size(); ++m) {
+    if (matrices[m]->*kernel != nullptr) {
+      any_f16 = true;
+      continue;
     }
-    lead.matmul_mma(std::span(targets).first(count), lead.cols, x16, tokens, device, stream);
+    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, device, stream);
   }
+  if (!any_f16) return;
+  kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
+  launch_groups();
 }
 
 }  // namespace
@@ -189,17 +219,8 @@ void DeviceMatrix::multiply_tokens(std::span<const DeviceMatrix* const> matrices
                                    std::size_t tokens, std::span<const VectorProduct> products,
                                    const kernels::DeviceInfo& device, cudaStream_t stream) {
   check_products("multiply_tokens", matrices, products);
-  bool any_mma = false;
-  for (std::size_t m = 0; m < matrices.size(); ++m) {
-    if (matrices[m]->matmul_mma != nullptr) {
-      any_mma = true;
-      continue;
-    }
-    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, device, stream);
-  }
-  if (!any_mma) return;
-  kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
-  launch_mma_groups(matrices, x16, tokens, products, device, stream);
+  multiply_f16_or_tile(matrices, x, x16, tokens, products, &DeviceMatrix::matmul_mma, device, stream,
+                       [&] { launch_mma_groups(matrices, x16, tokens, products, device, stream); });
 }
 
 void DeviceMatrix::multiply_few(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,
@@ -207,29 +228,11 @@ void DeviceMatrix::multiply_few(std::span<const DeviceMatrix* const> matrices, c
                                 const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
                                 cudaStream_t stream) {
   check_products("multiply_few", matrices, products);
-  bool any_few = false;
-  for (std::size_t m = 0; m < matrices.size(); ++m) {
-    if (matrices[m]->matmul_few != nullptr) {
-      any_few = true;
-      continue;
-    }
-    matrices[m]->multiply(x, tokens, products[m].y, products[m].residual, device, stream);
-  }
-  if (!any_few) return;
-  kernels::to_half(x, x16, tokens * matrices.front()->cols, stream);
-  std::array<bool, kernels::matmul_mma_max_targets> done{};
-  for (std::size_t first = 0; first < matrices.size(); ++first) {
-    const DeviceMatrix& lead = *matrices[first];
-    if (done[first] || lead.matmul_few == nullptr) continue;
-    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
-    std::size_t count = 0;
-    for (std::size_t m = first; m < matrices.size(); ++m) {
-      if (done[m] || matrices[m]->matmul_few != lead.matmul_few) continue;
-      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-      done[m] = true;
-    }
-    lead.matmul_few(std::span(targets).first(count), lead.cols, x16, tokens, workspace, device, stream, 0);
-  }
+  multiply_f16_or_tile(matrices, x, x16, tokens, products, &DeviceMatrix::matmul_few, device, stream, [&] {
+    for_each_group(matrices, products, &DeviceMatrix::matmul_few, [&](const DeviceMatrix& lead, auto targets) {
+      lead.matmul_few(targets, lead.cols, x16, tokens, workspace, device, stream, 0);
+    });
+  });
 }
 
 void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,

@@ -158,7 +158,8 @@ void run_few(std::span<const kernels::MatmulTarget> targets, std::size_t cols, c
   const auto device = kernels::DeviceInfo::current();
   std::size_t rows = 0;
   for (const auto& t : targets) rows += t.rows;
-  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device);
+  kernels::SplitWorkspace workspace =
+      kernels::matmul_mma_few_workspace_size(rows, device, static_cast<std::size_t>(std::max(splits, 0)));
   kt::DeviceArray<float> partials(workspace.partial_floats);
   kt::DeviceArray<unsigned> arrivals(workspace.arrival_count);
   kt::cuda_ok(cudaMemset(arrivals.get(), 0, workspace.arrival_count * sizeof(unsigned)), "zero the tile counters");

@@ -23,32 +23,30 @@ using runtime::DecodeSchedule;
 
 namespace {
 
-model::ModelConfig llama_3_8b() {
+// The shape facts the schedule reads; nothing else of a config.
+struct Shape {
+  std::uint32_t layers, d_model, heads, kv_heads, head_dim, ffn, vocab;
+  bool post_norms = false;
+};
+
+model::ModelConfig config_of(const Shape& shape) {
   model::ModelConfig c;
-  c.n_layers = 32;
-  c.d_model = 4096;
-  c.n_heads = 32;
-  c.n_kv_heads = 8;
-  c.head_dim = 128;
-  c.d_ffn = 14336;
-  c.vocab_size = 128256;
+  c.architecture.post_norms = shape.post_norms;
+  c.n_layers = shape.layers;
+  c.d_model = shape.d_model;
+  c.n_heads = shape.heads;
+  c.n_kv_heads = shape.kv_heads;
+  c.head_dim = shape.head_dim;
+  c.d_ffn = shape.ffn;
+  c.vocab_size = shape.vocab;
   c.layers.resize(c.n_layers);
   return c;
 }
 
-model::ModelConfig gemma_like() {  // post-norms, an odd vocabulary, fewer rows than an item
-  model::ModelConfig c;
-  c.architecture.post_norms = true;
-  c.n_layers = 3;
-  c.d_model = 640;
-  c.n_heads = 4;
-  c.n_kv_heads = 1;
-  c.head_dim = 256;
-  c.d_ffn = 2048;
-  c.vocab_size = 262145;
-  c.layers.resize(c.n_layers);
-  return c;
-}
+model::ModelConfig llama_3_8b() { return config_of({32, 4096, 32, 8, 128, 14336, 128256}); }
+
+// Post-norms, an odd vocabulary, fewer rows than an item.
+model::ModelConfig gemma_like() { return config_of({3, 640, 4, 1, 256, 2048, 262145, true}); }
 
 // Blocks as threads: each takes the next item (one atomic ticket), waits until
 // the counter it names has its count for step `step`, "runs" it, then adds

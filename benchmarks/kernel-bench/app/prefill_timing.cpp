@@ -48,17 +48,16 @@ void check_plan_against_kernel(const std::vector<PrefillCase>& cases) {
 template <class F, class Time>
 void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* ys, const kernels::DeviceInfo& device) {
   const std::size_t rows = c.projection.rows, cols = c.projection.cols, tokens = c.tokens;
-  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device);
+  constexpr int most_splits = 32;
   const int k_stages = static_cast<int>(cols / 64);
-  workspace.partial_floats = std::max<std::size_t>(workspace.partial_floats,
-                                                   (rows / 128 + 3) * static_cast<std::size_t>(k_stages) * 2048);
+  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device, most_splits);
   DeviceBuffer partials(workspace.partial_floats * sizeof(float), "split-K partials");
   DeviceBuffer arrivals(workspace.arrival_count * sizeof(unsigned), "split-K counters");
   check_cuda(cudaMemset(arrivals.data(), 0, arrivals.size()), "cudaMemset", "split-K counters");
   check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
   workspace.partials = reinterpret_cast<float*>(partials.data());
   workspace.arrivals = reinterpret_cast<unsigned*>(arrivals.data());
-  for (const int splits : {0, 1, 2, 4, 8, 16, 32}) {
+  for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
     if (splits > k_stages) continue;
     const double us = time([&](const std::byte* w, cudaStream_t s) {
       const kernels::MatmulTarget target{w, rows, ys, nullptr};

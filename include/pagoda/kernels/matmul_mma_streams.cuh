@@ -32,6 +32,7 @@
 // cuda/templates/matmul_mma_streams_format.cu.in.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -74,15 +75,18 @@ inline constexpr std::size_t matmul_mma_few_max_tokens = 16;
 // together) on `device`: tiles x splits never exceeds the split target plus
 // the tiles (mma_few_splits rounds the splits up from target / tiles), and
 // each target rounds its own rows up to whole tiles (one more tile for each
-// target after the first, at most).
-[[nodiscard]] inline SplitWorkspace matmul_mma_few_workspace_size(std::size_t rows, const DeviceInfo& device) {
+// target after the first, at most). `forced_splits` > 0: room for launches
+// forcing up to that many splits instead (tests, the bench).
+[[nodiscard]] inline SplitWorkspace matmul_mma_few_workspace_size(std::size_t rows, const DeviceInfo& device,
+                                                                  std::size_t forced_splits = 0) {
   const std::size_t tiles =
       (rows + mma_policy_few.rows_tile - 1) / mma_policy_few.rows_tile + (matmul_mma_max_targets - 1);
   const std::size_t target =
       static_cast<std::size_t>(mma_few_split_policy.blocks_per_sm) * static_cast<std::size_t>(device.multiprocessors());
   const std::size_t values = static_cast<std::size_t>(mma_policy_few.threads()) * mma_policy_few.fragments_tokens() *
                              mma_policy_few.fragments_rows() * 4;
-  return {nullptr, (target + tiles) * values, nullptr, tiles};
+  const std::size_t tile_splits = std::max(target + tiles, tiles * forced_splits);
+  return {nullptr, tile_splits * values, nullptr, tiles};
 }
 
 // The same products for at most matmul_mma_few_max_tokens tokens (a batched
