@@ -15,6 +15,8 @@ import time
 
 MODEL = os.environ.get("PAGODA_MODEL_PATH") or os.path.expanduser(
     "~/.cache/pagoda/models/SmolLM2-135M-Instruct.Q4_1.gguf")
+# The server names its model after the file, without ".gguf".
+MODEL_NAME = os.path.basename(MODEL).removesuffix(".gguf")
 ENGINE = os.environ.get("PAGODA_SERVER_ENGINE", "cpu")
 if ENGINE not in ("cpu", "gpu"):
     sys.exit(f"FAIL: PAGODA_SERVER_ENGINE is {ENGINE!r}; cpu (the default) or gpu")

@@ -11,7 +11,7 @@ import traceback
 
 import openai
 
-from harness import Server, error_of
+from harness import MODEL_NAME, Server, error_of
 
 FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
 PARIS = "The capital of France is Paris."
@@ -47,7 +47,7 @@ def main(binary):
 
         def models_list_names_the_file():
             models = client.models.list().data
-            assert [m.id for m in models] == ["SmolLM2-135M-Instruct.Q4_1"], models
+            assert [m.id for m in models] == [MODEL_NAME], models
 
         def chat_greedy_answer_and_usage():
             r = client.chat.completions.create(model=model, messages=FRANCE, temperature=0, max_tokens=32)
@@ -169,16 +169,16 @@ def main(binary):
             assert status == 401 and error_of(body)["code"] == "invalid_api_key", body
             wrong = openai.OpenAI(base_url=server.base_url, api_key="guess", max_retries=0)
             expect_status(openai.AuthenticationError, 401, "invalid_api_key", lambda: wrong.models.list())
-            assert client.models.list().data[0].id == "SmolLM2-135M-Instruct.Q4_1"
+            assert client.models.list().data[0].id == MODEL_NAME
             assert server.request("GET", "/health")[0] == 200  # open without a key
 
         def body_over_the_limit_is_413():
             e = expect_status(openai.APIStatusError, 413, "request_too_large", lambda: client.completions.create(
-                model="SmolLM2-135M-Instruct.Q4_1", prompt="x" * 5000, max_tokens=1))
+                model=MODEL_NAME, prompt="x" * 5000, max_tokens=1))
             assert e["type"] == "invalid_request_error"
 
         def full_queue_is_503_with_retry_after_and_a_disconnect_frees_the_slot():
-            model = "SmolLM2-135M-Instruct.Q4_1"
+            model = MODEL_NAME
             story = [{"role": "user", "content": "Write a long story about a brave dragon who learns to fly."}]
             stream = client.chat.completions.create(model=model, messages=story, max_tokens=200, stream=True,
                                                     temperature=0)
@@ -210,8 +210,8 @@ def main(binary):
 
         def a_request_past_the_timeout_is_504_and_the_server_goes_on():
             expect_status(openai.APIStatusError, 504, "request_timeout", lambda: client.completions.create(
-                model="SmolLM2-135M-Instruct.Q4_1", prompt="Count: 1, 2, 3,", max_tokens=500, temperature=0))
-            r = client.completions.create(model="SmolLM2-135M-Instruct.Q4_1", prompt="The capital of France is",
+                model=MODEL_NAME, prompt="Count: 1, 2, 3,", max_tokens=500, temperature=0))
+            r = client.completions.create(model=MODEL_NAME, prompt="The capital of France is",
                                           max_tokens=2, temperature=0)
             assert r.choices[0].text.startswith(" Paris")
 
