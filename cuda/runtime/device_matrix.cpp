@@ -11,6 +11,7 @@
 #include "pagoda/kernels/gemv_q.cuh"
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/kernels/matmul_wgmma_streams.cuh"
 #include "pagoda/kernels/matmul_q_streams.cuh"
@@ -53,8 +54,11 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
         matrix.matmul_mma = wgmma ? &wgmma_gemm<Format> : &mma_sync_gemm<Format>;
         matrix.prefill_gemm = wgmma ? PrefillGemm::wgmma : PrefillGemm::mma_sync;
         if (wgmma) matrix.matmul_gated = &kernels::matmul_wgmma_gated<Format>;
-        matrix.matmul_few = &kernels::matmul_mma_few<Format>;
       }
+      // The batched decode step's product streams the GEMV's units: any whole-unit width.
+      if (kernels::matmul_few_streams_takes<Format>(matrix.cols) &&
+          reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0)
+        matrix.matmul_few = &kernels::matmul_few_streams<Format>;
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&

@@ -61,9 +61,9 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   sampled_ = DeviceBuffer(2 * sizeof(std::int32_t), "sampled token");  // the id, and a non-finite logit's id or -1
   const kernels::AttentionShape shape{config_.n_heads, config_.n_kv_heads, config_.head_dim, kv_.context(),
                                       config_.attention_scale};
-  // The batched step's buffers: one token of up to matmul_mma_few_max_tokens
+  // The batched step's buffers: one token of up to matmul_few_streams_max_tokens
   // sequences a forward; none where a step can never batch enough rows.
-  batch_rows_ = std::min<std::size_t>({options_.sequences, kernels::matmul_mma_few_max_tokens, batch});
+  batch_rows_ = std::min<std::size_t>({options_.sequences, kernels::matmul_few_streams_max_tokens, batch});
   if (batch_rows_ < batched_step_min_rows) batch_rows_ = 0;
   // A batched row's KV row (sequence * context + position) is an int32.
   if (std::uint64_t{options_.sequences} * kv_.context() > 0x7fffffffu)
@@ -78,11 +78,11 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
     batch_logits_ = floats(batch_rows_ * config_.vocab_size, "batched step logits");
     batch_sampled_ = DeviceBuffer(2 * batch_rows_ * sizeof(std::int32_t), "batched step tokens");
     batch_staging_ = PinnedBuffer(6 * batch_rows_ * sizeof(std::int32_t), "batched step staging");
-    // matmul_mma_few's split workspace, for its widest launch (the q, k, v
+    // matmul_few_streams' split workspace, for its widest launch (the q, k, v
     // group, gate and up, or the output matrix).
     const std::size_t widest = std::max({std::size_t{config_.q_dim()} + 2 * config_.kv_dim(),
                                          2 * std::size_t{config_.d_ffn}, std::size_t{config_.vocab_size}});
-    split_workspace_ = kernels::matmul_mma_few_workspace_size(widest, model_.device());
+    split_workspace_ = kernels::matmul_few_streams_workspace_size(widest, model_.device());
     split_partials_ = floats(split_workspace_.partial_floats, "split-K partial tiles");
     split_arrivals_ = DeviceBuffer(split_workspace_.arrival_count * sizeof(unsigned), "split-K tile counters");
     // On the engine's stream, which does not wait for the legacy default one.

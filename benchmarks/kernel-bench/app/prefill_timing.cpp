@@ -10,6 +10,7 @@
 #include "kernel_timing.hpp"
 #include "pagoda/core/cuda_raii.hpp"
 #include "pagoda/core/error.hpp"
+#include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/kernels/matmul_q_streams.cuh"
 #include "pagoda/kernels/matmul_wgmma_streams.cuh"
@@ -64,7 +65,27 @@ void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* y
       kernels::matmul_mma_few<F>(std::span(&target, 1), cols, xh, tokens, workspace, device, s, splits);
     });
     const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
-    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, %s: %.2f us (%.0f GB/s of weights)\n",
+    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_mma_few, %s: %.2f us (%.0f GB/s of weights)\n",
+                 c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
+                 label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
+  }
+  // The same product on matmul_few_streams (the engine's), its groups of 128 columns split likewise.
+  kernels::SplitWorkspace streams_workspace = kernels::matmul_few_streams_workspace_size(rows, device, most_splits);
+  DeviceBuffer streams_partials(streams_workspace.partial_floats * sizeof(float), "split-K partials");
+  DeviceBuffer streams_arrivals(streams_workspace.arrival_count * sizeof(unsigned), "split-K counters");
+  check_cuda(cudaMemset(streams_arrivals.data(), 0, streams_arrivals.size()), "cudaMemset", "split-K counters");
+  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
+  streams_workspace.partials = reinterpret_cast<float*>(streams_partials.data());
+  streams_workspace.arrivals = reinterpret_cast<unsigned*>(streams_arrivals.data());
+  const int groups = static_cast<int>((cols + kernels::few_streams_group_columns - 1) / kernels::few_streams_group_columns);
+  for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
+    if (splits > groups) continue;
+    const double us = time([&](const std::byte* w, cudaStream_t s) {
+      const kernels::MatmulTarget target{w, rows, ys, nullptr};
+      kernels::matmul_few_streams<F>(std::span(&target, 1), cols, xh, tokens, streams_workspace, device, s, splits);
+    });
+    const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
+    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_few_streams, %s: %.2f us (%.0f GB/s of weights)\n",
                  c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
                  label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
   }

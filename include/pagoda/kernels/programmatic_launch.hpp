@@ -31,10 +31,10 @@ namespace pagoda::kernels {
 // on `stream`) as a programmatic dependent launch where `programmatic`: the
 // kernel must pdl_wait() before it reads what the kernel before it wrote.
 template <class... Params, class... Args>
-void launch_dependent(void (*kernel)(Params...), unsigned grid, unsigned threads, std::size_t shared,
+void launch_dependent(void (*kernel)(Params...), dim3 grid, unsigned threads, std::size_t shared,
                       cudaStream_t stream, bool programmatic, const char* what, Args... args) {
   cudaLaunchConfig_t config{};
-  config.gridDim = dim3(grid);
+  config.gridDim = grid;
   config.blockDim = dim3(threads);
   config.dynamicSmemBytes = shared;
   config.stream = stream;

@@ -14,6 +14,7 @@
 #include "pagoda/gguf/file.hpp"
 #include "pagoda/kernels/device_info.hpp"
 #include "pagoda/kernels/gemv_q_fused.cuh"
+#include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/model/architecture.hpp"
 #include "pagoda/quant/layout.hpp"
@@ -36,7 +37,7 @@ enum class PrefillGemm { tile, mma_sync, wgmma };
 [[nodiscard]] constexpr const char* name_of(PrefillGemm gemm) {
   return gemm == PrefillGemm::wgmma ? "wgmma" : (gemm == PrefillGemm::mma_sync ? "mma.sync" : "tile kernel");
 }
-// A batched decode step's product (kernels::matmul_mma_few): at most 16
+// A batched decode step's product (kernels::matmul_few_streams): at most 16
 // tokens, K split across blocks through the engine's workspace.
 using FewLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
                              std::size_t tokens, const kernels::SplitWorkspace& workspace,
@@ -114,7 +115,7 @@ struct DeviceMatrix {
                                     const __half* x16, std::size_t tokens, __half* out,
                                     const kernels::DeviceInfo& device, cudaStream_t stream);
   // Y_m = X W_m^T (+ residual_m) for a batched decode step: `tokens` (at
-  // most kernels::matmul_mma_few_max_tokens) rows of X, one per sequence.
+  // most kernels::matmul_few_streams_max_tokens) rows of X, one per sequence.
   // Matrices with matmul_few share one f16 copy of X (x16) and a launch per
   // group, each weight read once for every row; the others take `matmul`.
   static void multiply_few(std::span<const DeviceMatrix* const> matrices, const float* x, __half* x16,

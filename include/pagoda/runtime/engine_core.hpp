@@ -73,7 +73,7 @@ private:
   // What a forward over `tokens` rows is: one token of one sequence (the
   // decode GEMVs), a prompt chunk of one sequence (the prefill GEMMs and
   // attention), or one token of each of several sequences (the batched step:
-  // matmul_mma_few, attention_decode_batch).
+  // matmul_few_streams, attention_decode_batch).
   enum class Pass { decode, prompt, batch };
   struct Sequence {
     kernels::Sampler sampler;
@@ -131,7 +131,7 @@ private:
   DeviceBuffer batch_logits_;   // (batch_rows_, vocab)
   DeviceBuffer batch_sampled_;  // (batch_rows_, 2): each row's token and non-finite report
   PinnedBuffer batch_staging_;  // host side of batch_inputs_, then of batch_sampled_
-  DeviceBuffer split_partials_, split_arrivals_;  // matmul_mma_few's workspace
+  DeviceBuffer split_partials_, split_arrivals_;  // matmul_few_streams' workspace
   kernels::SplitWorkspace split_workspace_{};
   std::vector<CudaGraph> batch_graphs_;  // per row count: the forward, captured on its second use
   std::vector<unsigned> batch_runs_;     // per row count: forwards run so far

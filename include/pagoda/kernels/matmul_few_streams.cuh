@@ -1,0 +1,297 @@
+// kernels::matmul_few_streams<F>: the batched decode step's products (at most
+// 16 tokens, one per sequence) on the tensor cores, with the weights streamed
+// the way the decode GEMV streams them.
+//   Y_i[t][r] = dot(W_i row r, X[t]) (+ residual_i[t][r])   for up to three
+// matrices W_i of the same format and cols sharing X (q, k and v; gate and up).
+// X: (tokens, cols) f16, 16-byte aligned; Y_i, residual_i: (tokens, rows_i) f32.
+//
+// Why not matmul_mma_few (the prefill kernel's 16-token tile): it copies every
+// weight stage into shared memory with cp.async, waits for it at a barrier,
+// and decodes it from there with 2-byte loads; measured on the H100 it moves
+// ~1 TB/s, a third of what the GEMV's register-direct loads reach. Here each
+// lane loads whole 16-byte units straight into registers with the GEMV's own
+// loads (StreamsDot<F>::load), one group of K ahead, and decodes them into B
+// fragments where they land (StreamsFragments<F>): K is taken in the order of
+// streams_fragment_order.hpp, so no shuffle is needed, and X is staged in
+// shared memory once per block in that order (an A fragment is one 16-byte
+// load). No barrier in the main loop.
+//
+// Work: a block of `warps` warps owns a row tile (each warp `fragments` 8-row
+// fragments, every row of the tile read once) and a share of K (blockIdx.z):
+// with few tiles, K is split so that every SM has blocks; each split leaves
+// its partial tile in the workspace and the tile's last block adds them in
+// split order (mma_detail::gather_splits), so results do not depend on timing.
+// Bytes: the matrices once; X once per block from L2 (32 bytes a column, so
+// at most 32 / (rows_tile x bytes a weight) of the weights: 22% at 256 rows
+// of Q4_0); 16 KB of partials a split block. FLOPs: 2 x 16 x rows x cols,
+// on mma.sync at a few percent of its peak.
+//
+// Host code compiled by g++ may include this header for the declarations; the
+// instantiations are generated per format of quant::field_stream_formats from
+// cuda/templates/matmul_few_streams_format.cu.in.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <type_traits>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <pagoda/kernels/device_info.hpp>
+#include <pagoda/kernels/matmul_mma_streams.cuh>
+#include <pagoda/kernels/matmul_target.hpp>
+#include <pagoda/kernels/tuning/matmul_few_streams.hpp>
+#include <pagoda/quant/field_streams.hpp>
+#include <pagoda/quant/format.hpp>
+
+namespace pagoda::kernels {
+
+// Tokens matmul_few_streams takes in one launch (an m16 tile of the tensor cores).
+inline constexpr std::size_t matmul_few_streams_max_tokens = 16;
+
+// Each format's shape: four fragments a warp where a unit's loaded registers
+// are few, two where they are many (Q5_K, Q6_K: 48 and 52 bytes a unit in
+// flight, twice over), so that two blocks fit an SM without spilling.
+template <class F>
+inline constexpr FewStreamsShape few_streams_shape{
+    8, std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K> ? 2 : 4};
+
+// Whether matmul_few_streams takes a matrix of `cols` columns: whole 32-weight units.
+template <quant::QuantFormat F>
+constexpr bool matmul_few_streams_takes(std::size_t cols) {
+  if constexpr (!quant::HasFieldStreams<F>)
+    return false;
+  else
+    return cols > 0 && cols % 32 == 0 && cols % F::block_elements == 0 && cols < (std::size_t{1} << 31);
+}
+
+// The workspace sizes (pointers null) for launches of at most `rows` rows in
+// all on `device` (every format's tiles: the smallest row tile counted);
+// `forced_splits` > 0: room for launches forcing that many (tests, the bench).
+[[nodiscard]] inline SplitWorkspace matmul_few_streams_workspace_size(std::size_t rows, const DeviceInfo& device,
+                                                                      std::size_t forced_splits = 0) {
+  constexpr FewStreamsShape smallest{8, 2};
+  const std::size_t tiles =
+      (rows + static_cast<std::size_t>(smallest.rows_tile()) - 1) / static_cast<std::size_t>(smallest.rows_tile()) +
+      (matmul_mma_max_targets - 1);  // a tile more for each target after the first, at most
+  const std::size_t blocks = few_streams_split_blocks(tiles, device.multiprocessors(), forced_splits);
+  constexpr auto values = static_cast<std::size_t>(FewStreamsShape{8, few_streams_max_fragments}.threads() *
+                                                   FewStreamsShape{8, few_streams_max_fragments}.values());
+  return {nullptr, blocks * values, nullptr, tiles};
+}
+
+// Asynchronous on `stream`. `splits` > 0 forces a split count of K (tests,
+// the bench); 0: few_streams_splits. Launched as a programmatic dependent
+// launch where `device` says so (it fetches its first weights before waiting
+// for X). Throws pagoda::Error on a violated precondition (naming the format).
+template <quant::QuantFormat F>
+void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+                        const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream,
+                        int splits = 0);
+
+}  // namespace pagoda::kernels
+
+#if defined(__CUDACC__)
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/mma_stage.cuh>
+#include <pagoda/kernels/mma_sync.cuh>
+#include <pagoda/kernels/programmatic_launch.hpp>
+#include <pagoda/kernels/streams_dot.cuh>
+#include <pagoda/kernels/streams_fragment_order.hpp>
+#include <pagoda/kernels/streams_fragments.cuh>
+
+namespace pagoda::kernels {
+
+namespace few_streams {
+
+// X of `count` groups from group `first` of the block's units, in the order
+// the A fragments want it: entry (group, chunk c, lane (g, t)) holds, of unit
+// 4 group + t, the elements fragment_element(unit, c) + 0..3 of tokens g and
+// g + 8, as the four A registers {g: 0,1}, {g+8: 0,1}, {g: 2,3}, {g+8: 2,3}.
+// Tokens past `tokens` and units past the row are zeros.
+template <class F, int Threads>
+__device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict__ x, int tokens, int cols,
+                                        std::size_t units, std::size_t first_unit, int count) {
+  const int entries = count * fragment_chunks_per_group * 32;
+  for (int e = static_cast<int>(threadIdx.x); e < entries; e += Threads) {
+    const int lane = e % 32;
+    const int c = (e / 32) % fragment_chunks_per_group;
+    const std::size_t unit = first_unit + static_cast<std::size_t>(e / (32 * fragment_chunks_per_group)) *
+                                              fragment_units_per_group + static_cast<std::size_t>(lane % 4);
+    const int token = lane / 4;
+    uint2 low{0u, 0u}, high{0u, 0u};
+    if (unit < units) {
+      const std::size_t at = fragment_element<F>(unit, c);
+      if (token < tokens)
+        low = *reinterpret_cast<const uint2*>(x + static_cast<std::size_t>(token) * static_cast<std::size_t>(cols) + at);
+      if (token + 8 < tokens)
+        high = *reinterpret_cast<const uint2*>(x + static_cast<std::size_t>(token + 8) * static_cast<std::size_t>(cols) +
+                                               at);
+    }
+    staged[e] = make_uint4(low.x, high.x, low.y, high.y);
+  }
+}
+
+}  // namespace few_streams
+
+template <quant::QuantFormat F>
+__global__ void __launch_bounds__(few_streams_shape<F>.threads(), 2)
+    matmul_few_streams_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
+                              mma_detail::SplitK split) {
+  constexpr FewStreamsShape shape = few_streams_shape<F>;
+  constexpr int NT = shape.fragments;
+  using Dot = StreamsDot<F>;
+  using Raw = typename Dot::Raw;
+  using Fragments = StreamsFragments<F>;
+  static_assert(Dot::units_per_block * fragment_unit_elements == F::block_elements,
+                "a StreamsDot unit is 32 weights of a row");
+
+  extern __shared__ uint4 staged[];  // [group][chunk][lane]
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int g = lane / 4;
+  const int t = lane % 4;
+
+  const mma_detail::TileTarget tile = mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), shape.rows_tile());
+  const MatmulTarget& target = tile.target;
+  const int rows = static_cast<int>(target.rows);
+  const std::size_t units = static_cast<std::size_t>(cols) / fragment_unit_elements;
+  const int all_groups = static_cast<int>((units + fragment_units_per_group - 1) / fragment_units_per_group);
+  const int group0 = static_cast<int>(blockIdx.z) * split.steps;
+  const int groups = min(all_groups, group0 + split.steps) - group0;
+  const std::size_t first_unit = static_cast<std::size_t>(group0) * fragment_units_per_group;
+  const int warp_row0 = tile.row0 + warp * NT * 8;
+
+  // Units of this lane's row of each fragment (a row past the matrix reads
+  // the last one again and is never stored). The rows' stream addresses are
+  // recomputed at each load: kept, they cost NT x streams 64-bit registers.
+  const auto load = [&](int group, Raw (&raw)[NT]) {
+    const std::size_t unit = first_unit + static_cast<std::size_t>(group) * fragment_units_per_group +
+                             static_cast<std::size_t>(t);
+#pragma unroll
+    for (int n = 0; n < NT; ++n) {
+      const int row = min(warp_row0 + 8 * n + g, rows - 1);
+      const quant::FieldStreamRow<F> source = quant::field_stream_row<F>(
+          target.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols), static_cast<std::size_t>(row));
+      raw[n] = unit < units ? Dot::load(source, unit) : Raw{};
+    }
+  };
+
+  pdl_trigger();  // the next kernel may be scheduled; it waits for this one's results itself
+  Raw current[NT];
+  load(0, current);  // weights in flight while the kernel before ends
+  pdl_wait();        // X is its output
+
+  float acc[NT][4];
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
+
+  for (int base = 0; base < groups; base += few_streams_staged_groups) {
+    const int count = min(few_streams_staged_groups, groups - base);
+    if (base > 0) __syncthreads();  // every warp is done with the X staged before
+    few_streams::stage_x<F, shape.threads()>(staged, x, tokens, cols, units,
+                                             first_unit + static_cast<std::size_t>(base) * fragment_units_per_group,
+                                             count);
+    __syncthreads();
+    for (int i = 0; i < count; ++i) {
+      const int group = base + i;
+      Raw next[NT];
+      if (group + 1 < groups) load(group + 1, next);
+      const std::size_t unit = first_unit + static_cast<std::size_t>(group) * fragment_units_per_group +
+                               static_cast<std::size_t>(t);
+      typename Fragments::Scales scales[NT];
+#pragma unroll
+      for (int n = 0; n < NT; ++n) scales[n] = Fragments::prepare(current[n], unit);
+#pragma unroll
+      for (int c = 0; c < fragment_chunks_per_group; ++c) {
+        const uint4 a4 = staged[(i * fragment_chunks_per_group + c) * 32 + lane];
+        const std::uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
+#pragma unroll
+        for (int n = 0; n < NT; ++n) {
+          std::uint32_t b[2];
+          Fragments::chunk(current[n], scales[n], unit, c, b);
+          mma::mma_f16(acc[n], a, b);
+        }
+      }
+#pragma unroll
+      for (int n = 0; n < NT; ++n) current[n] = next[n];
+    }
+  }
+
+  if (gridDim.z > 1 && !mma_detail::gather_splits<shape.threads(), shape.values()>(split, &acc[0][0])) return;
+
+  // Lane (g, t) holds rows 2t, 2t + 1 of each fragment for tokens g and g + 8.
+#pragma unroll
+  for (int n = 0; n < NT; ++n)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int token = g + 8 * h;
+      if (token < tokens)
+        mma_detail::store_pair(target, rows, token, warp_row0 + 8 * n + 2 * t, acc[n][2 * h], acc[n][2 * h + 1]);
+    }
+}
+
+template <quant::QuantFormat F>
+void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+                        const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits) {
+  const std::string operation = std::string("kernels::matmul_few_streams<").append(F::name).append(">");
+  require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
+  require(matmul_few_streams_takes<F>(cols), operation,
+          "cols (" + std::to_string(cols) + ") is a positive multiple of 32 and of the block size, below 2^31");
+  require(tokens <= matmul_few_streams_max_tokens, operation,
+          "tokens (" + std::to_string(tokens) + ") at most " + std::to_string(matmul_few_streams_max_tokens));
+  require(x != nullptr && reinterpret_cast<std::uintptr_t>(x) % 16 == 0, operation, "x is 16-byte aligned");
+  mma_detail::Targets launch_targets{};
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const MatmulTarget& target = targets[i];
+    require(target.rows > 0 && target.rows < (std::size_t{1} << 31) && target.weights != nullptr &&
+                target.y != nullptr,
+            operation, "every target has rows (below 2^31), weights and y");
+    require(reinterpret_cast<std::uintptr_t>(target.weights) % 16 == 0, operation, "the weights are 16-byte aligned");
+    launch_targets.target[i] = target;
+  }
+  launch_targets.count = static_cast<int>(targets.size());
+  if (tokens == 0) return;
+
+  constexpr FewStreamsShape shape = few_streams_shape<F>;
+  const int tiles = mma_detail::count_tiles(launch_targets, shape.rows_tile());
+  const int groups = static_cast<int>((cols / fragment_unit_elements + fragment_units_per_group - 1) /
+                                      fragment_units_per_group);
+  if (splits <= 0) splits = few_streams_splits(tiles, groups, device.multiprocessors());
+  require(splits <= groups, operation,
+          "at most one split per group of " + std::to_string(few_streams_group_columns) + " columns");
+  const int each = (groups + splits - 1) / splits;
+  splits = (groups + each - 1) / each;
+  const auto values = static_cast<std::size_t>(shape.threads() * shape.values());
+  if (splits > 1)
+    require(workspace.partials != nullptr && workspace.arrivals != nullptr &&
+                static_cast<std::size_t>(tiles) * static_cast<std::size_t>(splits) * values <=
+                    workspace.partial_floats &&
+                static_cast<std::size_t>(tiles) <= workspace.arrival_count,
+            operation,
+            "the split workspace holds " + std::to_string(splits) + " partial tiles for each of " +
+                std::to_string(tiles) + " tiles");
+  const std::size_t shared_bytes = static_cast<std::size_t>(std::min(each, few_streams_staged_groups)) *
+                                   fragment_chunks_per_group * 32 * sizeof(uint4);
+  launch_dependent(matmul_few_streams_kernel<F>, dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
+                   static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
+                   operation.c_str(), launch_targets, x, static_cast<int>(tokens), static_cast<int>(cols),
+                   mma_detail::SplitK{each, workspace.partials, workspace.arrivals});
+}
+
+}  // namespace pagoda::kernels
+
+#endif  // __CUDACC__
+
+// Instantiated once each in pagoda_cuda, one unit per format of
+// quant::field_stream_formats: cuda/GenerateFormatUnits.cmake generates the units and
+// these extern template declarations from cuda/templates/matmul_few_streams_format.cu.in.
+#include <pagoda/kernels/generated/matmul_few_streams_externs.hpp>

@@ -1,0 +1,90 @@
+// kernels::matmul_few_streams<F> (the batched decode step's product: at most
+// 16 tokens, the weights streamed from the field-streams layout straight into
+// tensor-core fragments) against the CPU oracle, every format of
+// quant::field_stream_formats: K whole, split in 3 and split as the kernel
+// chooses, ragged rows, units and tokens, X restaged when a block's K passes
+// 8 groups, and every launch repeated bit for bit. The error budget and the
+// harness: gpu/matmul_oracle.hpp.
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <cuda_fp16.h>
+
+#include <pagoda/core/error.hpp>
+#include <pagoda/kernels/matmul_few_streams.cuh>
+#include <pagoda/quant/format_list.hpp>
+
+#include "gpu/kernel_support.hpp"
+#include "gpu/matmul_oracle.hpp"
+
+using namespace pagoda;
+using namespace pagoda::matmul_oracle;
+
+namespace {
+
+// Columns of `units` 32-weight units, rounded up to whole blocks of F.
+template <class F>
+constexpr std::size_t units_wide(std::size_t units) {
+  const std::size_t cols = 32 * units;
+  return (cols + F::block_elements - 1) / F::block_elements * F::block_elements;
+}
+
+// matmul_few_streams<F> with `splits` forced (0: its own choice), twice, through
+// the workspace its own sizing asks for.
+template <class F>
+void check_few(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens, int splits) {
+  CAPTURE(splits);
+  check_products<F>(row_counts, cols, tokens, [&](auto targets, const __half* x, auto& outputs) {
+    const auto device = kernels::DeviceInfo::current();
+    std::size_t rows = 0;
+    for (const auto& t : targets) rows += t.rows;
+    const kernels::SplitWorkspace size =
+        kernels::matmul_few_streams_workspace_size(rows, device, static_cast<std::size_t>(splits > 0 ? splits : 0));
+    run_twice(size, outputs, [&](const kernels::SplitWorkspace& workspace) {
+      kernels::matmul_few_streams<F>(targets, cols, x, tokens, workspace, device, nullptr, splits);
+    });
+  });
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_few_streams<F> matches cpu::matmul for 1 to 16 tokens, K whole or "
+                          "split, and repeats itself bit for bit",
+                          F, few_streams_case) {
+  for (const int splits : {1, 3, 0}) {
+    for (const std::size_t tokens : {std::size_t{1}, std::size_t{5}, std::size_t{16}}) {
+      const std::size_t qkv[] = {256, 64, 72};  // a residual on the second
+      check_few<F>(qkv, units_wide<F>(32), tokens, splits);
+      const std::size_t ragged[] = {161};  // a partial fragment of 8 rows; a last group of 1 unit (legacy)
+      check_few<F>(ragged, units_wide<F>(9), tokens, splits);
+    }
+  }
+  const std::size_t gate_up[] = {640, 640};  // several tiles a matrix
+  check_few<F>(gate_up, units_wide<F>(16), 16, 0);
+  const std::size_t each_rounded_up[] = {130, 130, 130};  // each target rounds its own rows up to tiles
+  check_few<F>(each_rounded_up, units_wide<F>(16), 7, 0);
+  const std::size_t restaged[] = {100};  // one split of 10 groups: X staged twice (8 groups at a time)
+  check_few<F>(restaged, units_wide<F>(40), 9, 1);
+}
+TEST_CASE_TEMPLATE_APPLY(few_streams_case, StreamFormats);
+
+TEST_CASE("decode batch: matmul_few_streams refuses more than 16 tokens, a workspace too small for its splits, "
+          "and columns that are not whole units") {
+  using F = quant::Q4_0;
+  const std::size_t cols = units_wide<F>(32), rows = 256;
+  const Matrix<F> w(rows, cols, 5);
+  kt::DeviceArray<std::uint16_t> x(17 * cols);
+  kt::DeviceArray<float> y(17 * rows);
+  const kernels::MatmulTarget target[] = {{w.device.get(), rows, y.get(), nullptr}};
+  const auto device = kernels::DeviceInfo::current();
+  CHECK_THROWS_WITH_AS(kernels::matmul_few_streams<F>(target, cols, as_half(x), 17, {}, device, nullptr, 1),
+                       doctest::Contains("kernels::matmul_few_streams<Q4_0>"), Error);
+  CHECK_THROWS_AS(kernels::matmul_few_streams<F>(target, cols, as_half(x), 4, {}, device, nullptr, 4), Error);
+  CHECK_THROWS_AS(kernels::matmul_few_streams<F>(target, cols, as_half(x), 4, {}, device, nullptr, 33), Error);
+  CHECK_FALSE(kernels::matmul_few_streams_takes<F>(48));
+  CHECK_FALSE(kernels::matmul_few_streams_takes<quant::Q4_K>(288));
+  CHECK(kernels::matmul_few_streams_takes<quant::Q6_K>(768));
+}
