@@ -3,7 +3,7 @@
 // tensor-core fragments) against the CPU oracle, every format of
 // quant::field_stream_formats: K whole, split in 3 and split as the kernel
 // chooses, ragged rows, units and tokens, X restaged when a block's K passes
-// 8 groups, and every launch repeated bit for bit. The error budget and the
+// 8 groups, every instantiated launch shape, and every launch repeated bit for bit. The error budget and the
 // harness: gpu/matmul_oracle.hpp.
 #include <doctest/doctest.h>
 
@@ -32,11 +32,14 @@ constexpr std::size_t units_wide(std::size_t units) {
   return (cols + F::block_elements - 1) / F::block_elements * F::block_elements;
 }
 
-// matmul_few_streams<F> with `splits` forced (0: its own choice), twice, through
-// the workspace its own sizing asks for.
+// matmul_few_streams_with<F> under `shape` with `splits` forced (0: its own
+// choice), twice, through the workspace its own sizing asks for.
 template <class F>
-void check_few(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens, int splits) {
+void check_few(std::span<const std::size_t> row_counts, std::size_t cols, std::size_t tokens, int splits,
+               kernels::FewStreamsShape shape = kernels::few_streams_shape_for<F>()) {
   CAPTURE(splits);
+  CAPTURE(shape.fragments);
+  CAPTURE(shape.depth);
   check_products<F>(row_counts, cols, tokens, [&](auto targets, const __half* x, auto& outputs) {
     const auto device = kernels::DeviceInfo::current();
     std::size_t rows = 0;
@@ -44,7 +47,7 @@ void check_few(std::span<const std::size_t> row_counts, std::size_t cols, std::s
     const kernels::SplitWorkspace size =
         kernels::matmul_few_streams_workspace_size(rows, device, static_cast<std::size_t>(splits > 0 ? splits : 0));
     run_twice(size, outputs, [&](const kernels::SplitWorkspace& workspace) {
-      kernels::matmul_few_streams<F>(targets, cols, x, tokens, workspace, device, nullptr, splits);
+      kernels::matmul_few_streams_with<F>(shape, targets, cols, x, tokens, workspace, device, nullptr, splits);
     });
   });
 }
@@ -68,6 +71,12 @@ TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_few_streams<F> matches cpu::matm
   check_few<F>(each_rounded_up, units_wide<F>(16), 7, 0);
   const std::size_t restaged[] = {100};  // one split of 10 groups: X staged twice (8 groups at a time)
   check_few<F>(restaged, units_wide<F>(40), 9, 1);
+  // Every instantiated shape: steps of several groups, a last step cut short, splits of odd lengths.
+  for (const kernels::FewStreamsShape& shape : kernels::few_streams_shapes) {
+    const std::size_t qkv[] = {256, 64, 72};
+    check_few<F>(qkv, units_wide<F>(44), 16, 3, shape);
+    check_few<F>(restaged, units_wide<F>(40), 5, 1, shape);
+  }
 }
 TEST_CASE_TEMPLATE_APPLY(few_streams_case, StreamFormats);
 

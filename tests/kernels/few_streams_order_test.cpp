@@ -41,11 +41,11 @@ TEST_CASE_TEMPLATE_DEFINE("fragment_element<F> feeds every element of a row once
 }
 TEST_CASE_TEMPLATE_APPLY(fragment_order_case, StreamFormats);
 
-TEST_CASE("matmul_few_streams splits K only where the tiles fall short of two blocks an SM") {
+TEST_CASE("matmul_few_streams splits K only where the tiles fall short of two blocks an SM, in one wave") {
   constexpr int h100 = 132;
   CHECK(kernels::few_streams_splits(16, 32, h100) == 16);   // 4096 x 4096: 2 groups a split
   CHECK(kernels::few_streams_splits(24, 32, h100) == 11);   // q, k and v (6144 rows): 3 groups a split
-  CHECK(kernels::few_streams_splits(112, 32, h100) == 3);   // gate and up
+  CHECK(kernels::few_streams_splits(112, 32, h100) == 2);   // gate and up
   CHECK(kernels::few_streams_splits(16, 112, h100) == 16);  // down: 7 groups a split
   CHECK(kernels::few_streams_splits(501, 32, h100) == 1);   // the 128256-row output matrix
   CHECK(kernels::few_streams_splits(1, 3, h100) == 3);      // never more splits than groups
@@ -54,6 +54,7 @@ TEST_CASE("matmul_few_streams splits K only where the tiles fall short of two bl
       const int splits = kernels::few_streams_splits(tiles, groups, h100);
       const int each = (groups + splits - 1) / splits;
       CHECK((splits - 1) * each < groups);  // the last split has groups
+      if (splits > 1) CHECK(tiles * splits <= 2 * h100);  // one wave
       CHECK(static_cast<std::size_t>(tiles) * static_cast<std::size_t>(splits) <=
             kernels::few_streams_split_blocks(static_cast<std::size_t>(tiles), h100));
     }

@@ -78,17 +78,23 @@ void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* y
   streams_workspace.partials = reinterpret_cast<float*>(streams_partials.data());
   streams_workspace.arrivals = reinterpret_cast<unsigned*>(streams_arrivals.data());
   const int groups = static_cast<int>((cols + kernels::few_streams_group_columns - 1) / kernels::few_streams_group_columns);
-  for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
-    if (splits > groups) continue;
-    const double us = time([&](const std::byte* w, cudaStream_t s) {
-      const kernels::MatmulTarget target{w, rows, ys, nullptr};
-      kernels::matmul_few_streams<F>(std::span(&target, 1), cols, xh, tokens, streams_workspace, device, s, splits);
-    });
-    const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
-    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_few_streams, %s: %.2f us (%.0f GB/s of weights)\n",
-                 c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
-                 label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
-  }
+  for (const kernels::FewStreamsShape& shape : kernels::few_streams_shapes)
+    for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
+      if (splits > groups) continue;
+      const double us = time([&](const std::byte* w, cudaStream_t s) {
+        const kernels::MatmulTarget target{w, rows, ys, nullptr};
+        kernels::matmul_few_streams_with<F>(shape, std::span(&target, 1), cols, xh, tokens, streams_workspace, device,
+                                            s, splits);
+      });
+      const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
+      std::fprintf(stderr,
+                   "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_few_streams %dx%d depth %d%s, %s: %.2f us "
+                   "(%.0f GB/s of weights)\n",
+                   c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
+                   shape.warps, shape.fragments, shape.depth,
+                   shape == kernels::few_streams_shape_for<F>() ? " (the engine's)" : "", label.c_str(), us,
+                   static_cast<double>(c.weight_bytes) / us / 1e3);
+    }
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 // cuda/templates/matmul_few_streams_format.cu.in.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <span>
 #include <type_traits>
@@ -50,12 +51,17 @@ namespace pagoda::kernels {
 // Tokens matmul_few_streams takes in one launch (an m16 tile of the tensor cores).
 inline constexpr std::size_t matmul_few_streams_max_tokens = 16;
 
-// Each format's shape: four fragments a warp where a unit's loaded registers
-// are few, two where they are many (Q5_K, Q6_K: 48 and 52 bytes a unit in
-// flight, twice over), so that two blocks fit an SM without spilling.
+// Each format's shape in the engine, one of few_streams_shapes: four
+// fragments a warp where a unit's loaded registers are few, two where they
+// are many (Q5_K, Q6_K: 48 and 52 bytes a unit, twice over), so that two
+// blocks fit an SM without spilling (scripts/kernel-resources.sh).
 template <class F>
-inline constexpr FewStreamsShape few_streams_shape{
-    8, std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K> ? 2 : 4};
+constexpr FewStreamsShape few_streams_shape_for() {
+  if constexpr (std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>)
+    return {8, 2, 1};
+  else
+    return {8, 4, 1};
+}
 
 // Whether matmul_few_streams takes a matrix of `cols` columns: whole 32-weight units.
 template <quant::QuantFormat F>
@@ -67,18 +73,21 @@ constexpr bool matmul_few_streams_takes(std::size_t cols) {
 }
 
 // The workspace sizes (pointers null) for launches of at most `rows` rows in
-// all on `device` (every format's tiles: the smallest row tile counted);
-// `forced_splits` > 0: room for launches forcing that many (tests, the bench).
+// all on `device`, under any of few_streams_shapes; `forced_splits` > 0: room
+// for launches forcing that many (tests, the bench).
 [[nodiscard]] inline SplitWorkspace matmul_few_streams_workspace_size(std::size_t rows, const DeviceInfo& device,
                                                                       std::size_t forced_splits = 0) {
-  constexpr FewStreamsShape smallest{8, 2};
-  const std::size_t tiles =
-      (rows + static_cast<std::size_t>(smallest.rows_tile()) - 1) / static_cast<std::size_t>(smallest.rows_tile()) +
-      (matmul_mma_max_targets - 1);  // a tile more for each target after the first, at most
-  const std::size_t blocks = few_streams_split_blocks(tiles, device.multiprocessors(), forced_splits);
-  constexpr auto values = static_cast<std::size_t>(FewStreamsShape{8, few_streams_max_fragments}.threads() *
-                                                   FewStreamsShape{8, few_streams_max_fragments}.values());
-  return {nullptr, blocks * values, nullptr, tiles};
+  SplitWorkspace most{};
+  for (const FewStreamsShape& shape : few_streams_shapes) {
+    const auto rows_tile = static_cast<std::size_t>(shape.rows_tile());
+    // A tile more for each target after the first, at most.
+    const std::size_t tiles = (rows + rows_tile - 1) / rows_tile + (matmul_mma_max_targets - 1);
+    const std::size_t blocks = few_streams_split_blocks(tiles, device.multiprocessors(), forced_splits);
+    most.partial_floats =
+        std::max(most.partial_floats, blocks * static_cast<std::size_t>(shape.threads() * shape.values()));
+    most.arrival_count = std::max(most.arrival_count, tiles);
+  }
+  return most;
 }
 
 // Asynchronous on `stream`. `splits` > 0 forces a split count of K (tests,
@@ -89,6 +98,11 @@ template <quant::QuantFormat F>
 void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
                         const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream,
                         int splits = 0);
+// The same under `shape`, one of few_streams_shapes (tests, the bench).
+template <quant::QuantFormat F>
+void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget> targets, std::size_t cols,
+                             const __half* x, std::size_t tokens, const SplitWorkspace& workspace,
+                             const DeviceInfo& device, cudaStream_t stream, int splits = 0);
 
 }  // namespace pagoda::kernels
 
@@ -140,12 +154,14 @@ __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict_
 
 }  // namespace few_streams
 
-template <quant::QuantFormat F>
-__global__ void __launch_bounds__(few_streams_shape<F>.threads(), 2)
+template <quant::QuantFormat F, int shape_index>
+__global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
     matmul_few_streams_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
                               mma_detail::SplitK split) {
-  constexpr FewStreamsShape shape = few_streams_shape<F>;
+  constexpr FewStreamsShape shape = few_streams_shapes[shape_index];
   constexpr int NT = shape.fragments;
+  constexpr int D = shape.depth;
+  static_assert(few_streams_staged_groups % D == 0, "a step's groups are staged together");
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
   using Fragments = StreamsFragments<F>;
@@ -168,23 +184,28 @@ __global__ void __launch_bounds__(few_streams_shape<F>.threads(), 2)
   const std::size_t first_unit = static_cast<std::size_t>(group0) * fragment_units_per_group;
   const int warp_row0 = tile.row0 + warp * NT * 8;
 
-  // Units of this lane's row of each fragment (a row past the matrix reads
-  // the last one again and is never stored). The rows' stream addresses are
-  // recomputed at each load: kept, they cost NT x streams 64-bit registers.
-  const auto load = [&](int group, Raw (&raw)[NT]) {
-    const std::size_t unit = first_unit + static_cast<std::size_t>(group) * fragment_units_per_group +
-                             static_cast<std::size_t>(t);
+  // This lane's unit of its row in each fragment, for the `D` groups from
+  // `group` (a row past the matrix reads the last one again and is never
+  // stored); one step's loads cover 64 x D contiguous bytes of each row. The
+  // rows' stream addresses are recomputed at each load: kept, they cost NT x
+  // streams 64-bit registers.
+  const auto load = [&](int group, Raw (&raw)[D][NT]) {
 #pragma unroll
     for (int n = 0; n < NT; ++n) {
       const int row = min(warp_row0 + 8 * n + g, rows - 1);
       const quant::FieldStreamRow<F> source = quant::field_stream_row<F>(
           target.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols), static_cast<std::size_t>(row));
-      raw[n] = unit < units ? Dot::load(source, unit) : Raw{};
+#pragma unroll
+      for (int d = 0; d < D; ++d) {
+        const std::size_t unit = first_unit + static_cast<std::size_t>(group + d) * fragment_units_per_group +
+                                 static_cast<std::size_t>(t);
+        raw[d][n] = group + d < groups && unit < units ? Dot::load(source, unit) : Raw{};
+      }
     }
   };
 
   pdl_trigger();  // the next kernel may be scheduled; it waits for this one's results itself
-  Raw current[NT];
+  Raw current[D][NT];
   load(0, current);  // weights in flight while the kernel before ends
   pdl_wait();        // X is its output
 
@@ -194,36 +215,41 @@ __global__ void __launch_bounds__(few_streams_shape<F>.threads(), 2)
 #pragma unroll
     for (int e = 0; e < 4; ++e) acc[n][e] = 0.0f;
 
-  for (int base = 0; base < groups; base += few_streams_staged_groups) {
-    const int count = min(few_streams_staged_groups, groups - base);
-    if (base > 0) __syncthreads();  // every warp is done with the X staged before
-    few_streams::stage_x<F, shape.threads()>(staged, x, tokens, cols, units,
-                                             first_unit + static_cast<std::size_t>(base) * fragment_units_per_group,
-                                             count);
-    __syncthreads();
-    for (int i = 0; i < count; ++i) {
-      const int group = base + i;
-      Raw next[NT];
-      if (group + 1 < groups) load(group + 1, next);
-      const std::size_t unit = first_unit + static_cast<std::size_t>(group) * fragment_units_per_group +
+  for (int group = 0; group < groups; group += D) {
+    const int in_stage = group % few_streams_staged_groups;
+    if (in_stage == 0) {  // X of the next (up to) 8 groups
+      if (group > 0) __syncthreads();  // every warp is done with the X staged before
+      few_streams::stage_x<F, shape.threads()>(staged, x, tokens, cols, units,
+                                               first_unit + static_cast<std::size_t>(group) * fragment_units_per_group,
+                                               min(few_streams_staged_groups, groups - group));
+      __syncthreads();
+    }
+    Raw next[D][NT];
+    if (group + D < groups) load(group + D, next);
+#pragma unroll
+    for (int d = 0; d < D; ++d) {
+      if (group + d >= groups) break;
+      const std::size_t unit = first_unit + static_cast<std::size_t>(group + d) * fragment_units_per_group +
                                static_cast<std::size_t>(t);
       typename Fragments::Scales scales[NT];
 #pragma unroll
-      for (int n = 0; n < NT; ++n) scales[n] = Fragments::prepare(current[n], unit);
+      for (int n = 0; n < NT; ++n) scales[n] = Fragments::prepare(current[d][n], unit);
 #pragma unroll
       for (int c = 0; c < fragment_chunks_per_group; ++c) {
-        const uint4 a4 = staged[(i * fragment_chunks_per_group + c) * 32 + lane];
+        const uint4 a4 = staged[((in_stage + d) * fragment_chunks_per_group + c) * 32 + lane];
         const std::uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
 #pragma unroll
         for (int n = 0; n < NT; ++n) {
           std::uint32_t b[2];
-          Fragments::chunk(current[n], scales[n], unit, c, b);
+          Fragments::chunk(current[d][n], scales[n], unit, c, b);
           mma::mma_f16(acc[n], a, b);
         }
       }
-#pragma unroll
-      for (int n = 0; n < NT; ++n) current[n] = next[n];
     }
+#pragma unroll
+    for (int d = 0; d < D; ++d)
+#pragma unroll
+      for (int n = 0; n < NT; ++n) current[d][n] = next[d][n];
   }
 
   if (gridDim.z > 1 && !mma_detail::gather_splits<shape.threads(), shape.values()>(split, &acc[0][0])) return;
@@ -240,8 +266,9 @@ __global__ void __launch_bounds__(few_streams_shape<F>.threads(), 2)
 }
 
 template <quant::QuantFormat F>
-void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
-                        const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits) {
+void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget> targets, std::size_t cols,
+                             const __half* x, std::size_t tokens, const SplitWorkspace& workspace,
+                             const DeviceInfo& device, cudaStream_t stream, int splits) {
   const std::string operation = std::string("kernels::matmul_few_streams<").append(F::name).append(">");
   require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
   require(matmul_few_streams_takes<F>(cols), operation,
@@ -261,7 +288,6 @@ void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols,
   launch_targets.count = static_cast<int>(targets.size());
   if (tokens == 0) return;
 
-  constexpr FewStreamsShape shape = few_streams_shape<F>;
   const int tiles = mma_detail::count_tiles(launch_targets, shape.rows_tile());
   const int groups = static_cast<int>((cols / fragment_unit_elements + fragment_units_per_group - 1) /
                                       fragment_units_per_group);
@@ -281,11 +307,25 @@ void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols,
                 std::to_string(tiles) + " tiles");
   const std::size_t shared_bytes = static_cast<std::size_t>(std::min(each, few_streams_staged_groups)) *
                                    fragment_chunks_per_group * 32 * sizeof(uint4);
-  launch_dependent(matmul_few_streams_kernel<F>, dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
-                   static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
-                   operation.c_str(), launch_targets, x, static_cast<int>(tokens), static_cast<int>(cols),
-                   mma_detail::SplitK{each, workspace.partials, workspace.arrivals});
+  visit_listed<few_streams_shapes>(
+      shape,
+      [&](auto index) {
+        constexpr int i = static_cast<int>(decltype(index)::value);
+        launch_dependent(matmul_few_streams_kernel<F, i>,
+                         dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
+                         static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
+                         operation.c_str(), launch_targets, x, static_cast<int>(tokens), static_cast<int>(cols),
+                         mma_detail::SplitK{each, workspace.partials, workspace.arrivals});
+      },
+      [&] { require(false, operation, "the shape is one of few_streams_shapes"); });
 }
+
+template <quant::QuantFormat F>
+void matmul_few_streams(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x, std::size_t tokens,
+                        const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits) {
+  matmul_few_streams_with<F>(few_streams_shape_for<F>(), targets, cols, x, tokens, workspace, device, stream, splits);
+}
+
 
 }  // namespace pagoda::kernels
 

@@ -16,19 +16,27 @@ namespace pagoda::kernels {
 struct FewStreamsShape {
   int warps = 8;
   int fragments = 4;  // 8-row fragments a warp: its rows, and its f32 accumulators (4 a fragment)
+  int depth = 1;      // groups of 128 columns a warp loads at once (and the next `depth` in flight)
   [[nodiscard]] constexpr int threads() const { return 32 * warps; }
   [[nodiscard]] constexpr int rows_tile() const { return 8 * fragments * warps; }
   [[nodiscard]] constexpr int values() const { return 4 * fragments; }  // accumulators a thread
+  friend constexpr bool operator==(const FewStreamsShape&, const FewStreamsShape&) = default;
 };
 
 inline constexpr int few_streams_group_columns = 128;
 inline constexpr int few_streams_staged_groups = 8;  // 32 KB of X in shared memory at a time
-inline constexpr int few_streams_max_fragments = 4;
 
-// K is split so that tiles x splits reaches `blocks_per_sm` blocks on every
-// SM: a 4096-row matrix (16 tiles of 256 rows) over 4096 columns (32 groups)
-// takes 16 splits of 2 groups; the 28672 rows of gate and up 3; the
-// 128256-row output matrix 1. Each split's partial tile is 16 KB of f32
+// The instantiated shapes (every format has each; tests and pagoda-kernel-bench
+// time them all, the engine takes few_streams_shape_for). Depth is what
+// matters to DRAM: a warp's loads of one step cover 64 x depth contiguous
+// bytes of each of its rows, issued together.
+inline constexpr FewStreamsShape few_streams_shapes[] = {{8, 4, 1}, {8, 2, 1}, {8, 2, 4}, {8, 1, 8}};
+
+// K is split so that tiles x splits fills, without passing, `blocks_per_sm`
+// blocks on every SM (one wave: a block more would be a second): a 4096-row
+// matrix (16 tiles of 256 rows) over 4096 columns (32 groups) takes 16
+// splits of 2 groups; the 28672 rows of gate and up 2; the 128256-row output
+// matrix 1. Each split's partial tile is 16 KB of f32
 // (rows_tile x 16 tokens), added by the tile's last block in split order.
 struct FewStreamsSplitPolicy {
   int blocks_per_sm = 2;
@@ -39,7 +47,7 @@ inline constexpr FewStreamsSplitPolicy few_streams_split_policy{};
                                                FewStreamsSplitPolicy policy = few_streams_split_policy) {
   if (tiles <= 0 || groups <= 0) return 1;
   const int target = policy.blocks_per_sm * (multiprocessors > 0 ? multiprocessors : 1);
-  int splits = (target + tiles - 1) / tiles;
+  int splits = target / tiles;  // whole waves: one more block than the GPU holds is a second wave
   if (splits > groups) splits = groups;
   if (splits < 1) splits = 1;
   const int each = (groups + splits - 1) / splits;
