@@ -53,11 +53,11 @@ inline constexpr std::size_t matmul_few_streams_max_tokens = 16;
 
 // Each format's shape in the engine, one of few_streams_shapes: four
 // fragments a warp where a unit's loaded registers are few, two where they
-// are many (Q5_K, Q6_K: 48 and 52 bytes a unit, twice over), so that two
-// blocks fit an SM without spilling (scripts/kernel-resources.sh).
+// are many (the K-quants: 32, 48 and 52 bytes a unit, twice over), so that
+// two blocks fit an SM without spilling (scripts/kernel-resources.sh).
 template <class F>
 constexpr FewStreamsShape few_streams_shape_for() {
-  if constexpr (std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>)
+  if constexpr (std::is_same_v<F, quant::Q4_K> || std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>)
     return {8, 2, 1};
   else
     return {8, 4, 1};
@@ -126,9 +126,11 @@ namespace few_streams {
 
 // X of `count` groups from group `first` of the block's units, in the order
 // the A fragments want it: entry (group, chunk c, lane (g, t)) holds, of unit
-// 4 group + t, the elements fragment_element(unit, c) + 0..3 of tokens g and
-// g + 8, as the four A registers {g: 0,1}, {g+8: 0,1}, {g: 2,3}, {g+8: 2,3}.
-// Tokens past `tokens` and units past the row are zeros.
+// 4 group + t, the elements fragment_element(unit, c) + 0..3 of token g, then
+// the same of token g + 8 (8 bytes each). Tokens past `tokens` and units past
+// the row are zeros. cp.async copies, all in flight at once, waited for here:
+// a loop that stored as it went waited one L2 round trip per entry, and
+// registers to hold them all would spill.
 template <class F, int Threads>
 __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict__ x, int tokens, int cols,
                                         std::size_t units, std::size_t first_unit, int count) {
@@ -139,17 +141,18 @@ __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict_
     const std::size_t unit = first_unit + static_cast<std::size_t>(e / (32 * fragment_chunks_per_group)) *
                                               fragment_units_per_group + static_cast<std::size_t>(lane % 4);
     const int token = lane / 4;
-    uint2 low{0u, 0u}, high{0u, 0u};
-    if (unit < units) {
-      const std::size_t at = fragment_element<F>(unit, c);
-      if (token < tokens)
-        low = *reinterpret_cast<const uint2*>(x + static_cast<std::size_t>(token) * static_cast<std::size_t>(cols) + at);
-      if (token + 8 < tokens)
-        high = *reinterpret_cast<const uint2*>(x + static_cast<std::size_t>(token + 8) * static_cast<std::size_t>(cols) +
-                                               at);
-    }
-    staged[e] = make_uint4(low.x, high.x, low.y, high.y);
+    const bool present = unit < units;
+    const std::size_t at = present ? fragment_element<F>(unit, c) : 0;
+    const std::size_t row = static_cast<std::size_t>(cols);
+    auto* entry = reinterpret_cast<unsigned char*>(staged + e);
+    // A source address must be valid even where nothing is read (zero fill).
+    mma::cp_async_small<8>(entry, x + (token < tokens ? static_cast<std::size_t>(token) * row + at : 0),
+                           present && token < tokens);
+    mma::cp_async_small<8>(entry + 8, x + (token + 8 < tokens ? static_cast<std::size_t>(token + 8) * row + at : 0),
+                           present && token + 8 < tokens);
   }
+  mma::cp_async_commit();
+  mma::cp_async_wait<0>();
 }
 
 }  // namespace few_streams
@@ -236,8 +239,9 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
       for (int n = 0; n < NT; ++n) scales[n] = Fragments::prepare(current[d][n], unit);
 #pragma unroll
       for (int c = 0; c < fragment_chunks_per_group; ++c) {
+        // {token g: 0,1 | 2,3}, {token g + 8: 0,1 | 2,3} as the A registers {g: 0,1}, {g+8: 0,1}, {g: 2,3}, {g+8: 2,3}.
         const uint4 a4 = staged[((in_stage + d) * fragment_chunks_per_group + c) * 32 + lane];
-        const std::uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
+        const std::uint32_t a[4] = {a4.x, a4.z, a4.y, a4.w};
 #pragma unroll
         for (int n = 0; n < NT; ++n) {
           std::uint32_t b[2];
