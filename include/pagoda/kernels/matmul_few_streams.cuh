@@ -51,16 +51,20 @@ namespace pagoda::kernels {
 // Tokens matmul_few_streams takes in one launch (an m16 tile of the tensor cores).
 inline constexpr std::size_t matmul_few_streams_max_tokens = 16;
 
-// Each format's shape in the engine, one of few_streams_shapes: four
-// fragments a warp where a unit's loaded registers are few, two where they
-// are many (the K-quants: 32, 48 and 52 bytes a unit, twice over), so that
-// two blocks fit an SM without spilling (scripts/kernel-resources.sh).
+// Each format's shape in the engine, one of few_streams_shapes, as measured
+// (H100, pagoda-kernel-bench --tokens 16, 8B shapes; docs/notes/performance.md):
+// Q4_0 and Q4_1 two fragments a warp, four groups deep (Q4_0: 885 GB/s on
+// 4096 x 4096, 1,264 on 14336 x 4096, 1,287 on 4096 x 14336, against 632,
+// 1,159, 1,126 one group deep with four fragments); the formats whose unit
+// loads more registers (Q5_0, Q5_1, Q8_0, the K-quants: 24 to 52 bytes a
+// unit) two fragments one group deep, which spill nothing (Q6_K: 978, 1,155,
+// 1,229; four deep, it spills and falls to ~460).
 template <class F>
 constexpr FewStreamsShape few_streams_shape_for() {
-  if constexpr (std::is_same_v<F, quant::Q4_K> || std::is_same_v<F, quant::Q5_K> || std::is_same_v<F, quant::Q6_K>)
-    return {8, 2, 1};
+  if constexpr (std::is_same_v<F, quant::Q4_0> || std::is_same_v<F, quant::Q4_1>)
+    return {8, 2, 4};
   else
-    return {8, 4, 1};
+    return {8, 2, 1};
 }
 
 // Whether matmul_few_streams takes a matrix of `cols` columns: whole 32-weight units.

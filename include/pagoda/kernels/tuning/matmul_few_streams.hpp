@@ -30,7 +30,7 @@ inline constexpr int few_streams_staged_groups = 8;  // 32 KB of X in shared mem
 // time them all, the engine takes few_streams_shape_for). Depth is what
 // matters to DRAM: a warp's loads of one step cover 64 x depth contiguous
 // bytes of each of its rows, issued together.
-inline constexpr FewStreamsShape few_streams_shapes[] = {{8, 4, 1}, {8, 2, 1}, {8, 2, 4}, {8, 1, 8}};
+inline constexpr FewStreamsShape few_streams_shapes[] = {{8, 2, 1}, {8, 2, 4}};
 
 // K is split so that tiles x splits fills, without passing, `blocks_per_sm`
 // blocks on every SM (one wave: a block more would be a second): a 4096-row
