@@ -25,7 +25,9 @@
 // matmul_mma_few (a batched decode step, at most 16 tokens) moves the matrix
 // once and tokens * cols * 2 bytes of X per row tile: it is meant to be bound
 // by HBM like the decode GEMVs; measured (H100) it decodes ~1.9e12 weights a
-// second, ~1 TB/s of Q4_0 (docs/notes/performance.md, "Issue 17").
+// second, ~1 TB/s of Q4_0 (docs/notes/performance.md, "Issue 17"). The engine
+// now takes matmul_few_streams.cuh for that step (10-80% faster); this one
+// stays as the baseline pagoda-kernel-bench times beside it.
 //
 // Host code compiled by g++ may include this header for the declarations; the
 // instantiations are generated per format of quant::field_stream_formats from
