@@ -42,59 +42,67 @@ void check_plan_against_kernel(const std::vector<PrefillCase>& cases) {
   }
 }
 
-// The batched decode step's product (matmul_mma_few) at this case's few
-// tokens, its split count forced over a range and its own choice: stderr
-// only, in GB/s of weights (the bound it is meant to meet), the evidence
-// mma_few_split_policy waits for.
+// A split-K workspace of `size` on the device, its tile counters zeroed.
+class SplitBuffers {
+ public:
+  explicit SplitBuffers(kernels::SplitWorkspace size)
+      : partials_(size.partial_floats * sizeof(float), "split-K partials"),
+        arrivals_(size.arrival_count * sizeof(unsigned), "split-K counters"),
+        workspace_(size) {
+    check_cuda(cudaMemset(arrivals_.data(), 0, arrivals_.size()), "cudaMemset", "split-K counters");
+    check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
+    workspace_.partials = reinterpret_cast<float*>(partials_.data());
+    workspace_.arrivals = reinterpret_cast<unsigned*>(arrivals_.data());
+  }
+  [[nodiscard]] const kernels::SplitWorkspace& workspace() const { return workspace_; }
+
+ private:
+  DeviceBuffer partials_, arrivals_;
+  kernels::SplitWorkspace workspace_;
+};
+
+// One "few-token" line on stderr: `kernel` at `splits` (0: its own choice), in GB/s of weights.
+void report_few(const PrefillCase& c, const std::string& kernel, int splits, double us) {
+  const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
+  std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, %s, %s: %.2f us (%.0f GB/s of weights)\n",
+               c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(),
+               static_cast<std::size_t>(c.tokens), kernel.c_str(), label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
+}
+
+// The batched decode step's product at this case's few tokens, on
+// matmul_few_streams (the engine's, under each of its shapes) and on
+// matmul_mma_few (the baseline), the split count forced over a range and each
+// kernel's own choice: stderr only, in GB/s of weights (the bound they are
+// meant to meet), the evidence their split policies wait for.
 template <class F, class Time>
 void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* ys, const kernels::DeviceInfo& device) {
   const std::size_t rows = c.projection.rows, cols = c.projection.cols, tokens = c.tokens;
   constexpr int most_splits = 32;
+  constexpr int split_counts[] = {0, 1, 2, 4, 8, 16, most_splits};
   const int k_stages = static_cast<int>(cols / 64);
-  kernels::SplitWorkspace workspace = kernels::matmul_mma_few_workspace_size(rows, device, most_splits);
-  DeviceBuffer partials(workspace.partial_floats * sizeof(float), "split-K partials");
-  DeviceBuffer arrivals(workspace.arrival_count * sizeof(unsigned), "split-K counters");
-  check_cuda(cudaMemset(arrivals.data(), 0, arrivals.size()), "cudaMemset", "split-K counters");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
-  workspace.partials = reinterpret_cast<float*>(partials.data());
-  workspace.arrivals = reinterpret_cast<unsigned*>(arrivals.data());
-  for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
+  const SplitBuffers mma(kernels::matmul_mma_few_workspace_size(rows, device, most_splits));
+  for (const int splits : split_counts) {
     if (splits > k_stages) continue;
-    const double us = time([&](const std::byte* w, cudaStream_t s) {
+    report_few(c, "matmul_mma_few", splits, time([&](const std::byte* w, cudaStream_t s) {
       const kernels::MatmulTarget target{w, rows, ys, nullptr};
-      kernels::matmul_mma_few<F>(std::span(&target, 1), cols, xh, tokens, workspace, device, s, splits);
-    });
-    const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
-    std::fprintf(stderr, "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_mma_few, %s: %.2f us (%.0f GB/s of weights)\n",
-                 c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
-                 label.c_str(), us, static_cast<double>(c.weight_bytes) / us / 1e3);
+      kernels::matmul_mma_few<F>(std::span(&target, 1), cols, xh, tokens, mma.workspace(), device, s, splits);
+    }));
   }
-  // The same product on matmul_few_streams (the engine's), its groups of 128 columns split likewise.
-  kernels::SplitWorkspace streams_workspace = kernels::matmul_few_streams_workspace_size(rows, device, most_splits);
-  DeviceBuffer streams_partials(streams_workspace.partial_floats * sizeof(float), "split-K partials");
-  DeviceBuffer streams_arrivals(streams_workspace.arrival_count * sizeof(unsigned), "split-K counters");
-  check_cuda(cudaMemset(streams_arrivals.data(), 0, streams_arrivals.size()), "cudaMemset", "split-K counters");
-  check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize", "split-K counters");
-  streams_workspace.partials = reinterpret_cast<float*>(streams_partials.data());
-  streams_workspace.arrivals = reinterpret_cast<unsigned*>(streams_arrivals.data());
+  const SplitBuffers streams(kernels::matmul_few_streams_workspace_size(rows, device, most_splits));
   const int groups = static_cast<int>((cols + kernels::few_streams_group_columns - 1) / kernels::few_streams_group_columns);
-  for (const kernels::FewStreamsShape& shape : kernels::few_streams_shapes)
-    for (const int splits : {0, 1, 2, 4, 8, 16, most_splits}) {
+  for (const kernels::FewStreamsShape& shape : kernels::few_streams_shapes) {
+    const std::string kernel =
+        fmt::format("matmul_few_streams {}x{} depth {}{}", shape.warps, shape.fragments, shape.depth,
+                    shape == kernels::few_streams_shape_for<F>() ? " (the engine's)" : "");
+    for (const int splits : split_counts) {
       if (splits > groups) continue;
-      const double us = time([&](const std::byte* w, cudaStream_t s) {
+      report_few(c, kernel, splits, time([&](const std::byte* w, cudaStream_t s) {
         const kernels::MatmulTarget target{w, rows, ys, nullptr};
-        kernels::matmul_few_streams_with<F>(shape, std::span(&target, 1), cols, xh, tokens, streams_workspace, device,
-                                            s, splits);
-      });
-      const std::string label = splits == 0 ? std::string("its own splits") : fmt::format("{} splits", splits);
-      std::fprintf(stderr,
-                   "pagoda-kernel-bench: few-token %s %s %s M=%zu, matmul_few_streams %dx%d depth %d%s, %s: %.2f us "
-                   "(%.0f GB/s of weights)\n",
-                   c.shape.c_str(), c.projection.name.c_str(), std::string(gguf::name_of(c.format)).c_str(), tokens,
-                   shape.warps, shape.fragments, shape.depth,
-                   shape == kernels::few_streams_shape_for<F>() ? " (the engine's)" : "", label.c_str(), us,
-                   static_cast<double>(c.weight_bytes) / us / 1e3);
+        kernels::matmul_few_streams_with<F>(shape, std::span(&target, 1), cols, xh, tokens, streams.workspace(),
+                                            device, s, splits);
+      }));
     }
+  }
 }
 
 }  // namespace
