@@ -239,6 +239,24 @@ void DeviceMatrix::multiply_few(std::span<const DeviceMatrix* const> matrices, c
   });
 }
 
+bool DeviceMatrix::all_take_few(std::span<const DeviceMatrix* const> matrices) {
+  return !matrices.empty() &&
+         std::all_of(matrices.begin(), matrices.end(), [](const DeviceMatrix* m) { return m->matmul_few != nullptr; });
+}
+
+void DeviceMatrix::multiply_few_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
+                                     std::size_t tokens, std::span<const VectorProduct> products,
+                                     const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                     cudaStream_t stream) {
+  check_products("multiply_few_half", matrices, products);
+  if (!all_take_few(matrices))
+    fail("DeviceMatrix::multiply_few_half: {} has no batched-step product (an f16 input needs one)",
+         matrices.front()->info ? matrices.front()->info->name : std::string_view("a matrix"));
+  for_each_group(matrices, products, &DeviceMatrix::matmul_few, [&](const DeviceMatrix& lead, auto targets) {
+    lead.matmul_few(targets, lead.cols, x16, tokens, workspace, device, stream, 0);
+  });
+}
+
 void DeviceMatrix::multiply_tokens_half(std::span<const DeviceMatrix* const> matrices, const __half* x16,
                                         std::size_t tokens, std::span<const VectorProduct> products,
                                         const kernels::DeviceInfo& device, cudaStream_t stream) {

@@ -134,7 +134,8 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     const DeviceMatrix* one[] = {&w};
     const VectorProduct product[] = {{out, residual}};
-    if (batch) DeviceMatrix::multiply_few(one, in.f32, x16, tokens, product, split_workspace_, device, s);
+    if (batch && in.in_x16) DeviceMatrix::multiply_few_half(one, x16, tokens, product, split_workspace_, device, s);
+    else if (batch) DeviceMatrix::multiply_few(one, in.f32, x16, tokens, product, split_workspace_, device, s);
     else if (in.in_x16) DeviceMatrix::multiply_tokens_half(one, x16, tokens, product, device, s);
     else DeviceMatrix::multiply_tokens(one, in.f32, x16, tokens, product, device, s);
   };
@@ -159,11 +160,14 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     kernels::add(x, normed, x_next, tokens * c.d_model, s);
   };
 
-  // Prompt products of the normed stream: the norm writes the f16 input
-  // itself where every matrix takes a tensor-core GEMM.
+  // Prompt and batched-step products of the normed stream: the norm writes
+  // the f16 input itself where every matrix takes a tensor-core product.
   const auto project_normed = [&](const float* norm, std::span<const DeviceMatrix* const> matrices,
                                   std::span<const VectorProduct> products) {
-    if (batch) {
+    if (batch && DeviceMatrix::all_take_few(matrices)) {
+      kernels::rms_norm(x, norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_few_half(matrices, x16, tokens, products, split_workspace_, device, s);
+    } else if (batch) {
       kernels::rms_norm(x, norm, normed, tokens, c.d_model, c.rms_norm_eps, s);
       DeviceMatrix::multiply_few(matrices, normed, x16, tokens, products, split_workspace_, device, s);
     } else if (DeviceMatrix::all_take_mma(matrices)) {
@@ -242,8 +246,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
       project_normed(layer.ffn_norm, gate_up, products);
     }
-    // The activation writes the down projection's f16 input where down takes the mma.sync GEMM.
-    const bool down_in_x16 = pass == Pass::prompt && layer.w_down.matmul_mma != nullptr;
+    // The activation writes the down projection's f16 input where down takes
+    // the mma.sync GEMM (a prompt) or the batched step's product.
+    const bool down_in_x16 = (pass == Pass::prompt && layer.w_down.matmul_mma != nullptr) ||
+                             (batch && layer.w_down.matmul_few != nullptr);
     // (fused: x16 already holds act(gate) * up)
     if (!decode && !fused_ffn && down_in_x16)
       kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
@@ -253,10 +259,15 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_
   }
   if (batch) {  // every row's logits
-    kernels::rms_norm(x, model_.output_norm(), normed, tokens, c.d_model, c.rms_norm_eps, s);
     const DeviceMatrix* output[] = {&model_.output()};
     const VectorProduct product[] = {{as_floats(batch_logits_), nullptr}};
-    DeviceMatrix::multiply_few(output, normed, x16, tokens, product, split_workspace_, device, s);
+    if (DeviceMatrix::all_take_few(output)) {
+      kernels::rms_norm(x, model_.output_norm(), x16, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_few_half(output, x16, tokens, product, split_workspace_, device, s);
+    } else {
+      kernels::rms_norm(x, model_.output_norm(), normed, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_few(output, normed, x16, tokens, product, split_workspace_, device, s);
+    }
     return;
   }
   // Logits of the last token only.

@@ -122,6 +122,14 @@ struct DeviceMatrix {
                            std::size_t tokens, std::span<const VectorProduct> products,
                            const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
                            cudaStream_t stream);
+  // Whether every matrix takes the batched step's product (so an input made
+  // in f16 by the kernel before, the norm or the activation, can feed them directly).
+  [[nodiscard]] static bool all_take_few(std::span<const DeviceMatrix* const> matrices);
+  // multiply_few on an input already in f16 (x16: tokens * cols halves);
+  // every matrix must take the batched step's product.
+  static void multiply_few_half(std::span<const DeviceMatrix* const> matrices, const __half* x16, std::size_t tokens,
+                                std::span<const VectorProduct> products, const kernels::SplitWorkspace& workspace,
+                                const kernels::DeviceInfo& device, cudaStream_t stream);
   // Whether every matrix takes the mma.sync prefill (so an input made in f16
   // by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_mma(std::span<const DeviceMatrix* const> matrices);
