@@ -130,11 +130,13 @@ namespace few_streams {
 
 // X of `count` groups from group `first` of the block's units, in the order
 // the A fragments want it: entry (group, chunk c, lane (g, t)) holds, of unit
-// 4 group + t, the elements fragment_element(unit, c) + 0..3 of token g, then
-// the same of token g + 8 (8 bytes each). Tokens past `tokens` and units past
-// the row are zeros. cp.async copies, all in flight at once, waited for here:
-// a loop that stored as it went waited one L2 round trip per entry, and
-// registers to hold them all would spill.
+// 4 group + t, the elements e = fragment_element(unit, c) + 0..3 of tokens g
+// and g + 8 as the four A registers: {g: e, e+1}, {g+8: e, e+1}, {g: e+2,
+// e+3}, {g+8: e+2, e+3} (one 16-byte load, no register moves before the mma).
+// Tokens past `tokens` and units past the row are zeros. 4-byte cp.async
+// copies, all in flight at once, waited for here: a loop that stored as it
+// went waited one L2 round trip per entry, and registers to hold them all
+// would spill.
 template <class F, int Threads>
 __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict__ x, int tokens, int cols,
                                         std::size_t units, std::size_t first_unit, int count) {
@@ -144,16 +146,19 @@ __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict_
     const int c = (e / 32) % fragment_chunks_per_group;
     const std::size_t unit = first_unit + static_cast<std::size_t>(e / (32 * fragment_chunks_per_group)) *
                                               fragment_units_per_group + static_cast<std::size_t>(lane % 4);
-    const int token = lane / 4;
     const bool present = unit < units;
     const std::size_t at = present ? fragment_element<F>(unit, c) : 0;
-    const std::size_t row = static_cast<std::size_t>(cols);
     auto* entry = reinterpret_cast<unsigned char*>(staged + e);
-    // A source address must be valid even where nothing is read (zero fill).
-    mma::cp_async_small<8>(entry, x + (token < tokens ? static_cast<std::size_t>(token) * row + at : 0),
-                           present && token < tokens);
-    mma::cp_async_small<8>(entry + 8, x + (token + 8 < tokens ? static_cast<std::size_t>(token + 8) * row + at : 0),
-                           present && token + 8 < tokens);
+#pragma unroll
+    for (int r = 0; r < 4; ++r) {  // register r: token g (+8 for odd r), elements at + 2 (r / 2)
+      const int token = lane / 4 + 8 * (r % 2);
+      const bool valid = present && token < tokens;
+      // A source address must be valid even where nothing is read (zero fill).
+      const __half* src = x + (valid ? static_cast<std::size_t>(token) * static_cast<std::size_t>(cols) + at +
+                                           2 * static_cast<std::size_t>(r / 2)
+                                     : 0);
+      mma::cp_async_small<4>(entry + 4 * r, src, valid);
+    }
   }
   mma::cp_async_commit();
   mma::cp_async_wait<0>();
@@ -243,9 +248,8 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
       for (int n = 0; n < NT; ++n) scales[n] = Fragments::prepare(current[d][n], unit);
 #pragma unroll
       for (int c = 0; c < fragment_chunks_per_group; ++c) {
-        // {token g: 0,1 | 2,3}, {token g + 8: 0,1 | 2,3} as the A registers {g: 0,1}, {g+8: 0,1}, {g: 2,3}, {g+8: 2,3}.
         const uint4 a4 = staged[((in_stage + d) * fragment_chunks_per_group + c) * 32 + lane];
-        const std::uint32_t a[4] = {a4.x, a4.z, a4.y, a4.w};
+        const std::uint32_t a[4] = {a4.x, a4.y, a4.z, a4.w};
 #pragma unroll
         for (int n = 0; n < NT; ++n) {
           std::uint32_t b[2];

@@ -86,10 +86,19 @@ __device__ __forceinline__ __half2 splat(float v) { return __float2half2_rn(v); 
 __device__ __forceinline__ std::uint32_t spread(const std::uint8_t* p) {
   return __byte_perm(*reinterpret_cast<const std::uint16_t*>(p), 0u, 0x4140);
 }
+// (x & Mask) | bits in one LOP3: written plainly, with both constants as
+// immediates, it compiles to two (SASS LOP3 takes one immediate), so `bits`
+// goes in a register.
+template <std::uint32_t Mask>
+__device__ __forceinline__ std::uint32_t and_or(std::uint32_t x, std::uint32_t bits) {
+  std::uint32_t out;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(out) : "r"(x), "n"(Mask), "r"(bits));  // (a & b) | c
+  return out;
+}
 // 1024 + low nibble of byte 0 / byte 2, as f16 pair.
-__device__ __forceinline__ __half2 low_nibbles(std::uint32_t x) { return h2((x & 0x000f000fu) | f16_1024); }
+__device__ __forceinline__ __half2 low_nibbles(std::uint32_t x) { return h2(and_or<0x000f000fu>(x, f16_1024)); }
 // 1024 + 16 * high nibble.
-__device__ __forceinline__ __half2 high_nibbles(std::uint32_t x) { return h2((x & 0x00f000f0u) | f16_1024); }
+__device__ __forceinline__ __half2 high_nibbles(std::uint32_t x) { return h2(and_or<0x00f000f0u>(x, f16_1024)); }
 // The integers of low_nibbles / high_nibbles, minus `bias`, exactly.
 __device__ __forceinline__ __half2 low_minus(std::uint32_t x, float bias) {
   return __hsub2(low_nibbles(x), splat(1024.0f + bias));
