@@ -209,6 +209,8 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     if (decode) {
       kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s);
+    } else if (batch) {  // each row at its own position, into its own sequence's cache row
+      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, tokens, kv_rows);
     } else {
       kernels::rope(q, tokens, c.n_heads, rope, positions, s);
       kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
