@@ -214,7 +214,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     } else {
       kernels::rope(q, tokens, c.n_heads, rope, positions, s);
       kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
-      kernels::kv_store(k, v, keys, values, tokens, c.kv_dim(), batch ? kv_rows : positions, s);
+      kernels::kv_store(k, v, keys, values, tokens, c.kv_dim(), positions, s);
     }
     const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
                                         spec.sliding_window};

@@ -93,38 +93,52 @@ TEST_CASE("kernel rope_kv_store equals rope, rope and kv_store run in turn, bit 
 TEST_CASE("kernel rope_kv_store over several rows (the batched step) equals rope, rope and kv_store on them, "
           "each row at its position and into its own cache row") {
   std::mt19937 rng(78);
+  std::uniform_real_distribution<float> factor(1.0f, 8.0f);
   kt::Stream stream;
   const std::size_t rows = 5, cache_rows = 4 * 16;  // 4 sequences of 16 positions
   const std::size_t n_heads = 8, n_kv_heads = 2;
   const std::uint32_t head_dim = 64;
-  const kernels::RopeParams params{head_dim, head_dim, 10000.0f, 1.0f, nullptr, model::RopeLayout::neox};
   const std::size_t q_dim = n_heads * head_dim, kv_dim = n_kv_heads * head_dim;
-  const std::vector<float> q = kt::random_normal(rows * q_dim, rng);
-  const std::vector<float> k = kt::random_normal(rows * kv_dim, rng);
-  const std::vector<float> v = kt::random_normal(rows * kv_dim, rng);
   const std::vector<std::int32_t> positions{3, 0, 15, 7, 7};
   const std::vector<std::int32_t> kv_rows{0 * 16 + 3, 2 * 16 + 0, 1 * 16 + 15, 3 * 16 + 7, 2 * 16 + 7};
   const kt::DeviceArray<std::int32_t> device_positions{std::span<const std::int32_t>(positions)};
   const kt::DeviceArray<std::int32_t> device_kv_rows{std::span<const std::int32_t>(kv_rows)};
-  const kt::DeviceArray<float> device_v{std::span<const float>(v)};
+  for (const std::uint32_t rotated : {head_dim, head_dim / 2})
+    for (const auto layout : {model::RopeLayout::interleaved, model::RopeLayout::neox})
+      for (const bool with_factors : {false, true}) {
+        CAPTURE(rotated);
+        CAPTURE(static_cast<int>(layout));
+        CAPTURE(with_factors);
+        std::vector<float> factors;
+        if (with_factors)
+          for (std::uint32_t i = 0; i < rotated / 2; ++i) factors.push_back(factor(rng));
+        const kt::DeviceArray<float> device_factors{std::span<const float>(factors)};
+        const kernels::RopeParams params{head_dim, rotated, 500000.0f, 2.0f,
+                                         with_factors ? device_factors.get() : nullptr, layout};
+        const std::vector<float> q = kt::random_normal(rows * q_dim, rng);
+        const std::vector<float> k = kt::random_normal(rows * kv_dim, rng);
+        const std::vector<float> v = kt::random_normal(rows * kv_dim, rng);
+        const kt::DeviceArray<float> device_v{std::span<const float>(v)};
 
-  kt::DeviceArray<float> want_q{std::span<const float>(q)}, want_k{std::span<const float>(k)};
-  kt::DeviceArray<__half> want_k_cache(cache_rows * kv_dim), want_v_cache(cache_rows * kv_dim);
-  kernels::rope(want_q.get(), rows, n_heads, params, device_positions.get(), stream);
-  kernels::rope(want_k.get(), rows, n_kv_heads, params, device_positions.get(), stream);
-  kernels::kv_store(want_k.get(), device_v.get(), want_k_cache.get(), want_v_cache.get(), rows, kv_dim,
-                    device_kv_rows.get(), stream);
+        kt::DeviceArray<float> want_q{std::span<const float>(q)}, want_k{std::span<const float>(k)};
+        kt::DeviceArray<__half> want_k_cache(cache_rows * kv_dim), want_v_cache(cache_rows * kv_dim);
+        kernels::rope(want_q.get(), rows, n_heads, params, device_positions.get(), stream);
+        kernels::rope(want_k.get(), rows, n_kv_heads, params, device_positions.get(), stream);
+        kernels::kv_store(want_k.get(), device_v.get(), want_k_cache.get(), want_v_cache.get(), rows, kv_dim,
+                          device_kv_rows.get(), stream);
 
-  kt::DeviceArray<float> got_q{std::span<const float>(q)}, got_k{std::span<const float>(k)};
-  kt::DeviceArray<__half> got_k_cache(cache_rows * kv_dim), got_v_cache(cache_rows * kv_dim);
-  kernels::rope_kv_store(got_q.get(), got_k.get(), device_v.get(), got_k_cache.get(), got_v_cache.get(), n_heads,
-                         n_kv_heads, params, device_positions.get(), stream, rows, device_kv_rows.get());
-  kt::cuda_ok(cudaStreamSynchronize(stream), "sync");
+        kt::DeviceArray<float> got_q{std::span<const float>(q)}, got_k{std::span<const float>(k)};
+        kt::DeviceArray<__half> got_k_cache(cache_rows * kv_dim), got_v_cache(cache_rows * kv_dim);
+        kernels::rope_kv_store(got_q.get(), got_k.get(), device_v.get(), got_k_cache.get(), got_v_cache.get(),
+                               n_heads, n_kv_heads, params, device_positions.get(), stream, rows,
+                               device_kv_rows.get());
+        kt::cuda_ok(cudaStreamSynchronize(stream), "sync");
 
-  CHECK(same_bits(got_q.download(), want_q.download()));
-  CHECK(same_bits(got_k.download(), want_k.download()));
-  CHECK(same_bits(got_k_cache.download(), want_k_cache.download()));
-  CHECK(same_bits(got_v_cache.download(), want_v_cache.download()));
+        CHECK(same_bits(got_q.download(), want_q.download()));
+        CHECK(same_bits(got_k.download(), want_k.download()));
+        CHECK(same_bits(got_k_cache.download(), want_k_cache.download()));
+        CHECK(same_bits(got_v_cache.download(), want_v_cache.download()));
+      }
 }
 
 TEST_CASE("kernel rope_kv_store refuses what rope refuses, naming itself") {

@@ -305,11 +305,12 @@ __device__ __forceinline__ bool gather_splits(const SplitK& split, float* acc) {
     float4 v[in_flight][Values / 4];
 #pragma unroll
     for (unsigned j = 0; j < in_flight; ++j) {
-      const float4* in = reinterpret_cast<const float4*>(tile_partials + (z0 + j) * per_split + mine);
+      const bool present = z0 + j < gridDim.z;
+      // A split past the last is never addressed (its pointer would lie past the workspace).
+      const float4* in = reinterpret_cast<const float4*>(tile_partials + (present ? z0 + j : 0) * per_split + mine);
 #pragma unroll
       for (int i = 0; i < Values / 4; ++i)
-        v[j][i] =
-            z0 + j < gridDim.z ? __ldcg(in + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);  // L2: other SMs wrote them
+        v[j][i] = present ? __ldcg(in + i) : make_float4(0.0f, 0.0f, 0.0f, 0.0f);  // L2: other SMs wrote them
     }
 #pragma unroll
     for (unsigned j = 0; j < in_flight; ++j)  // in split order, whatever arrived first

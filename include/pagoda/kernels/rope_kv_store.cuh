@@ -27,8 +27,9 @@
 namespace pagoda::kernels {
 
 // Asynchronous on `stream`; throws pagoda::Error on a violated precondition
-// (those of rope, null pointers) or a failed launch. 0 <= *position < context
-// is the caller's to guarantee, as for kv_store.
+// (those of rope, null pointers, at most 65535 rows) or a failed launch. That
+// each row's cache row (kv_rows[r], else positions[r]) lies below the cache's
+// rows is the caller's to guarantee, as for kv_store.
 void rope_kv_store(float* q, float* k, const float* v, __half* k_cache, __half* v_cache, std::size_t n_heads,
                    std::size_t n_kv_heads, const RopeParams& params, const std::int32_t* positions,
                    cudaStream_t stream, std::size_t rows = 1, const std::int32_t* kv_rows = nullptr);
