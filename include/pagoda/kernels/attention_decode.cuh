@@ -132,41 +132,34 @@ __device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
 // trip a tile. (Lane groups loading their rows straight from global memory
 // waited one round trip per Threads / Lanes rows: ~30 us at depth 4096 on the
 // 8B shape, 700 GB/s of KV.)
+//
+// attention_decode_split_block is one block's work: split `split` of column
+// `column` (KV head * head groups + group), for the split kernel (one block
+// each) and the persistent decode step (an item each). Every thread of the
+// block calls it; a caller that runs it again first synchronises the block
+// (the shared memory is reused).
 template <int Threads, int Lanes, int Tile, int Heads, int MinSplit>
-__global__ void __launch_bounds__(Threads)
-    attention_decode_split_kernel(const float* __restrict__ q,         // (n_heads, head_dim)
-                                  const __half* __restrict__ k_cache,  // (max_context, kv_dim)
-                                  const __half* __restrict__ v_cache,  // (max_context, kv_dim)
-                                  AttentionShape shape, std::uint32_t splits,
-                                  const std::int32_t* __restrict__ position, attention::Workspace ws,
-                                  attention::Batch batch) {
-  pdl_trigger();  // see programmatic_launch.hpp
+__device__ __forceinline__ void attention_decode_split_block(const float* q,  // (n_heads, head_dim)
+                                                             const __half* k_cache, const __half* v_cache,
+                                                             const AttentionShape& shape, std::uint32_t splits,
+                                                             const std::int32_t* position,
+                                                             const attention::Workspace& ws, std::uint32_t split,
+                                                             std::uint32_t column) {
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
-  {  // this block's query token
-    const std::uint32_t b = blockIdx.z;
-    q += std::size_t{b} * shape.n_heads * shape.head_dim;
-    position += b;
-    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
-    if (batch.sequences != nullptr) {
-      const std::size_t at = static_cast<std::size_t>(batch.sequences[b]) * batch.sequence_stride;
-      k_cache += at;
-      v_cache += at;
-    }
-  }
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
   const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
   const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
-  if (blockIdx.x * chunk >= rows.count) return;  // past the visible rows: nothing to do
-  const std::uint32_t begin = rows.first + blockIdx.x * chunk;
+  if (split * chunk >= rows.count) return;  // past the visible rows: nothing to do
+  const std::uint32_t begin = rows.first + split * chunk;
   const std::uint32_t last = rows.first + rows.count;
   const std::uint32_t end = last - begin < chunk ? last : begin + chunk;
 
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t head_groups = (per_kv + Heads - 1) / Heads;
-  const std::uint32_t kv_head = blockIdx.y / head_groups;
-  const std::uint32_t first_head = kv_head * per_kv + (blockIdx.y % head_groups) * Heads;
-  const int heads = static_cast<int>(min(per_kv - (blockIdx.y % head_groups) * Heads, std::uint32_t{Heads}));
+  const std::uint32_t kv_head = column / head_groups;
+  const std::uint32_t first_head = kv_head * per_kv + (column % head_groups) * Heads;
+  const int heads = static_cast<int>(min(per_kv - (column % head_groups) * Heads, std::uint32_t{Heads}));
   const std::uint32_t kv_dim = shape.n_kv_heads * shape.head_dim;
 
   const int group = static_cast<int>(threadIdx.x) / Lanes;
@@ -286,7 +279,7 @@ __global__ void __launch_bounds__(Threads)
 #pragma unroll
       for (int j = 0; j < 8; ++j) partial[group][g][d0 + j] = acc[g][j];
   __syncthreads();
-  const std::size_t slot = std::size_t{blockIdx.x} * shape.n_heads + first_head;  // (split, head)
+  const std::size_t slot = std::size_t{split} * shape.n_heads + first_head;  // (split, head)
   for (int i = static_cast<int>(threadIdx.x); i < heads * static_cast<int>(shape.head_dim); i += Threads) {
     const int g = i / static_cast<int>(shape.head_dim);
     const int d = i % static_cast<int>(shape.head_dim);
@@ -300,23 +293,43 @@ __global__ void __launch_bounds__(Threads)
   }
 }
 
+template <int Threads, int Lanes, int Tile, int Heads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_split_kernel(const float* __restrict__ q,         // (n_heads, head_dim)
+                                  const __half* __restrict__ k_cache,  // (max_context, kv_dim)
+                                  const __half* __restrict__ v_cache,  // (max_context, kv_dim)
+                                  AttentionShape shape, std::uint32_t splits,
+                                  const std::int32_t* __restrict__ position, attention::Workspace ws,
+                                  attention::Batch batch) {
+  pdl_trigger();  // see programmatic_launch.hpp
+  {  // this block's query token
+    const std::uint32_t b = blockIdx.z;
+    q += std::size_t{b} * shape.n_heads * shape.head_dim;
+    position += b;
+    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
+    if (batch.sequences != nullptr) {
+      const std::size_t at = static_cast<std::size_t>(batch.sequences[b]) * batch.sequence_stride;
+      k_cache += at;
+      v_cache += at;
+    }
+  }
+  attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(q, k_cache, v_cache, shape, splits, position, ws,
+                                                                      blockIdx.x, blockIdx.y);
+}
+
 // Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s
 // with w_s = exp(max_s - max over splits).
+// attention_decode_merge_head is one head's merge, for the merge kernel and
+// the persistent decode step (as the split block: every thread calls it, a
+// caller that runs it again synchronises the block first). splits <= Threads.
 template <int Threads, int MinSplit>
-__global__ void __launch_bounds__(Threads)
-    attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
-                                  const std::int32_t* __restrict__ position, float* __restrict__ out) {
-  pdl_trigger();  // see programmatic_launch.hpp
-  {  // this block's query token (blockIdx.y), as in the split kernel
-    const std::uint32_t b = blockIdx.y;
-    position += b;
-    out += std::size_t{b} * shape.n_heads * shape.head_dim;
-    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
-  }
+__device__ __forceinline__ void attention_decode_merge_head(const attention::Workspace& ws,
+                                                            const AttentionShape& shape, std::uint32_t splits,
+                                                            const std::int32_t* position, float* out,
+                                                            std::uint32_t head) {
   const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
   const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
   const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads
-  const std::uint32_t head = blockIdx.x;
   const int s = static_cast<int>(threadIdx.x);
 
   using BlockReduce = cub::BlockReduce<float, Threads>;
@@ -339,6 +352,21 @@ __global__ void __launch_bounds__(Threads)
       sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
     out[std::size_t{head} * shape.head_dim + d] = sum / shared_denominator;
   }
+}
+
+// Block = (head, query token).
+template <int Threads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
+                                  const std::int32_t* __restrict__ position, float* __restrict__ out) {
+  pdl_trigger();  // see programmatic_launch.hpp
+  {  // this block's query token (blockIdx.y), as in the split kernel
+    const std::uint32_t b = blockIdx.y;
+    position += b;
+    out += std::size_t{b} * shape.n_heads * shape.head_dim;
+    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
+  }
+  attention_decode_merge_head<Threads, MinSplit>(ws, shape, splits, position, out, blockIdx.x);
 }
 
 #endif  // __CUDACC__

@@ -16,13 +16,14 @@
 namespace pagoda::kernels {
 
 // Called by every thread of the block (it synchronises); returns the scale
-// to every thread.
-template <int Threads>
+// to every thread. Coherent: x is read through L2 (__ldcg), for a row that
+// other blocks of the same kernel wrote (the persistent decode step).
+template <int Threads, bool Coherent = false>
 __device__ float block_rms_scale(const float* __restrict__ x, std::size_t cols, float eps) {
   static_assert(Threads % 32 == 0 && Threads <= 1024, "a block of whole warps");
   double sum_squares = 0.0;
   for (std::size_t i = threadIdx.x; i < cols; i += Threads) {
-    const double v = x[i];
+    const double v = Coherent ? __ldcg(x + i) : x[i];
     sum_squares = fma(v, v, sum_squares);
   }
   using BlockReduce = cub::BlockReduce<double, Threads>;

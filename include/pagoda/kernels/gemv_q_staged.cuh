@@ -151,7 +151,7 @@ namespace detail {
 // 8c..8c+7) of block b at int16 index 8 * (c * blocks + b) instead of 32b + 8c,
 // so that lanes reading consecutive blocks' chunks hit consecutive 16 bytes
 // (gemv_streams.cuh).
-template <int Threads, bool ChunkMajor = false>
+template <int Threads, bool ChunkMajor = false, bool Coherent = false>
 __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
                                                        std::int16_t* xq, float* xd,
                                                        const float* __restrict__ norm_weight, float norm_scale) {
@@ -161,7 +161,8 @@ __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__
   for (std::size_t base = 128 * static_cast<std::size_t>(warp); base < cols; base += 4 * Threads) {
     const std::size_t i = base + 4 * static_cast<std::size_t>(lane);
     const bool inside = i < cols;
-    float4 v = inside ? *reinterpret_cast<const float4*>(x + i) : float4{0, 0, 0, 0};
+    float4 v = float4{0, 0, 0, 0};
+    if (inside) v = Coherent ? __ldcg(reinterpret_cast<const float4*>(x + i)) : *reinterpret_cast<const float4*>(x + i);
     if (norm_weight != nullptr && inside) {
       const float4 w = *reinterpret_cast<const float4*>(norm_weight + i);
       v = float4{__fmul_rn(__fmul_rn(v.x, norm_scale), w.x), __fmul_rn(__fmul_rn(v.y, norm_scale), w.y),

@@ -75,28 +75,28 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
 
 #if defined(__CUDACC__)
 
-template <class F, class Rows, int Threads, int R>
-__global__ void __launch_bounds__(Threads)
-    gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
-                        std::size_t cols, const float* __restrict__ x) {
+// The rows of `targets` (Rows::total of them; Targets is what Rows reads,
+// a StagedTargets for the kernels here) in tasks of R rows, a warp per
+// task: this warp takes tasks task, task + task_stride, ... below task_end.
+// x is read from `xs` (the block's chunk-major int16 copy). The first step of
+// the first task is loaded before `before_compute()` runs, which every thread
+// of the block calls once, whatever its tasks (it may synchronise the block):
+// the caller waits there for x to be ready and fills `xs`, so the weights are
+// in flight meanwhile. The decode GEMV (gemv_streams_kernel) and the
+// persistent decode step (persistent_decode.cuh) both run this loop.
+template <class F, class Rows, int Threads, int R, class Targets, class BeforeCompute>
+__device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t cols,
+                                             const streams::XShared& xs, std::size_t task, std::size_t task_end,
+                                             std::size_t task_stride, BeforeCompute&& before_compute) {
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
   constexpr int S = Dot::units_per_step;
-  constexpr int warps = Threads / 32;
   static_assert(Threads % 32 == 0 && R >= 1 && R <= 4, "gemv_streams: whole warps, 1..4 rows each");
-
-  extern __shared__ int4 shared[];
-  const std::size_t x_blocks = cols / 32;
-  const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
-  const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
 
   const std::size_t rows = Rows::total(targets);
-  const std::size_t tasks = (rows + R - 1) / R;
   const std::size_t units = cols / F::block_elements * Dot::units_per_block;
   const std::size_t steps = (units + 32 * S - 1) / (32 * S);
-  const std::size_t task_stride = std::size_t{gridDim.x} * warps;
-  std::size_t task = std::size_t{blockIdx.x} * warps + static_cast<std::size_t>(warp);
   std::size_t step = 0;
 
   // Units step*32S + 32s + lane of the task's rows (a ragged last task
@@ -115,25 +115,18 @@ __global__ void __launch_bounds__(Threads)
     }
   };
 
-  pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
   Raw current[S][R];
-  if (task < tasks) load(task, 0, current);  // weights in flight while the kernel before ends
-  pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
-  const float norm_scale =
-      targets.norm_weight != nullptr ? block_rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
-  detail::quantize_x16_to_shared<Threads, true>(x, cols, reinterpret_cast<std::int16_t*>(shared),
-                                                reinterpret_cast<float*>(shared + 4 * x_blocks),
-                                                targets.norm_weight, norm_scale);
-  __syncthreads();
+  if (task < task_end) load(task, 0, current);  // weights in flight while x is made ready
+  before_compute();
 
   float acc[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) acc[r] = 0.0f;
-  while (task < tasks) {
+  while (task < task_end) {
     std::size_t next_task = task, next_step = step + 1;
     if (next_step == steps) next_step = 0, next_task += task_stride;
     Raw next[S][R];
-    if (next_task < tasks) load(next_task, next_step, next);
+    if (next_task < task_end) load(next_task, next_step, next);
 #pragma unroll
     for (int s = 0; s < S; ++s) {
       const std::size_t unit = step * 32 * S + 32 * s + static_cast<std::size_t>(lane);
@@ -155,6 +148,41 @@ __global__ void __launch_bounds__(Threads)
     task = next_task;
     step = next_step;
   }
+}
+
+// The x of one GEMV in the block's shared memory: normalised first when
+// targets.norm_weight is set, quantized to int16 chunk-major (all threads;
+// synchronises the block). Coherent: x was written by other blocks of the
+// same kernel (the persistent step), so it is read through L2, never
+// through the non-coherent read-only path.
+template <int Threads, bool Coherent = false>
+__device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTargets& targets, std::size_t cols,
+                                                                const float* x, int4* shared) {
+  const std::size_t x_blocks = cols / 32;
+  const float norm_scale =
+      targets.norm_weight != nullptr ? block_rms_scale<Threads, Coherent>(x, cols, targets.norm_eps) : 1.0f;
+  detail::quantize_x16_to_shared<Threads, true, Coherent>(x, cols, reinterpret_cast<std::int16_t*>(shared),
+                                                reinterpret_cast<float*>(shared + 4 * x_blocks),
+                                                targets.norm_weight, norm_scale);
+  __syncthreads();
+  return {shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
+}
+
+template <class F, class Rows, int Threads, int R>
+__global__ void __launch_bounds__(Threads)
+    gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
+                        std::size_t cols, const float* __restrict__ x) {
+  constexpr int warps = Threads / 32;
+  extern __shared__ int4 shared[];
+  const std::size_t x_blocks = cols / 32;
+  const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
+  const std::size_t tasks = (Rows::total(targets) + R - 1) / R;
+  const std::size_t task = std::size_t{blockIdx.x} * warps + threadIdx.x / 32;
+  pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
+  streams_rows<F, Rows, Threads, R>(targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, [&] {
+    pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
+    streams_x_to_shared<Threads>(targets, cols, x, shared);
+  });
 }
 
 namespace detail {

@@ -47,6 +47,22 @@ void rms_norm(const float* x, const float* weight, __half* out, std::size_t rows
 
 #if defined(__CUDACC__)
 
+// One row, by a whole block (rms_norm_kernel's block, and the persistent
+// decode step's per-head norms). out_row may be row; a caller that reuses
+// the row right away synchronises the block first. Coherent: the row was
+// written by other blocks of the same kernel (read through L2).
+template <int Threads, bool Coherent = false, class Out>
+__device__ __forceinline__ void rms_norm_row(const float* row, const float* weight, Out* out_row, std::size_t dim,
+                                             float eps) {
+  static_assert(Threads % 32 == 0 && Threads <= 1024);
+  const float s = block_rms_scale<Threads, Coherent>(row, dim, eps);
+  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
+    const float v = __fmul_rn(__fmul_rn(Coherent ? __ldcg(row + i) : row[i], s), weight[i]);
+    if constexpr (std::is_same_v<Out, float>) out_row[i] = v;
+    else out_row[i] = __float2half_rn(v);
+  }
+}
+
 template <int Threads, class Out>
 __global__ void __launch_bounds__(Threads)
     rms_norm_kernel(const float* x,       // (rows, dim)
@@ -54,16 +70,7 @@ __global__ void __launch_bounds__(Threads)
                     Out* out,             // (rows, dim) f32 (may be x) or f16
                     std::size_t dim, float eps) {
   pdl_trigger();  // see programmatic_launch.hpp
-  static_assert(Threads % 32 == 0 && Threads <= 1024);
-  const float* row = x + std::size_t{blockIdx.x} * dim;
-  Out* out_row = out + std::size_t{blockIdx.x} * dim;
-
-  const float s = block_rms_scale<Threads>(row, dim, eps);
-  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
-    const float v = __fmul_rn(__fmul_rn(row[i], s), weight[i]);
-    if constexpr (std::is_same_v<Out, float>) out_row[i] = v;
-    else out_row[i] = __float2half_rn(v);
-  }
+  rms_norm_row<Threads>(x + std::size_t{blockIdx.x} * dim, weight, out + std::size_t{blockIdx.x} * dim, dim, eps);
 }
 
 #endif  // __CUDACC__

@@ -24,6 +24,10 @@
 
 #include <pagoda/kernels/rope.cuh>
 
+#if defined(__CUDACC__)
+#include <pagoda/kernels/norm.cuh>
+#endif
+
 namespace pagoda::kernels {
 
 // Asynchronous on `stream`; throws pagoda::Error on a violated precondition
@@ -61,6 +65,42 @@ __global__ void __launch_bounds__(Threads)
   const float* value = v + std::size_t{block - n_heads} * head_dim;
   for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
     k_cache[row + i] = __float2half_rn(head[i]);
+    v_cache[row + i] = __float2half_rn(value[i]);
+  }
+}
+
+// One KV head's share of a decode token, by a whole block (the persistent
+// decode step's rope_kv item): the query heads it serves and its key rotated
+// at `position`, then its key and value rows stored at cache row `cache_row`;
+// the same arithmetic as rope_kv_store_kernel. q_norm / k_norm (or null):
+// each head row RMS-normalised first (qk-norm architectures), as
+// kernels::rms_norm computes it. The inputs were written by other blocks of
+// the same kernel: no read here may take the non-coherent path (the caller
+// has acquired them; see persistent_decode.cuh). Synchronises the block.
+template <int Threads>
+__device__ __forceinline__ void rope_kv_head(float* q, float* k, const float* v, __half* k_cache, __half* v_cache,
+                                             std::uint32_t n_heads, std::uint32_t n_kv_heads,
+                                             std::uint32_t head_dim, std::uint32_t pairs, double freq_base,
+                                             double linear_scale, const float* freq_factors, bool neox,
+                                             const float* q_norm, const float* k_norm, float norm_eps,
+                                             std::int32_t position, std::int32_t cache_row, std::uint32_t kv_head) {
+  const std::uint32_t per_kv = n_heads / n_kv_heads;
+  float* const key = k + std::size_t{kv_head} * head_dim;
+  for (std::uint32_t h = 0; h <= per_kv; ++h) {  // the query heads, then the key
+    float* const head = h < per_kv ? q + std::size_t{kv_head * per_kv + h} * head_dim : key;
+    const float* const norm = h < per_kv ? q_norm : k_norm;
+    if (norm != nullptr) {
+      rms_norm_row<Threads, true>(head, norm, head, head_dim, norm_eps);
+      __syncthreads();  // the normed row, whole, before any pair of it turns
+    }
+    for (std::uint32_t i = threadIdx.x; i < pairs; i += Threads)
+      rope_rotate_pair(head, i, pairs, position, freq_base, linear_scale, freq_factors, neox);
+  }
+  __syncthreads();  // the whole rotated key, not only this thread's pairs
+  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
+  const float* value = v + std::size_t{kv_head} * head_dim;
+  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
+    k_cache[row + i] = __float2half_rn(key[i]);
     v_cache[row + i] = __float2half_rn(value[i]);
   }
 }

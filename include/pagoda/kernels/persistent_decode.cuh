@@ -1,0 +1,395 @@
+// kernels::persistent_decode: one token's decode step as one launch (issue
+// 15). Every block of the grid is resident at once and walks a list of work
+// items built at load (runtime::DecodeSchedule): block b takes items b,
+// b + grid, b + 2 grid, ... in list order. An item waits, on a counter in
+// global memory, for the op whose results it reads, runs, and adds one to its
+// own op's counter. The work of an item is the same device code the graph
+// path launches as kernels: streams_rows (the field-streams GEMV),
+// attention_decode_split_block and attention_decode_merge_head,
+// rope_kv_head, rms_norm_row's arithmetic.
+//
+// Why: a small model's decode step is hundreds of short kernels (SmolLM2-135M:
+// ~245 at ~3.3 us each for 0.03 ms of weights); a counter round trip through
+// L2 costs a fraction of a launch and drain, and a GEMV item loads its first
+// weights before its wait is over, so the next op's bytes are in flight while
+// the previous op finishes.
+//
+// Deadlock-free by construction: an item waits only on ops whose every item
+// comes earlier in the list (runtime::validate checks it), and each block
+// runs its items in list order. With every block resident, the earliest
+// unfinished item waits on nothing unfinished, so its block makes progress.
+// The launcher refuses a grid larger than what the occupancy calculator says
+// fits at once.
+//
+// Steps: counters only grow. A launch reads its step number from `epoch`;
+// an item waits for step * signals[c] + wait_count on counter c (compared as
+// a signed difference, so wrapping is harmless); the last block to leave
+// advances the epoch. Launches on one stream never overlap (no PDL here).
+//
+// Memory order: a block's item ends with a block barrier, then one thread
+// fences and adds to the counter; a waiting thread spins with acquire loads,
+// then the block synchronises. Activations written by other blocks are never
+// read through the non-coherent path (the Coherent loads of
+// streams_x_to_shared and rms_norm_row; plain loads elsewhere).
+//
+// Host code compiled by g++ includes this header for the types and the
+// launcher; the kernels are compiled in cuda/kernels/persistent_decode_*.cu,
+// one unit per attention lane count (head_dim <= 64, 128, 256).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime_api.h>
+
+#include <pagoda/core/type_list.hpp>
+#include <pagoda/kernels/tuning/attention_decode.hpp>
+#include <pagoda/model/architecture.hpp>
+#include <pagoda/quant/field_streams.hpp>
+
+#if defined(__CUDACC__)
+#include <pagoda/kernels/activation.cuh>
+#include <pagoda/kernels/attention_decode.cuh>
+#include <pagoda/kernels/gemv_streams.cuh>
+#include <pagoda/kernels/norm.cuh>
+#include <pagoda/kernels/rope_kv_store.cuh>
+#endif
+
+namespace pagoda::kernels::persistent {
+
+// Threads of a block; rows per warp task of a product (two: gate and up pair).
+inline constexpr int block_threads = 256;
+inline constexpr int rows_per_task = 2;
+// The attention items' tile and query heads per pass (the standalone split
+// kernel's tile; four heads a pass keeps its shared memory at 32 KB with 256
+// threads, so a KV head serving more query heads takes several passes).
+inline constexpr int attention_tile = 256;
+inline constexpr int attention_heads = 4;
+inline constexpr int attention_min_split = 64;
+
+enum class Kind : std::uint32_t { gemv, rope_kv, attention_split, attention_merge, post_norm };
+
+// A format of quant::field_stream_formats by its index there (what a GemvPart carries).
+template <class F, class... Fs>
+constexpr std::uint32_t index_in(type_list<Fs...>) {
+  std::uint32_t index = 0, found = sizeof...(Fs);
+  ((std::is_same_v<F, Fs> ? (found = index, ++index) : ++index), ...);
+  return found;
+}
+template <class F>
+inline constexpr std::uint32_t stream_format_index = index_in<F>(quant::field_stream_formats{});
+
+// One matrix of a product: its rows are rows [first, first + rows) of the op.
+struct GemvPart {
+  const std::byte* weights;  // field streams, 16-aligned
+  float* y;
+  const float* residual;     // added to y, or null
+  std::uint32_t rows;
+  std::uint32_t first;
+  std::uint32_t format;      // stream_format_index
+};
+
+// An op's product: up to three matrices sharing x one after another (q, k,
+// v), or, gated, gate (parts[0], whose y receives act(gate) * up) and up
+// (parts[1]) with the op's rows being gate rows.
+struct GemvOp {
+  GemvPart parts[3];
+  std::uint32_t part_count;
+  std::uint32_t cols;
+  const float* x;
+  const float* norm_weight;  // RMS-normalise x first, or null
+  float norm_eps;
+  bool gated;
+  model::FfnActivation activation;
+};
+
+struct RopeOp {
+  float* q;
+  float* k;
+  const float* v;
+  __half* k_cache;
+  __half* v_cache;
+  std::uint32_t n_heads, n_kv_heads, head_dim, pairs;
+  double freq_base, linear_scale;
+  const float* freq_factors;
+  bool neox;
+  const float* q_norm;  // qk-norm architectures, else null
+  const float* k_norm;
+  float norm_eps;
+};
+
+struct AttentionOp {
+  const float* q;
+  const __half* k_cache;
+  const __half* v_cache;
+  AttentionShape shape;
+  std::uint32_t splits;
+  float* ws_output;  // (splits, n_heads, head_dim)
+  float* ws_max;     // (splits, n_heads)
+  float* ws_sum;
+  float* out;        // (n_heads, head_dim)
+};
+
+// out = stream + rms_norm(block_output) * weight (post-norm architectures).
+struct PostNormOp {
+  const float* block_output;
+  const float* weight;
+  float eps;
+  const float* stream;
+  float* out;
+  std::uint32_t dim;
+};
+
+// One op of the step; `kind` says which member holds it.
+struct Op {
+  Kind kind;
+  GemvOp gemv;
+  RopeOp rope;
+  AttentionOp attention;
+  PostNormOp post;
+};
+
+inline constexpr std::uint32_t no_counter = 0xffffffffu;
+
+// An item: op `op`'s work [first, first + count) (rows, KV heads, or KV
+// head * splits + split), after `wait_count` signals of counter `wait_counter`
+// this step; it signals counter `op`.
+struct Item {
+  std::uint32_t op;
+  std::uint32_t first;
+  std::uint32_t count;
+  std::uint32_t wait_counter;
+  std::uint32_t wait_count;
+};
+
+struct Program {
+  const Item* items;
+  std::uint32_t item_count;
+  const Op* ops;
+  const std::uint32_t* signals;  // per op: its items, the signals one step adds
+  std::uint32_t* counters;       // per op
+  std::uint32_t* epoch;          // the step the next launch runs
+  std::uint32_t* exited;         // blocks of the current launch that have left
+  const std::int32_t* position;  // the token's position (its KV cache row)
+};
+
+// Attention lanes per K/V row for `head_dim`: 8, 16 or 32 (8 dims each); 0 above 256.
+[[nodiscard]] constexpr int attention_lanes(std::uint32_t head_dim) {
+  return head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : (head_dim <= 256 ? 32 : 0));
+}
+
+// Dynamic shared memory a block needs for products of up to `max_cols` columns.
+[[nodiscard]] constexpr std::size_t shared_bytes(std::size_t max_cols) { return 2 * max_cols + max_cols / 32 * 4; }
+
+// Blocks of the kernel for `head_dim` that one SM holds at once with
+// shared_bytes(max_cols) each (0: none fits); throws pagoda::Error for a
+// head_dim above 256.
+[[nodiscard]] int resident_blocks_per_sm(std::uint32_t head_dim, std::size_t max_cols);
+
+// One step on `stream`: `grid` blocks. They must all fit at once (at most
+// resident_blocks_per_sm * SMs; runtime::PersistentStep checks it once, at
+// load, and refuses more). Throws pagoda::Error on a null list or a failed
+// launch.
+void launch(const Program& program, std::uint32_t head_dim, std::size_t max_cols, unsigned grid, cudaStream_t stream);
+
+#if defined(__CUDACC__)
+
+// The rows of one GemvPart, or gate and up paired: streams_rows' Rows for
+// both, chosen at run time (one loop per format instead of one per format
+// and fusion).
+struct PartTargets {
+  StagedTargets base;  // weights[0] (and up's in weights[1]), y[0], residual[0], rows[0]
+  bool gated;
+  model::FfnActivation activation;
+};
+
+struct PartRows {
+  __device__ static std::size_t total(const PartTargets& t) { return t.gated ? 2 * t.base.rows[0] : t.base.rows[0]; }
+  __device__ static RowRef locate(const PartTargets& t, std::size_t row) {
+    if (t.gated) return {row % 2 == 0 ? t.base.weights[0] : t.base.weights[1], row / 2, t.base.rows[0]};
+    return {t.base.weights[0], row, t.base.rows[0]};
+  }
+  template <int R>
+  __device__ static void finish(const PartTargets& t, std::size_t first, const float (&acc)[R]) {
+    static_assert(R == 2, "persistent products: two rows a warp task");
+    if (t.gated) {
+      const float gate = t.activation == model::FfnActivation::silu ? silu(acc[0]) : gelu_tanh(acc[0]);
+      t.base.y[0][first / 2] = __fmul_rn(gate, acc[1]);
+      return;
+    }
+    const float* residual = t.base.residual[0];
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const std::size_t row = first + r;
+      if (row >= t.base.rows[0]) break;
+      t.base.y[0][row] = residual != nullptr ? acc[r] + residual[row] : acc[r];
+    }
+  }
+};
+
+// fn(type_tag<F>{}) for format `index` of quant::field_stream_formats.
+template <class... Fs, class Fn>
+__device__ __forceinline__ void visit_stream_format(type_list<Fs...>, std::uint32_t index, Fn&& fn) {
+  std::uint32_t i = 0;
+  ((index == i++ ? (fn(type_tag<Fs>{}), 0) : 0), ...);
+}
+
+__device__ __forceinline__ std::uint32_t load_acquire(const std::uint32_t* p) {
+  std::uint32_t v;
+  asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+  return v;
+}
+
+// Every thread: returns once `counter` holds at least `target` (mod 2^32).
+__device__ __forceinline__ void wait_for(const std::uint32_t* counter, std::uint32_t target) {
+  if (threadIdx.x == 0)
+    while (static_cast<std::int32_t>(load_acquire(counter) - target) < 0) __nanosleep(32);
+  __syncthreads();
+}
+
+// Tasks [first_task, end_task) of one matrix (or gate and up), a warp each in
+// turn. Not inlined: each format's loop gets the registers to itself (inlined
+// together, the eight formats' loops needed more than 255 and spilled).
+template <class F, int Threads, class Before>
+__device__ __noinline__ void run_part(const PartTargets& t, std::size_t cols, const streams::XShared& xs,
+                                      std::size_t first_task, std::size_t end_task, Before& before) {
+  streams_rows<F, PartRows, Threads, rows_per_task>(t, cols, xs, first_task + threadIdx.x / 32, end_task,
+                                                    Threads / 32, before);
+}
+
+// Rows [first, first + count) of a product (gate rows when gated).
+template <int Threads, class Wait>
+__device__ __noinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& wait, int4* shared,
+                                         std::uint32_t& x_op) {
+  constexpr int R = rows_per_task;
+  const std::size_t cols = g.cols;
+  const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * (cols / 32)), cols / 32};
+  bool waited = false;
+  const auto before = [&] {  // once per item, by every thread
+    if (waited) return;
+    waited = true;
+    wait();
+    if (x_op != item.op) {  // the block's x is another op's: this op's, normalised and quantized
+      StagedTargets norm;
+      norm.norm_weight = g.norm_weight;
+      norm.norm_eps = g.norm_eps;
+      streams_x_to_shared<Threads, true>(norm, cols, g.x, shared);
+      x_op = item.op;
+    }
+  };
+  const auto run = [&](const PartTargets& t, std::uint32_t format, std::size_t first_task, std::size_t end_task) {
+    visit_stream_format(quant::field_stream_formats{}, format, [&](auto tag) {
+      run_part<typename decltype(tag)::type, Threads>(t, cols, xs, first_task, end_task, before);
+    });
+  };
+  const std::uint32_t end = item.first + item.count;
+  if (g.gated) {  // one task: gate row i and up row i (both of parts[0]'s format)
+    PartTargets t{};
+    t.gated = true;
+    t.activation = g.activation;
+    t.base.weights[0] = g.parts[0].weights;
+    t.base.weights[1] = g.parts[1].weights;
+    t.base.y[0] = g.parts[0].y;
+    t.base.rows[0] = g.parts[0].rows;
+    run(t, g.parts[0].format, item.first, end);
+  } else {
+    for (std::uint32_t p = 0; p < g.part_count; ++p) {  // the item's rows of each matrix
+      const GemvPart& part = g.parts[p];
+      const std::uint32_t lo = item.first > part.first ? item.first : part.first;
+      const std::uint32_t hi = end < part.first + part.rows ? end : part.first + part.rows;
+      if (lo >= hi) continue;
+      PartTargets t{};
+      t.base.weights[0] = part.weights;
+      t.base.y[0] = part.y;
+      t.base.residual[0] = part.residual;
+      t.base.rows[0] = part.rows;
+      run(t, part.format, (lo - part.first) / R, (hi - part.first + R - 1) / R);
+    }
+  }
+  before();  // (an item always overlaps a part; this keeps the wait unconditional)
+}
+
+template <int Threads, int Lanes>
+__device__ __noinline__ void run_attention_split(const AttentionOp& a, const Item& item,
+                                                    const std::int32_t* position) {
+  const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
+  const std::uint32_t kv_head = item.first / a.splits, split = item.first % a.splits;
+  const std::uint32_t per_kv = a.shape.n_heads / a.shape.n_kv_heads;
+  const std::uint32_t groups = (per_kv + attention_heads - 1) / attention_heads;
+  for (std::uint32_t g = 0; g < groups; ++g) {
+    if (g > 0) __syncthreads();  // the pass before is done with the shared tiles
+    attention_decode_split_block<Threads, Lanes, attention_tile, attention_heads, attention_min_split>(
+        a.q, a.k_cache, a.v_cache, a.shape, a.splits, position, ws, split, kv_head * groups + g);
+  }
+}
+
+template <int Threads>
+__device__ __noinline__ void run_attention_merge(const AttentionOp& a, const Item& item,
+                                                    const std::int32_t* position) {
+  const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
+  const std::uint32_t per_kv = a.shape.n_heads / a.shape.n_kv_heads;
+  for (std::uint32_t h = 0; h < per_kv; ++h) {
+    if (h > 0) __syncthreads();
+    attention_decode_merge_head<Threads, attention_min_split>(ws, a.shape, a.splits, position, a.out,
+                                                              item.first * per_kv + h);
+  }
+}
+
+template <int Threads>
+__device__ __noinline__ void run_post_norm(const PostNormOp& n) {
+  const float s = block_rms_scale<Threads, true>(n.block_output, n.dim, n.eps);
+  for (std::size_t i = threadIdx.x; i < n.dim; i += Threads)
+    n.out[i] = __fadd_rn(n.stream[i], __fmul_rn(__fmul_rn(n.block_output[i], s), n.weight[i]));
+}
+
+template <int Threads, int Lanes>
+__global__ void __launch_bounds__(Threads, 2) persistent_decode_kernel(Program p) {
+  extern __shared__ int4 shared[];
+  __shared__ std::uint32_t step_shared;
+  if (threadIdx.x == 0) step_shared = *p.epoch;  // written by the launch before, which has ended
+  __syncthreads();
+  const std::uint32_t step = step_shared;
+  std::uint32_t x_op = no_counter;  // the op whose x the block's shared memory holds
+  for (std::uint32_t i = blockIdx.x; i < p.item_count; i += gridDim.x) {
+    const Item item = p.items[i];
+    const Op& op = p.ops[item.op];
+    const auto wait = [&] {
+      if (item.wait_counter != no_counter)
+        wait_for(p.counters + item.wait_counter, step * p.signals[item.wait_counter] + item.wait_count);
+    };
+    switch (op.kind) {
+      case Kind::gemv: run_gemv<Threads>(op.gemv, item, wait, shared, x_op); break;
+      case Kind::rope_kv: {
+        wait();
+        const RopeOp& r = op.rope;
+        const std::int32_t at = *p.position;
+        for (std::uint32_t h = item.first; h < item.first + item.count; ++h) {
+          if (h > item.first) __syncthreads();
+          rope_kv_head<Threads>(r.q, r.k, r.v, r.k_cache, r.v_cache, r.n_heads, r.n_kv_heads, r.head_dim, r.pairs,
+                                r.freq_base, r.linear_scale, r.freq_factors, r.neox, r.q_norm, r.k_norm,
+                                r.norm_eps, at, at, h);
+        }
+        break;
+      }
+      case Kind::attention_split: wait(); run_attention_split<Threads, Lanes>(op.attention, item, p.position); break;
+      case Kind::attention_merge: wait(); run_attention_merge<Threads>(op.attention, item, p.position); break;
+      case Kind::post_norm: wait(); run_post_norm<Threads>(op.post); break;
+    }
+    __syncthreads();  // every thread's share of the item is written (and the shared memory free)
+    if (threadIdx.x == 0) {
+      __threadfence();
+      atomicAdd(p.counters + item.op, 1u);
+    }
+  }
+  if (threadIdx.x == 0 && atomicAdd(p.exited, 1u) == gridDim.x - 1) {  // the last block out
+    *p.exited = 0;
+    __threadfence();
+    *p.epoch = step + 1;
+  }
+}
+
+#endif  // __CUDACC__
+
+}  // namespace pagoda::kernels::persistent
