@@ -33,7 +33,7 @@ int resident_blocks_per_sm(std::uint32_t head_dim, std::size_t max_cols) {
 void launch(const Program& program, std::uint32_t head_dim, std::size_t max_cols, unsigned grid,
             cudaStream_t stream) {
   require(program.items != nullptr && program.ops != nullptr && program.signals != nullptr &&
-              program.counters != nullptr && program.epoch != nullptr && program.exited != nullptr &&
+              program.counters != nullptr && program.epoch != nullptr && program.exited != nullptr && program.tickets != nullptr &&
               program.position != nullptr,
           operation, "the program's lists, counters and position are not null");
   require(grid > 0, operation, "the grid has at least one block");

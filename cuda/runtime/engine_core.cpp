@@ -93,6 +93,28 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
     batch_graphs_.resize(batch_rows_ + 1);
     batch_runs_.assign(batch_rows_ + 1, 0);
   }
+  choose_decode_path();
+}
+
+void EngineCore::choose_decode_path() {
+  const std::string graph = "graph: the step's kernels (about 7 a layer) replayed as one CUDA graph";
+  const auto why_not = PersistentStep::unsupported(config_, model_);
+  switch (options_.decode) {
+    case DecodePath::graph: decode_path_ = graph + " (asked for)"; return;
+    case DecodePath::automatic:
+      // Not yet measured faster on any model (docs/notes/performance.md, issue 15): asked for only.
+      decode_path_ = graph + (why_not ? " (auto; the persistent step cannot run this model: " + *why_not + ")"
+                                      : std::string(" (auto; the persistent step runs with --decode persistent, "
+                                                    "not yet chosen by default)"));
+      return;
+    case DecodePath::persistent: break;
+  }
+  if (why_not) fail("the persistent decode step cannot run this model: {} (--decode graph runs it)", *why_not);
+  const StepBuffers buffers{as_floats(x_),      as_floats(x_next_), as_floats(normed_), as_floats(q_),
+                            as_floats(k_),      as_floats(v_),      as_floats(attended_), as_floats(gate_),
+                            as_floats(logits_)};
+  persistent_.emplace(config_, model_, kv_, options_.sequences, buffers, options_.persistent_grid);
+  decode_path_ = persistent_->describe() + " (asked for)";
 }
 
 void EngineCore::check_tokens(std::uint32_t sequence, std::span<const std::int32_t> tokens) const {
@@ -290,7 +312,16 @@ void EngineCore::enqueue_decode_step(cudaStream_t s, std::uint32_t sequence) {
   check_cuda(cudaMemcpyAsync(positions_.data(), staged + batch, sizeof(std::int32_t), cudaMemcpyHostToDevice, s),
              "position upload");
   embed(as_ints(tokens_), 1, s);
-  enqueue_layers(1, as_ints(positions_), 0, Pass::decode, sequence);
+  if (!persistent_) {
+    enqueue_layers(1, as_ints(positions_), 0, Pass::decode, sequence);
+  } else {
+    persistent_->enqueue(s, sequence, as_ints(positions_));
+    if (!persistent_->computes_logits()) {  // the stream is back in x_ after the last layer
+      kernels::rms_norm(as_floats(x_), model_.output_norm(), as_floats(normed_), 1, config_.d_model,
+                        config_.rms_norm_eps, s);
+      model_.output().multiply_vector(as_floats(normed_), as_floats(logits_), nullptr, model_.device(), s);
+    }
+  }
   enqueue_sample(s, sequence);
 }
 

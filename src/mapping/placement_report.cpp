@@ -44,6 +44,7 @@ std::string to_string(const PlacementReport& r) {
       r.release_seconds, r.total_seconds);
   if (!r.layouts.empty()) text += "; layouts: " + r.layouts;
   if (!r.prefill_kernels.empty()) text += "; prefill: " + r.prefill_kernels;
+  if (!r.decode_path.empty()) text += "; decode: " + r.decode_path;
   text += r.fallbacks.empty() ? "; no fallbacks" : "; fallbacks: " + joined(r.fallbacks);
   if (!r.notes.empty()) text += "; notes: " + joined(r.notes);
   return text;

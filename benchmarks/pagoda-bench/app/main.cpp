@@ -85,6 +85,7 @@ int run(const bench::BenchOptions& options) {
                      .cuda_graph = options.cuda_graph,
                      .programmatic_launch = options.programmatic_launch,
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
+                     .decode = std::string(pagoda::runtime::name_of(options.decode)),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
@@ -92,7 +93,8 @@ int run(const bench::BenchOptions& options) {
                                         .use_cuda_graph = options.cuda_graph,
                                         .layout = options.layout,
                                         .wgmma_prefill = options.wgmma,
-                                        .programmatic_launch = options.programmatic_launch};
+                                        .programmatic_launch = options.programmatic_launch,
+                                        .decode = options.decode};
   // Greedy: each decode step ends in an argmax, the least a step can do
   // (llama-bench samples nothing; pagoda's engine always picks a token).
   engine.sampling.temperature = 0.0f;

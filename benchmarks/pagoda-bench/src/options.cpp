@@ -27,6 +27,7 @@ constexpr FlagName no_fallback_flag{"", "--no-fallback"};
 constexpr FlagName no_pdl_flag{"", "--no-pdl"};
 constexpr FlagName no_wgmma_flag{"", "--no-wgmma"};
 constexpr FlagName layout_flag{"", "--layout"};
+constexpr FlagName decode_flag{"", "--decode"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -111,6 +112,9 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
                           -v's placement report names the GEMM each matrix takes
   --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)
                           or packed (field streams; an error where the policy cannot offer it)
+  --decode D              one-token step: auto (the engine's choice, said in -v's report), graph
+                          (the step's kernels as one CUDA graph) or persistent (one launch; an
+                          error, with the reason, where the model cannot take it)
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one
@@ -188,6 +192,13 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
         throw UsageError(fmt::format("{}: '{}' is not one of {}", layout_flag.text(), value,
                                      pagoda::quant::layout_choice_names));
       o.layout = *layout;
+    } else if (decode_flag.matches(flag)) {
+      const std::string value = cursor.value(decode_flag);
+      const auto decode = pagoda::runtime::parse_decode_path(value);
+      if (!decode)
+        throw UsageError(fmt::format("{}: '{}' is not one of {}", decode_flag.text(), value,
+                                     pagoda::runtime::decode_path_names));
+      o.decode = *decode;
     } else if (no_wgmma_flag.matches(flag)) {
       cursor.no_value(no_wgmma_flag);
       o.wgmma = false;

@@ -51,12 +51,14 @@ std::string escape(std::string text) {
   return out;
 }
 
-// layout: the report's --layout ("auto" unless one was forced; older reports have none).
-std::string run_row(const json& run, const std::vector<std::string>& columns, const std::string& layout) {
+// layout, decode: the report's --layout and --decode ("auto" unless one was forced; older reports have none).
+std::string run_row(const json& run, const std::vector<std::string>& columns, const std::string& layout,
+                    const std::string& decode) {
   const json& model = run.at("model");
   std::string policy = run.at("policy").get<std::string>();
   if (run.at("auto_chosen").get<bool>()) policy += " (auto)";
   if (layout != "auto") policy += ", layout " + layout;
+  if (decode != "auto") policy += ", " + decode + " step";
   std::string row = fmt::format("| {} | {} | {} |", escape(model.at("name").get<std::string>()),
                                 size_text(model.at("size_bytes").get<std::uint64_t>()), policy);
   for (const std::string& column : columns) {
@@ -102,7 +104,8 @@ std::string format_summary(const std::vector<json>& reports, const std::vector<s
     for (index = 0; index < reports.size(); ++index) {
       const json& settings = reports[index].at("settings");
       const std::string layout = settings.contains("layout") ? settings.at("layout").get<std::string>() : "auto";
-      for (const json& run : reports[index].at("runs")) text += run_row(run, columns, layout);
+      const std::string decode = settings.contains("decode") ? settings.at("decode").get<std::string>() : "auto";
+      for (const json& run : reports[index].at("runs")) text += run_row(run, columns, layout, decode);
     }
     return text;
   } catch (const json::exception& e) {

@@ -1,11 +1,11 @@
 // kernels::persistent_decode: one token's decode step as one launch (issue
-// 15). Every block of the grid is resident at once and walks a list of work
-// items built at load (runtime::DecodeSchedule): block b takes items b,
-// b + grid, b + 2 grid, ... in list order. An item waits, on a counter in
-// global memory, for the op whose results it reads, runs, and adds one to its
-// own op's counter. The work of an item is the same device code the graph
-// path launches as kernels: streams_rows (the field-streams GEMV),
-// attention_decode_split_block and attention_decode_merge_head,
+// 15). The blocks of the grid take work items from a list built at load
+// (runtime::DecodeSchedule) in list order, one ticket (an atomic counter)
+// each, the next ticket taken while the current item runs. An item waits, on
+// a counter in global memory, for the op whose results it reads, runs, and
+// adds one to its own op's counter. The work of an item is the same device
+// code the graph path launches as kernels: streams_rows (the field-streams
+// GEMV), attention_decode_split_block and attention_decode_merge_head,
 // rope_kv_head, rms_norm_row's arithmetic.
 //
 // Why: a small model's decode step is hundreds of short kernels (SmolLM2-135M:
@@ -15,16 +15,19 @@
 // the previous op finishes.
 //
 // Deadlock-free by construction: an item waits only on ops whose every item
-// comes earlier in the list (runtime::validate checks it), and each block
-// runs its items in list order. With every block resident, the earliest
-// unfinished item waits on nothing unfinished, so its block makes progress.
-// The launcher refuses a grid larger than what the occupancy calculator says
-// fits at once.
+// comes earlier in the list (runtime::validate checks it), and only a running
+// block takes a ticket, in list order. The earliest unfinished item is then
+// held by a running block (a block holding a later ticket too is running an
+// earlier item, which would be unfinished and earlier still), and it waits on
+// nothing unfinished, so that block makes progress, whether or not every
+// block of the grid is resident (another kernel may hold SMs). The engine
+// still sizes the grid to what the occupancy calculator says fits at once.
 //
 // Steps: counters only grow. A launch reads its step number from `epoch`;
 // an item waits for step * signals[c] + wait_count on counter c (compared as
 // a signed difference, so wrapping is harmless); the last block to leave
-// advances the epoch. Launches on one stream never overlap (no PDL here).
+// resets the tickets and advances the epoch. Launches on one stream never
+// overlap (no PDL here).
 //
 // Memory order: a block's item ends with a block barrier, then one thread
 // fences and adds to the counter; a waiting thread spins with acquire loads,
@@ -172,6 +175,7 @@ struct Program {
   std::uint32_t* counters;       // per op
   std::uint32_t* epoch;          // the step the next launch runs
   std::uint32_t* exited;         // blocks of the current launch that have left
+  std::uint32_t* tickets;        // items of the current launch handed out
   const std::int32_t* position;  // the token's position (its KV cache row)
 };
 
@@ -188,10 +192,8 @@ struct Program {
 // head_dim above 256.
 [[nodiscard]] int resident_blocks_per_sm(std::uint32_t head_dim, std::size_t max_cols);
 
-// One step on `stream`: `grid` blocks. They must all fit at once (at most
-// resident_blocks_per_sm * SMs; runtime::PersistentStep checks it once, at
-// load, and refuses more). Throws pagoda::Error on a null list or a failed
-// launch.
+// One step on `stream`: `grid` blocks (runtime::PersistentStep keeps it to
+// what fits at once). Throws pagoda::Error on a null list or a failed launch.
 void launch(const Program& program, std::uint32_t head_dim, std::size_t max_cols, unsigned grid, cudaStream_t stream);
 
 #if defined(__CUDACC__)
@@ -338,6 +340,17 @@ __device__ __noinline__ void run_attention_merge(const AttentionOp& a, const Ite
 }
 
 template <int Threads>
+__device__ __noinline__ void run_rope_kv(const RopeOp& r, const Item& item, const std::int32_t* position) {
+  const std::int32_t at = *position;
+  for (std::uint32_t h = item.first; h < item.first + item.count; ++h) {
+    if (h > item.first) __syncthreads();
+    rope_kv_head<Threads>(r.q, r.k, r.v, r.k_cache, r.v_cache, r.n_heads, r.n_kv_heads, r.head_dim, r.pairs,
+                          r.freq_base, r.linear_scale, r.freq_factors, r.neox, r.q_norm, r.k_norm, r.norm_eps, at,
+                          at, h);
+  }
+}
+
+template <int Threads>
 __device__ __noinline__ void run_post_norm(const PostNormOp& n) {
   const float s = block_rms_scale<Threads, true>(n.block_output, n.dim, n.eps);
   for (std::size_t i = threadIdx.x; i < n.dim; i += Threads)
@@ -347,13 +360,19 @@ __device__ __noinline__ void run_post_norm(const PostNormOp& n) {
 template <int Threads, int Lanes>
 __global__ void __launch_bounds__(Threads, 2) persistent_decode_kernel(Program p) {
   extern __shared__ int4 shared[];
-  __shared__ std::uint32_t step_shared;
-  if (threadIdx.x == 0) step_shared = *p.epoch;  // written by the launch before, which has ended
+  __shared__ std::uint32_t step_shared, ticket_shared;
+  if (threadIdx.x == 0) {
+    step_shared = *p.epoch;  // written by the launch before, which has ended
+    ticket_shared = atomicAdd(p.tickets, 1u);
+  }
   __syncthreads();
   const std::uint32_t step = step_shared;
+  std::uint32_t ticket = ticket_shared;
   std::uint32_t x_op = no_counter;  // the op whose x the block's shared memory holds
-  for (std::uint32_t i = blockIdx.x; i < p.item_count; i += gridDim.x) {
-    const Item item = p.items[i];
+  while (ticket < p.item_count) {
+    std::uint32_t next_ticket = 0;
+    if (threadIdx.x == 0) next_ticket = atomicAdd(p.tickets, 1u);  // in flight while this item runs
+    const Item item = p.items[ticket];
     const Op& op = p.ops[item.op];
     const auto wait = [&] {
       if (item.wait_counter != no_counter)
@@ -361,18 +380,7 @@ __global__ void __launch_bounds__(Threads, 2) persistent_decode_kernel(Program p
     };
     switch (op.kind) {
       case Kind::gemv: run_gemv<Threads>(op.gemv, item, wait, shared, x_op); break;
-      case Kind::rope_kv: {
-        wait();
-        const RopeOp& r = op.rope;
-        const std::int32_t at = *p.position;
-        for (std::uint32_t h = item.first; h < item.first + item.count; ++h) {
-          if (h > item.first) __syncthreads();
-          rope_kv_head<Threads>(r.q, r.k, r.v, r.k_cache, r.v_cache, r.n_heads, r.n_kv_heads, r.head_dim, r.pairs,
-                                r.freq_base, r.linear_scale, r.freq_factors, r.neox, r.q_norm, r.k_norm,
-                                r.norm_eps, at, at, h);
-        }
-        break;
-      }
+      case Kind::rope_kv: wait(); run_rope_kv<Threads>(op.rope, item, p.position); break;
       case Kind::attention_split: wait(); run_attention_split<Threads, Lanes>(op.attention, item, p.position); break;
       case Kind::attention_merge: wait(); run_attention_merge<Threads>(op.attention, item, p.position); break;
       case Kind::post_norm: wait(); run_post_norm<Threads>(op.post); break;
@@ -381,12 +389,19 @@ __global__ void __launch_bounds__(Threads, 2) persistent_decode_kernel(Program p
     if (threadIdx.x == 0) {
       __threadfence();
       atomicAdd(p.counters + item.op, 1u);
+      ticket_shared = next_ticket;
     }
+    __syncthreads();
+    ticket = ticket_shared;
   }
-  if (threadIdx.x == 0 && atomicAdd(p.exited, 1u) == gridDim.x - 1) {  // the last block out
-    *p.exited = 0;
-    __threadfence();
-    *p.epoch = step + 1;
+  if (threadIdx.x == 0) {
+    __threadfence();  // this block's last ticket is taken before it counts itself out
+    if (atomicAdd(p.exited, 1u) == gridDim.x - 1) {  // the last block out: every ticket is taken
+      *p.exited = 0;
+      *p.tickets = 0;
+      __threadfence();
+      *p.epoch = step + 1;
+    }
   }
 }
 

@@ -45,6 +45,8 @@ struct PlacementReport {
   // Which prefill product each layer matrix takes: "mma.sync 224 matrices; tile 0"
   // and, for the tile kernel, why (runtime::DeviceModel::prefill_kernels).
   std::string prefill_kernels;
+  // How a one-token step runs and why (runtime::EngineCore::decode_path).
+  std::string decode_path;
   std::vector<std::string> fallbacks;  // what was tried, why it did not apply, what was done instead
   std::vector<std::string> notes;      // hints applied, page cache released, ...
 };

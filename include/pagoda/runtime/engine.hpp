@@ -86,10 +86,16 @@ public:
     mapping::PlacementReport report = policy_.report();
     layout_plan_.describe(report);
     report.prefill_kernels = core_.model().prefill_kernels();
+    report.decode_path = core_.decode_path();
     return report;
   }
   [[nodiscard]] const LoadTimes& load_times() const { return load_times_; }
   [[nodiscard]] std::size_t working_vram_bytes() const { return core_.working_vram_bytes(); }
+  // How a one-token step runs (EngineOptions::decode) and why.
+  [[nodiscard]] const std::string& decode_path() const { return core_.decode_path(); }
+  [[nodiscard]] bool persistent_decode() const { return core_.persistent_decode(); }
+  // The persistent step's most blocks (all resident at once), or 0 on the graph path.
+  [[nodiscard]] unsigned persistent_grid_limit() const { return core_.persistent_grid_limit(); }
 
 private:
   // make(), adding the seconds it took to `seconds`.

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "pagoda/kernels/sampling.cuh"
@@ -22,6 +24,7 @@
 #include "pagoda/runtime/device_model.hpp"
 #include "pagoda/runtime/kv_cache.hpp"
 #include "pagoda/runtime/engine_options.hpp"
+#include "pagoda/runtime/persistent_step.hpp"
 #include "pagoda/runtime/sampling_params.hpp"
 #include "pagoda/runtime/sequence_step.hpp"
 
@@ -47,6 +50,10 @@ public:
   // Forgets the cache from `keep` on; the sampler's penalty history follows.
   void rewind(std::uint32_t keep = 0) { rewind_sequence(0, keep); }
   void set_sampling(const SamplingParams& params) { set_sequence_sampling(0, params); }
+  // How a one-token step runs (EngineOptions::decode) and why: one line for the load report.
+  [[nodiscard]] const std::string& decode_path() const { return decode_path_; }
+  [[nodiscard]] bool persistent_decode() const { return persistent_.has_value(); }
+  [[nodiscard]] unsigned persistent_grid_limit() const { return persistent_ ? persistent_->max_grid() : 0; }
   // VRAM the engine allocated beyond the weights: KV cache, activations, norms.
   [[nodiscard]] std::size_t working_vram_bytes() const;
 
@@ -135,6 +142,11 @@ private:
   kernels::SplitWorkspace split_workspace_{};
   std::vector<CudaGraph> batch_graphs_;  // per row count: the forward, captured on its second use
   std::vector<unsigned> batch_runs_;     // per row count: forwards run so far
+
+  // The one-token step as one persistent launch (EngineOptions::decode), or the graph of kernels.
+  std::optional<PersistentStep> persistent_;
+  std::string decode_path_;
+  void choose_decode_path();
 };
 
 }  // namespace pagoda::runtime

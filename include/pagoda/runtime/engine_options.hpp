@@ -2,11 +2,30 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "pagoda/quant/layout.hpp"
 #include "pagoda/runtime/sampling_params.hpp"
 
 namespace pagoda::runtime {
+
+// CUDA engines: how a sequence's one-token step runs. graph: ~7 kernels a
+// layer, captured once as a CUDA graph and replayed; persistent: one launch
+// of a kernel whose resident blocks walk the step's work items
+// (runtime/persistent_step.hpp); automatic: the engine's choice, with its
+// reason in the load report.
+enum class DecodePath : std::uint8_t { automatic, graph, persistent };
+[[nodiscard]] constexpr std::string_view name_of(DecodePath path) {
+  return path == DecodePath::graph ? "graph" : (path == DecodePath::persistent ? "persistent" : "auto");
+}
+[[nodiscard]] constexpr std::optional<DecodePath> parse_decode_path(std::string_view text) {
+  if (text == "auto") return DecodePath::automatic;
+  if (text == "graph") return DecodePath::graph;
+  if (text == "persistent") return DecodePath::persistent;
+  return std::nullopt;
+}
+inline constexpr std::string_view decode_path_names = "auto, graph, persistent";
 
 struct EngineOptions {
   std::uint32_t context_size = 0;    // 0: the model's trained context, capped at default_context_cap
@@ -28,6 +47,11 @@ struct EngineOptions {
   // measurement (pagoda-bench --no-pdl). Read into the engine's
   // kernels::DeviceInfo.
   bool programmatic_launch = true;
+  // CUDA engines: the one-token step (DecodePath); persistent_grid: its
+  // blocks (0: every block the GPU holds at once; more is refused), for
+  // tests and measurement.
+  DecodePath decode = DecodePath::automatic;
+  unsigned persistent_grid = 0;
 };
 
 inline constexpr std::uint32_t default_context_cap = 4096;

@@ -13,6 +13,7 @@
 
 #include "pagoda/mapping/policy_id.hpp"
 #include "pagoda/quant/layout.hpp"
+#include "pagoda/runtime/engine_options.hpp"
 #include "pagoda_bench/arguments.hpp"
 
 namespace pagoda::bench {
@@ -52,6 +53,7 @@ struct BenchOptions {
   bool programmatic_launch = true;                  // --no-pdl: no programmatic dependent launches
   bool wgmma = true;                                // --no-wgmma: prompts on mma.sync everywhere
   pagoda::quant::LayoutChoice layout = pagoda::quant::LayoutChoice::automatic;  // --layout
+  pagoda::runtime::DecodePath decode = pagoda::runtime::DecodePath::automatic;  // --decode
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
   std::vector<std::string> summaries;               // --summary: merge saved JSON reports, run nothing

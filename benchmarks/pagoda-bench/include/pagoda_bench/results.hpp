@@ -37,6 +37,7 @@ struct BenchSettings {
   bool cuda_graph = true;
   bool programmatic_launch = true;  // false: --no-pdl
   std::string layout = "auto";      // --layout: the weights' layout asked for
+  std::string decode = "auto";      // --decode: the one-token step asked for
   std::uint32_t context = 0;  // the engines' context: the largest test's positions
   std::string pagoda_version;
 };

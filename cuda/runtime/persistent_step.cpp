@@ -1,0 +1,257 @@
+#include "pagoda/runtime/persistent_step.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/quant/field_streams.hpp"
+
+namespace pagoda::runtime {
+
+namespace {
+
+namespace ps = kernels::persistent;
+
+bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+// The index of `matrix`'s format in quant::field_stream_formats, or nullopt.
+std::optional<std::uint32_t> stream_format_of(const DeviceMatrix& matrix) {
+  std::optional<std::uint32_t> index;
+  quant::visit_field_stream_format(matrix.info->type, [&](auto tag) {
+    index = ps::stream_format_index<typename decltype(tag)::type>;
+  });
+  return index;
+}
+
+// Why `matrix` cannot be a persistent product, or nullopt.
+std::optional<std::string> unusable(const DeviceMatrix& matrix) {
+  const std::string name = matrix.info ? std::string(matrix.info->name) : std::string("a matrix");
+  if (matrix.layout != quant::WeightLayout::field_streams)
+    return fmt::format("{} is in the {} layout (the persistent step multiplies field streams only: "
+                       "--mapping device-copy with --layout auto or packed)",
+                       name, quant::name_of(matrix.layout));
+  if (!stream_format_of(matrix)) return fmt::format("{} has no field-streams format", name);
+  if (!aligned16(matrix.data)) return fmt::format("{} is not 16-byte aligned", name);
+  if (matrix.cols % 32 != 0 || matrix.cols > kernels::gemv_streams_max_cols)
+    return fmt::format("{} has {} columns (a multiple of 32, at most {})", name, matrix.cols,
+                       kernels::gemv_streams_max_cols);
+  return std::nullopt;
+}
+
+ps::GemvPart part(const DeviceMatrix& m, float* y, const float* residual, std::uint32_t first) {
+  return {m.data, y, residual, static_cast<std::uint32_t>(m.rows), first, *stream_format_of(m)};
+}
+
+template <class T>
+DeviceBuffer upload(const std::vector<T>& values, const char* what) {
+  DeviceBuffer buffer(std::max<std::size_t>(values.size() * sizeof(T), 16), what);
+  check_cuda(cudaMemcpy(buffer.data(), values.data(), values.size() * sizeof(T), cudaMemcpyHostToDevice), what);
+  return buffer;
+}
+
+}  // namespace
+
+std::optional<std::string> PersistentStep::unsupported(const model::ModelConfig& config, const DeviceModel& model) {
+  if (config.head_dim == 0 || config.head_dim > 256 || config.head_dim % 8 != 0)
+    return fmt::format("head_dim {} (the persistent step's attention takes multiples of 8 up to 256)",
+                       config.head_dim);
+  if (config.n_kv_heads == 0 || config.n_heads % config.n_kv_heads != 0)
+    return fmt::format("{} query heads over {} KV heads", config.n_heads, config.n_kv_heads);
+  for (const DeviceLayer& layer : model.layers()) {
+    for (const DeviceMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down})
+      if (auto why = unusable(*m)) return why;
+    if (stream_format_of(layer.w_gate) != stream_format_of(layer.w_up))
+      return fmt::format("{} and {} differ in format (a persistent gated product reads one)", layer.w_gate.info->name,
+                         layer.w_up.info->name);
+    if (!aligned16(layer.attn_norm) || !aligned16(layer.ffn_norm)) return "a norm weight is not 16-byte aligned";
+  }
+  if (!aligned16(model.output_norm())) return "the output norm is not 16-byte aligned";
+  return std::nullopt;
+}
+
+PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
+                               std::uint32_t sequences, const StepBuffers& buffers, unsigned grid,
+                               const DecodeSchedulePolicy& policy)
+    : buffers_(buffers), policy_(policy), head_dim_(config.head_dim) {
+  if (auto why = unsupported(config, model)) fail("the persistent decode step cannot run this model: {}", *why);
+  schedule_ = build_decode_schedule(config, policy_);
+  validate(schedule_, config, policy_);
+  logits_inside_ = !unusable(model.output()).has_value();
+  max_cols_ = std::max({std::size_t{config.d_model}, std::size_t{config.q_dim()}, std::size_t{config.d_ffn}});
+
+  // What fits at once: a block beyond it would start only as others finish.
+  const int per_sm = ps::resident_blocks_per_sm(config.head_dim, max_cols_);
+  max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
+  if (max_grid_ == 0)
+    fail("the persistent decode step does not fit an SM ({} bytes of shared memory a block for {} columns)",
+         ps::shared_bytes(max_cols_), max_cols_);
+  grid_ = grid == 0 ? max_grid_ : grid;
+  if (grid_ > max_grid_)
+    fail("a persistent grid of {} blocks cannot all be resident at once on this GPU ({} SMs x {} blocks = {}): "
+         "the blocks past that would only start as others finish",
+         grid_, model.device().multiprocessors(), per_sm, max_grid_);
+
+  // The device's list: the schedule without what runs outside the kernel
+  // (the embedding before it; the draw, and the logits unless inside, after
+  // it). Items that waited on the embedding wait on nothing: it is a launch
+  // before this one on the same stream.
+  std::vector<ps::Item> items;
+  const std::uint32_t embed = schedule_.counter_of(DecodeOp::embed, 0);
+  for (const DecodeInstruction& in : schedule_.instructions) {
+    if (in.op == DecodeOp::embed || in.op == DecodeOp::sample || (in.op == DecodeOp::logits && !logits_inside_))
+      continue;
+    items.push_back({in.done_counter, in.first, in.count, in.wait_counter == embed ? ps::no_counter : in.wait_counter,
+                     in.wait_counter == embed ? 0u : in.wait_count});
+  }
+  item_count_ = static_cast<std::uint32_t>(items.size());
+  items_ = upload(items, "persistent step: items");
+  signals_ = upload(schedule_.signals, "persistent step: signals");
+  counters_ = DeviceBuffer(schedule_.signals.size() * sizeof(std::uint32_t), "persistent step: counters");
+  check_cuda(cudaMemset(counters_.data(), 0, counters_.size()), "persistent step: counters");
+  epoch_ = DeviceBuffer(3 * sizeof(std::uint32_t), "persistent step: epoch");  // epoch, blocks exited, tickets
+  check_cuda(cudaMemset(epoch_.data(), 0, epoch_.size()), "persistent step: epoch");
+  attention_workspace_ = DeviceBuffer(std::size_t{policy_.attention_splits} * config.n_heads *
+                                          (config.head_dim + 2) * sizeof(float),
+                                      "persistent step: attention workspace");
+  // Each sequence's ops (their caches differ), uploaded now: a step may be
+  // enqueued while its stream is capturing a graph, where no copy may run.
+  for (std::uint32_t sequence = 0; sequence < sequences; ++sequence)
+    ops_.push_back(upload(ops_for(config, model, kv, sequence), "persistent step: ops"));
+  // The uploads and zeroed counters were on the legacy stream, which the
+  // engine's stream does not wait for: done before any step.
+  check_cuda(cudaDeviceSynchronize(), "persistent step: cudaDeviceSynchronize after set-up");
+}
+
+std::vector<kernels::persistent::Op> PersistentStep::ops_for(const model::ModelConfig& config,
+                                                             const DeviceModel& model, const KvCache& kv,
+                                                             std::uint32_t sequence) const {
+  const auto& c = config;
+  const StepBuffers& b = buffers_;
+  const bool post = c.architecture.post_norms;
+  std::vector<ps::Op> ops(schedule_.counter_ops.size());  // value-initialised: every pointer null
+  auto* ws = reinterpret_cast<float*>(attention_workspace_.data());
+  const std::size_t slots = std::size_t{policy_.attention_splits} * c.n_heads;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ps::Op& op = ops[i];
+    const DecodeOp kind = schedule_.counter_ops[i].op;
+    const std::uint32_t l = schedule_.counter_ops[i].layer;
+    const DeviceLayer* layer = l < model.layers().size() ? &model.layers()[l] : nullptr;
+    const auto gemv = [&](const float* x, std::uint32_t cols, const float* norm) {
+      op.kind = ps::Kind::gemv;
+      op.gemv.x = x;
+      op.gemv.cols = cols;
+      op.gemv.norm_weight = norm;
+      op.gemv.norm_eps = c.rms_norm_eps;
+    };
+    const auto attention = [&] {
+      const model::LayerSpec& spec = c.layers[l];
+      op.attention = {b.q,
+                      kv.keys(l, sequence),
+                      kv.values(l, sequence),
+                      {c.n_heads, c.n_kv_heads, c.head_dim, kv.context(), c.attention_scale, spec.sliding_window},
+                      policy_.attention_splits,
+                      ws,
+                      ws + slots * c.head_dim,
+                      ws + slots * c.head_dim + slots,
+                      b.attended};
+    };
+    switch (kind) {
+      case DecodeOp::embed:
+      case DecodeOp::sample: break;  // outside the kernel
+      case DecodeOp::qkv:
+        gemv(b.x, c.d_model, layer->attn_norm);
+        op.gemv.parts[0] = part(layer->wq, b.q, layer->q_bias, 0);
+        op.gemv.parts[1] = part(layer->wk, b.k, layer->k_bias, c.q_dim());
+        op.gemv.parts[2] = part(layer->wv, b.v, layer->v_bias, c.q_dim() + c.kv_dim());
+        op.gemv.part_count = 3;
+        break;
+      case DecodeOp::rope_kv: {
+        const model::LayerSpec& spec = c.layers[l];
+        op.kind = ps::Kind::rope_kv;
+        op.rope = {b.q,
+                   b.k,
+                   b.v,
+                   kv.keys(l, sequence),
+                   kv.values(l, sequence),
+                   c.n_heads,
+                   c.n_kv_heads,
+                   c.head_dim,
+                   spec.rope.dimensions / 2,
+                   static_cast<double>(spec.rope.freq_base),
+                   static_cast<double>(spec.rope.linear_scale),
+                   model.rope_freq_factors(),
+                   spec.rope.layout == model::RopeLayout::neox,
+                   c.architecture.qk_norm ? layer->q_norm : nullptr,
+                   c.architecture.qk_norm ? layer->k_norm : nullptr,
+                   c.rms_norm_eps};
+        break;
+      }
+      case DecodeOp::attention_split:
+        op.kind = ps::Kind::attention_split;
+        attention();
+        break;
+      case DecodeOp::attention_merge:
+        op.kind = ps::Kind::attention_merge;
+        attention();
+        break;
+      case DecodeOp::output:  // into the other stream buffer with the residual, or into normed for the post-norm
+        gemv(b.attended, c.q_dim(), nullptr);
+        op.gemv.parts[0] = part(layer->wo, post ? b.normed : b.x_next, post ? nullptr : b.x, 0);
+        op.gemv.part_count = 1;
+        break;
+      case DecodeOp::post_attention:
+        op.kind = ps::Kind::post_norm;
+        op.post = {b.normed, layer->post_attn_norm, c.rms_norm_eps, b.x, b.x_next, c.d_model};
+        break;
+      case DecodeOp::gate_up:  // the stream is in x_next now
+        gemv(b.x_next, c.d_model, layer->ffn_norm);
+        op.gemv.parts[0] = part(layer->w_gate, b.gate, nullptr, 0);
+        op.gemv.parts[1] = part(layer->w_up, nullptr, nullptr, 0);
+        op.gemv.part_count = 2;
+        op.gemv.gated = true;
+        op.gemv.activation = c.architecture.ffn_activation;
+        break;
+      case DecodeOp::down:  // back into x
+        gemv(b.gate, c.d_ffn, nullptr);
+        op.gemv.parts[0] = part(layer->w_down, post ? b.normed : b.x, post ? nullptr : b.x_next, 0);
+        op.gemv.part_count = 1;
+        break;
+      case DecodeOp::post_ffn:
+        op.kind = ps::Kind::post_norm;
+        op.post = {b.normed, layer->post_ffn_norm, c.rms_norm_eps, b.x_next, b.x, c.d_model};
+        break;
+      case DecodeOp::logits:
+        if (!logits_inside_) break;
+        gemv(b.x, c.d_model, model.output_norm());
+        op.gemv.parts[0] = part(model.output(), b.logits, nullptr, 0);
+        op.gemv.part_count = 1;
+        break;
+    }
+  }
+  return ops;
+}
+
+void PersistentStep::enqueue(cudaStream_t stream, std::uint32_t sequence, const std::int32_t* position) {
+  if (sequence >= ops_.size()) fail("persistent step: sequence {} does not exist ({} held)", sequence, ops_.size());
+  auto* epoch = reinterpret_cast<std::uint32_t*>(epoch_.data());
+  const ps::Program program{reinterpret_cast<const ps::Item*>(items_.data()),
+                            item_count_,
+                            reinterpret_cast<const ps::Op*>(ops_[sequence].data()),
+                            reinterpret_cast<const std::uint32_t*>(signals_.data()),
+                            reinterpret_cast<std::uint32_t*>(counters_.data()),
+                            epoch,
+                            epoch + 1,
+                            epoch + 2,
+                            position};
+  ps::launch(program, head_dim_, max_cols_, grid_, stream);
+}
+
+std::string PersistentStep::describe() const {
+  return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops{}", grid_, max_grid_,
+                     item_count_, schedule_.signals.size(),
+                     logits_inside_ ? ", logits inside" : ", logits in their own launch (the output matrix is not in field streams)");
+}
+
+}  // namespace pagoda::runtime

@@ -1,0 +1,141 @@
+// The persistent decode step (runtime/persistent_step.hpp, issue 15) against
+// the graph of kernels it replaces: the same tokens fed to both engines give
+// logits within the accuracy budget (the attention splits differ, so the sums
+// are not in the same order) and the same greedy tokens; the step's result
+// does not depend on its grid (one block walking every item equals every
+// block the GPU holds, bit for bit), which also shows the smallest and the
+// largest co-resident grids finish; a grid that cannot be resident at once,
+// or a layout the step cannot read, is refused with the reason. On the
+// synthetic Llama-3.2-1B (Q4_0, tied output in GGUF blocks: the logits in
+// their own launch) and Qwen2.5-0.5B (Q4_K_M mix, QKV biases, NeoX RoPE).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pagoda/core/error.hpp"
+#include "pagoda/gguf/mapped_file.hpp"
+#include "pagoda/mapping/device_copy.hpp"
+#include "pagoda/runtime/engine.hpp"
+#include "gpu/accuracy_budget.hpp"
+#include "gpu/synthetic_models.hpp"
+
+using namespace pagoda;
+
+namespace {
+
+using Engine = runtime::Engine<mapping::DeviceCopy>;
+
+runtime::EngineOptions options(runtime::DecodePath path, unsigned grid = 0) {
+  runtime::EngineOptions o;
+  o.context_size = 256;
+  o.sampling.temperature = 0;  // greedy: tokens depend on the logits only
+  o.decode = path;
+  o.persistent_grid = grid;
+  return o;
+}
+
+std::vector<std::int32_t> random_prompt(std::size_t length, std::uint32_t vocab, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::int32_t> id(0, static_cast<std::int32_t>(vocab) - 1);
+  std::vector<std::int32_t> prompt(length);
+  for (auto& token : prompt) token = id(rng);
+  return prompt;
+}
+
+// A prompt, then `steps` greedy decodes; every step's logits kept.
+struct Run {
+  std::vector<std::int32_t> tokens;  // the prompt's answer, then each step's
+  std::vector<std::vector<float>> logits;
+};
+Run run(Engine& engine, const std::vector<std::int32_t>& prompt, std::size_t steps,
+        const std::vector<std::int32_t>* feed = nullptr) {
+  Run r;
+  r.tokens.push_back(engine.prefill(prompt));
+  for (std::size_t t = 0; t < steps; ++t) {
+    const std::int32_t in = feed != nullptr ? (*feed)[t] : r.tokens.back();
+    r.tokens.push_back(engine.decode(in));
+    r.logits.push_back(engine.logits());
+  }
+  return r;
+}
+
+void check_against_graph(const std::filesystem::path& path, const char* label) {
+  const auto file = gguf::MappedFile::open(path);
+  constexpr std::size_t steps = 40;
+  Engine graph(*file, {}, options(runtime::DecodePath::graph));
+  Engine persistent(*file, {}, options(runtime::DecodePath::persistent));
+  REQUIRE(persistent.persistent_decode());
+  MESSAGE(label << ": " << persistent.decode_path());
+  CHECK(mapping::to_string(persistent.placement()).find("decode: persistent") != std::string::npos);
+  const auto prompt = random_prompt(9, graph.config().vocab_size, 5);
+  const Run expected = run(graph, prompt, steps);
+  // Teacher-forced with the graph's tokens, so a near tie cannot send the two apart.
+  std::vector<std::int32_t> feed(expected.tokens.begin(), expected.tokens.end() - 1);
+  const Run got = run(persistent, prompt, steps, &feed);
+  CHECK(got.tokens.front() == expected.tokens.front());  // the same prefill
+  gpu_test::Budget budget;
+  std::size_t same = 0;
+  for (std::size_t t = 0; t < steps; ++t) {
+    budget.add(expected.logits[t], got.logits[t]);
+    same += got.tokens[t + 1] == expected.tokens[t + 1];
+  }
+  MESSAGE(label << ": persistent vs graph step, " << budget.text() << "; greedy tokens equal " << same << "/"
+                << steps);
+  CHECK(budget.mean() <= 0.005);
+  CHECK(budget.top1() >= 0.97);
+  // The greedy run of its own, untied from the graph's tokens, gives them too.
+  persistent.rewind(0);
+  const Run own = run(persistent, prompt, steps);
+  CHECK(own.tokens == expected.tokens);
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("persistent decode step: the graph path's logits within the accuracy budget and its greedy tokens, "
+          "synthetic Llama-3.2-1B Q4_0") {
+  check_against_graph(gpu_test::synthetic_1b(), "synthetic Llama-3.2-1B Q4_0");
+}
+
+TEST_CASE("persistent decode step: the graph path's logits within the accuracy budget and its greedy tokens, "
+          "synthetic Qwen2.5-0.5B Q4_K_M (biases, NeoX RoPE)") {
+  check_against_graph(gpu_test::synthetic_qwen2(), "synthetic Qwen2.5-0.5B Q4_K_M");
+}
+
+TEST_CASE("persistent decode step: one block and every resident block give the same logits bit for bit; a grid "
+          "that cannot be resident at once is refused") {
+  const auto file = gguf::MappedFile::open(gpu_test::synthetic_1b());
+  Engine full(*file, {}, options(runtime::DecodePath::persistent));
+  Engine one(*file, {}, options(runtime::DecodePath::persistent, 1));
+  const auto prompt = random_prompt(6, full.config().vocab_size, 9);
+  const Run a = run(full, prompt, 6);
+  const Run b = run(one, prompt, 6);
+  CHECK(a.tokens == b.tokens);
+  for (std::size_t t = 0; t < a.logits.size(); ++t) CHECK(same_bits(a.logits[t], b.logits[t]));
+  // The limit itself: every block resident, as the default grid is.
+  const unsigned limit = full.persistent_grid_limit();
+  CHECK(one.persistent_grid_limit() == limit);
+  MESSAGE("persistent grid limit: " << limit << " blocks; " << full.decode_path());
+  CHECK(limit > 0);
+  CHECK_THROWS_WITH_AS(Engine(*file, {}, options(runtime::DecodePath::persistent, limit + 1)),
+                       doctest::Contains("cannot all be resident at once"), Error);
+}
+
+TEST_CASE("persistent decode step: a layout it cannot read is refused with the reason; auto keeps the graph and "
+          "says why") {
+  const auto file = gguf::MappedFile::open(gpu_test::synthetic_1b());
+  runtime::EngineOptions gguf_layout = options(runtime::DecodePath::persistent);
+  gguf_layout.layout = quant::LayoutChoice::gguf_blocks;
+  CHECK_THROWS_WITH_AS(Engine(*file, {}, gguf_layout), doctest::Contains("gguf-blocks layout"), Error);
+  Engine automatic(*file, {}, options(runtime::DecodePath::automatic));
+  CHECK_FALSE(automatic.persistent_decode());
+  CHECK(automatic.decode_path().find("auto") != std::string::npos);
+}
