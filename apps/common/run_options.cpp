@@ -98,6 +98,9 @@ RunFlags::RunFlags(const RunDefaults& defaults)
       ("no-fallback", po::bool_switch(&o.load.no_fallback),
        "a policy's own fallback (e.g. no hugetlb pages -> THP) is an error, not a reported substitute")
       ("cpu", po::bool_switch(&o.load.cpu), "run on the CPU reference path even if a GPU exists")
+      ("decode", po::value(&decode_)->default_value(decode_),
+       "CUDA one-token step: auto, graph (its kernels as one CUDA graph) or persistent (one launch; an error "
+       "with the reason where the model cannot take it)")
       ("threads,t", po::value(&threads_)->default_value(threads_), "CPU threads (0..1024; 0: all)")
       ("ctx-size,c", po::value(&ctx_size_)->default_value(ctx_size_),
        "context size in tokens (16..1048576; 0: the model's, at most 4096)")
@@ -162,7 +165,14 @@ RunOptions RunFlags::finish(const po::variables_map& vm) {
   engine.context_size = static_cast<std::uint32_t>(ctx_size_);
   engine.max_batch = static_cast<std::uint32_t>(batch_size_);
   engine.cpu_threads = static_cast<unsigned>(threads_);
+  engine.decode = parse_decode_flag(decode_);
   return o;
+}
+
+runtime::DecodePath parse_decode_flag(const std::string& value) {
+  const auto path = runtime::parse_decode_path(value);
+  if (!path) throw po::error(fmt::format("--decode must be one of {} (got '{}')", runtime::decode_path_names, value));
+  return *path;
 }
 
 void check_load_choices(const pagoda::LoadOptions& load) {

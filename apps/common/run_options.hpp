@@ -40,6 +40,9 @@ struct RunOptions {
 // boost::program_options::error naming the flag and the choices.
 void check_load_choices(const pagoda::LoadOptions& load);
 
+// --decode's value (auto, graph, persistent); throws boost::program_options::error naming the choices.
+[[nodiscard]] runtime::DecodePath parse_decode_flag(const std::string& value);
+
 // Throws pagoda::Error when the default model (no -m) is missing, saying how to get it.
 void require_default_model(const RunOptions& options);
 
@@ -63,6 +66,7 @@ private:
   int batch_size_ = 512;
   int threads_ = 0;
   std::string seed_;
+  std::string decode_ = "auto";
   boost::program_options::options_description placement_, sampling_, prompt_;
 };
 

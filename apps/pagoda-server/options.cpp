@@ -23,6 +23,7 @@ struct RawFlags {
   long long slots = 1, prefill_chunk = 64, max_queue = 64, max_body = 1 << 20;
   int ctx_size = 4096, threads = 0;
   std::string seed = "-1";
+  std::string decode = "auto";
 };
 
 // Written so that NaN is out of range too.
@@ -67,6 +68,8 @@ std::optional<ServerOptions> parse_options(int argc, char** argv) {
        "hugepage-import's pages: auto, 1g, 2m or none")
       ("no-fallback", po::bool_switch(&o.load.no_fallback), "a policy's own fallback is an error")
       ("cpu", po::bool_switch(&o.load.cpu), "run on the CPU reference path even if a GPU exists")
+      ("decode", po::value(&raw.decode)->default_value(raw.decode),
+       "CUDA one-token step of a lone slot: auto, graph or persistent (several slots decode as one batched step)")
       ("threads,t", po::value(&raw.threads)->default_value(raw.threads), "CPU threads of the engine, one pool for every slot (0..1024; 0: all)")
       ("chat-template", po::value(&o.load.chat_template),
        "override the file's template: chatml, llama3, llama3.1 or gemma");
@@ -137,6 +140,7 @@ std::optional<ServerOptions> parse_options(int argc, char** argv) {
   o.load.engine.context_size = static_cast<std::uint32_t>(raw.ctx_size);
   o.load.engine.max_batch = static_cast<std::uint32_t>(raw.prefill_chunk);
   o.load.engine.cpu_threads = static_cast<unsigned>(raw.threads);
+  o.load.engine.decode = apps::parse_decode_flag(raw.decode);
   if (o.alias.empty()) {
     o.alias = std::filesystem::path(o.model).filename().string();
     if (o.alias.ends_with(".gguf")) o.alias.resize(o.alias.size() - 5);

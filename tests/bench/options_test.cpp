@@ -99,13 +99,21 @@ TEST_CASE("--no-pdl turns programmatic dependent launch off for the run") {
   CHECK(error_of({"-m", "x.gguf", "--no-pdl=yes"}) == "--no-pdl: takes no value");
 }
 
+TEST_CASE("--decode picks the one-token step: auto by default, graph or persistent; anything else is a mistake") {
+  CHECK(parse({"-m", "a.gguf"}).decode == pagoda::runtime::DecodePath::automatic);
+  CHECK(parse({"-m", "a.gguf", "--decode", "graph"}).decode == pagoda::runtime::DecodePath::graph);
+  CHECK(parse({"-m", "a.gguf", "--decode", "persistent"}).decode == pagoda::runtime::DecodePath::persistent);
+  CHECK(error_of({"-m", "a.gguf", "--decode", "megakernel"}) ==
+        "--decode: 'megakernel' is not one of auto, graph, persistent");
+}
+
 TEST_CASE("--help stops parsing, whatever follows") {
   CHECK(parse({"--help"}).help);
   CHECK(parse({"-h", "--bogus"}).help);
   CHECK_FALSE(bench_usage().empty());
   for (const char* flag : {"-m, --model", "-p, --n-prompt", "-n, --n-gen", "-pg", "-d, --n-depth", "-r, --repetitions",
                            "--mapping", "--hugepage-size", "--no-fallback", "-o, --output", "--save", "--no-warmup",
-                           "--no-pdl", "--probe-mib"})
+                           "--no-pdl", "--probe-mib", "--decode"})
     CHECK_MESSAGE(bench_usage().find(flag) != std::string::npos, flag);
 }
 
