@@ -113,7 +113,8 @@ void EngineCore::choose_decode_path() {
   const StepBuffers buffers{as_floats(x_),      as_floats(x_next_), as_floats(normed_), as_floats(q_),
                             as_floats(k_),      as_floats(v_),      as_floats(attended_), as_floats(gate_),
                             as_floats(logits_)};
-  persistent_.emplace(config_, model_, kv_, options_.sequences, buffers, options_.persistent_grid);
+  persistent_.emplace(config_, model_, kv_, options_.sequences, buffers, options_.persistent_grid,
+                      PersistentStep::policy_for(config_));
   decode_path_ = persistent_->describe() + " (asked for)";
 }
 
