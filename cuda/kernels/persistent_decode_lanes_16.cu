@@ -3,6 +3,14 @@
 
 namespace pagoda::kernels::persistent {
 
-template struct LanesKernel<16>;
+template <>
+int LanesKernel<16>::resident(std::size_t shared) {
+  return detail::resident<16>(shared);
+}
+
+template <>
+void LanesKernel<16>::launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream) {
+  detail::launch<16>(program, shared, grid, stream);
+}
 
 }  // namespace pagoda::kernels::persistent

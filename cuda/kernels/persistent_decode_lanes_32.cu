@@ -3,6 +3,14 @@
 
 namespace pagoda::kernels::persistent {
 
-template struct LanesKernel<32>;
+template <>
+int LanesKernel<32>::resident(std::size_t shared) {
+  return detail::resident<32>(shared);
+}
+
+template <>
+void LanesKernel<32>::launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream) {
+  detail::launch<32>(program, shared, grid, stream);
+}
 
 }  // namespace pagoda::kernels::persistent

@@ -66,6 +66,11 @@ std::optional<std::string> PersistentStep::unsupported(const model::ModelConfig&
       return fmt::format("{} and {} differ in format (a persistent gated product reads one)", layer.w_gate.info->name,
                          layer.w_up.info->name);
     if (!aligned16(layer.attn_norm) || !aligned16(layer.ffn_norm)) return "a norm weight is not 16-byte aligned";
+    // The architecture's facts decide the steps; the weights must be there for them.
+    if (config.architecture.post_norms && (layer.post_attn_norm == nullptr || layer.post_ffn_norm == nullptr))
+      return "a post-norm architecture without its post-norm weights";
+    if (config.architecture.qk_norm && (layer.q_norm == nullptr || layer.k_norm == nullptr))
+      return "a qk-norm architecture without its q and k norm weights";
   }
   if (!aligned16(model.output_norm())) return "the output norm is not 16-byte aligned";
   return std::nullopt;
@@ -83,6 +88,11 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
                                const DecodeSchedulePolicy& policy)
     : buffers_(buffers), policy_(policy), head_dim_(config.head_dim) {
   if (auto why = unsupported(config, model)) fail("the persistent decode step cannot run this model: {}", *why);
+  // The merge gives each split a thread; a warp task is two rows (an odd
+  // count would have two items compute one task).
+  if (policy_.attention_splits > ps::block_threads || policy_.gemv_rows % ps::rows_per_task != 0)
+    fail("persistent step: at most {} attention splits and an even number of rows an item (got {} and {})",
+         ps::block_threads, policy_.attention_splits, policy_.gemv_rows);
   schedule_ = build_decode_schedule(config, policy_);
   validate(schedule_, config, policy_);
   logits_inside_ = !unusable(model.output()).has_value();

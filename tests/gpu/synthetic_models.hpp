@@ -34,4 +34,21 @@ inline std::filesystem::path synthetic_qwen2() {
   return path;
 }
 
+// The synthetic Gemma-3-270M-shaped model (post-norms, qk-norm, head_dim 256,
+// GeGLU, sliding-window layers) in Q4_0 with its own output matrix (untied,
+// so it is in field streams too), written once per machine
+// (PAGODA_SYNTH_GEMMA3 reuses one).
+inline std::filesystem::path synthetic_gemma3_untied() {
+  if (const char* path = std::getenv("PAGODA_SYNTH_GEMMA3")) return path;
+  const auto path = std::filesystem::temp_directory_path() / "pagoda-synth-gemma-3-270m-untied-q4_0.gguf";
+  if (!std::filesystem::exists(path)) {
+    model::SyntheticShape shape = model::find_shape("gemma-3-270m");
+    shape.tied_output = false;
+    model::SyntheticSpec spec{.shape = shape, .recipe = model::QuantRecipe::uniform(gguf::TensorType::Q4_0),
+                              .seed = 7};
+    model::write_synthetic(spec, path);
+  }
+  return path;
+}
+
 }  // namespace pagoda::gpu_test

@@ -357,8 +357,12 @@ __device__ __noinline__ void run_post_norm(const PostNormOp& n) {
     n.out[i] = __fadd_rn(n.stream[i], __fmul_rn(__fmul_rn(n.block_output[i], s), n.weight[i]));
 }
 
+// Two blocks an SM (at most 128 registers a thread) so that one block's waits
+// overlap the other's work; to be measured against one block of 255.
+inline constexpr int min_blocks_per_sm = 2;
+
 template <int Threads, int Lanes>
-__global__ void __launch_bounds__(Threads, 2) persistent_decode_kernel(Program p) {
+__global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_kernel(Program p) {
   extern __shared__ int4 shared[];
   __shared__ std::uint32_t step_shared, ticket_shared;
   if (threadIdx.x == 0) {
