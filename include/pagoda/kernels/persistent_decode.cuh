@@ -366,7 +366,7 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
   extern __shared__ int4 shared[];
   __shared__ std::uint32_t step_shared, ticket_shared;
   if (threadIdx.x == 0) {
-    step_shared = *p.epoch;  // written by the launch before, which has ended
+    step_shared = load_acquire(p.epoch);  // written by the launch before, which has ended
     ticket_shared = atomicAdd(p.tickets, 1u);
   }
   __syncthreads();
