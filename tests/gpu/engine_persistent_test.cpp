@@ -11,7 +11,8 @@
 // synthetic Llama-3.2-1B (Q4_0, tied output in GGUF blocks: the logits in
 // their own launch), Qwen2.5-0.5B (Q4_K_M mix, QKV biases, NeoX RoPE) and
 // Gemma-3-270M (post-norms, qk-norm, head_dim 256, GeGLU, sliding windows,
-// an untied output in field streams: the logits inside the kernel).
+// an untied output in field streams: the logits inside the kernel), and on
+// the real SmolLM2 and Gemma 3 270M files.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -27,6 +28,7 @@
 #include "pagoda/runtime/engine.hpp"
 #include "gpu/accuracy_budget.hpp"
 #include "gpu/synthetic_models.hpp"
+#include "support/real_model.hpp"
 
 using namespace pagoda;
 
@@ -124,6 +126,16 @@ TEST_CASE("persistent decode step: the graph path's logits within the accuracy b
 TEST_CASE("persistent decode step: the graph path's logits within the accuracy budget and its greedy tokens, "
           "synthetic Gemma-3-270M Q4_0 (post-norms, qk-norm, head_dim 256, GeGLU, windows, logits inside)") {
   check_against_graph(gpu_test::synthetic_gemma3_untied(), "synthetic Gemma-3-270M Q4_0, untied");
+}
+
+TEST_CASE("persistent decode step: the graph path's logits within the accuracy budget and its greedy tokens, the "
+          "real SmolLM2 file (Q4_1, tied Q8_0 output)") {
+  check_against_graph(test::require_default_model(), "SmolLM2-135M Q4_1");
+}
+
+TEST_CASE("persistent decode step: the graph path's logits within the accuracy budget and its greedy tokens, the "
+          "real Gemma 3 270M file (Q5_0, Q8_0, Q4_K, Q6_K)") {
+  check_against_graph(test::require_gemma3_model(), "Gemma 3 270M Q4_K_M");
 }
 
 TEST_CASE("persistent decode step: one block and every resident block give the same logits bit for bit; a grid "
