@@ -41,7 +41,8 @@ std::optional<std::string> unusable(const DeviceMatrix& matrix) {
 }
 
 ps::GemvPart part(const DeviceMatrix& m, float* y, const float* residual, std::uint32_t first) {
-  return {m.data, y, residual, static_cast<std::uint32_t>(m.rows), first, *stream_format_of(m)};
+  return {m.data, y, residual, static_cast<std::uint32_t>(m.rows), first, *stream_format_of(m),
+          static_cast<std::uint32_t>(m.info->row_bytes())};
 }
 
 template <class T>
@@ -85,8 +86,8 @@ DecodeSchedulePolicy PersistentStep::policy_for(const model::ModelConfig& config
 
 PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                                std::uint32_t sequences, const StepBuffers& buffers, unsigned grid,
-                               const DecodeSchedulePolicy& policy)
-    : buffers_(buffers), policy_(policy), head_dim_(config.head_dim) {
+                               const DecodeSchedulePolicy& policy, bool prefetch)
+    : buffers_(buffers), policy_(policy), prefetch_(prefetch), head_dim_(config.head_dim) {
   if (auto why = unsupported(config, model)) fail("the persistent decode step cannot run this model: {}", *why);
   // The merge gives each split a thread; a warp task is two rows (an odd
   // count would have two items compute one task).
@@ -261,13 +262,15 @@ void PersistentStep::enqueue(cudaStream_t stream, std::uint32_t sequence, const 
                             epoch,
                             epoch + 1,
                             epoch + 2,
-                            position};
+                            position,
+                            prefetch_};
   ps::launch(program, head_dim_, max_cols_, grid_, stream);
 }
 
 std::string PersistentStep::describe() const {
-  return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops{}", grid_, max_grid_,
-                     item_count_, schedule_.signals.size(),
+  return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops, {} rows an item, "
+                     "next item prefetched {}{}",
+                     grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows, prefetch_ ? "on" : "off",
                      logits_inside_ ? ", logits inside" : ", logits in their own launch (the output matrix is not in field streams)");
 }
 

@@ -85,7 +85,8 @@ int run(const bench::BenchOptions& options) {
                      .cuda_graph = options.cuda_graph,
                      .programmatic_launch = options.programmatic_launch,
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
-                     .decode = std::string(pagoda::runtime::name_of(options.decode)),
+                     .decode = std::string(pagoda::runtime::name_of(options.decode)) +
+                               (options.prefetch ? "" : ", no prefetch"),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
@@ -94,7 +95,8 @@ int run(const bench::BenchOptions& options) {
                                         .layout = options.layout,
                                         .wgmma_prefill = options.wgmma,
                                         .programmatic_launch = options.programmatic_launch,
-                                        .decode = options.decode};
+                                        .decode = options.decode,
+                                        .persistent_prefetch = options.prefetch};
   // Greedy: each decode step ends in an argmax, the least a step can do
   // (llama-bench samples nothing; pagoda's engine always picks a token).
   engine.sampling.temperature = 0.0f;

@@ -92,6 +92,7 @@ struct GemvPart {
   std::uint32_t rows;
   std::uint32_t first;
   std::uint32_t format;      // stream_format_index
+  std::uint32_t row_bytes;   // a row's bytes (a group of 8 rows is 8 x row_bytes, contiguous)
 };
 
 // An op's product: up to three matrices sharing x one after another (q, k,
@@ -177,6 +178,9 @@ struct Program {
   std::uint32_t* exited;         // blocks of the current launch that have left
   std::uint32_t* tickets;        // items of the current launch handed out
   const std::int32_t* position;  // the token's position (its KV cache row)
+  // Where the next ticket is a product's item, its rows are prefetched into
+  // L2 once this item's wait is over (EngineOptions::persistent_prefetch).
+  bool prefetch_next;
 };
 
 // Attention lanes per K/V row for `head_dim`: 8, 16 or 32 (8 dims each); 0 above 256.
@@ -259,6 +263,36 @@ __device__ __noinline__ void run_part(const PartTargets& t, std::size_t cols, co
                                       std::size_t first_task, std::size_t end_task, Before& before) {
   streams_rows<F, PartRows, Threads, rows_per_task>(t, cols, xs, first_task + threadIdx.x / 32, end_task,
                                                     Threads / 32, before);
+}
+
+// Bytes [at, at + bytes) into L2, by the calling thread alone (sm_90: one
+// bulk prefetch; earlier GPUs: a prefetch per 128-byte line, at most 64).
+__device__ __forceinline__ void prefetch_l2(const std::byte* at, std::uint32_t bytes) {
+  bytes &= ~15u;
+  if (bytes == 0) return;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(at), "r"(bytes) : "memory");
+#else
+  for (std::uint32_t offset = 0; offset < bytes && offset < 64 * 128; offset += 128)
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(at + offset));
+#endif
+}
+
+// The weights of a product's item [first, first + count) into L2: rows are
+// whole groups of 8 one after another in the field-streams layout.
+__device__ __forceinline__ void prefetch_gemv_item(const GemvOp& g, const Item& item) {
+  const std::uint32_t end = item.first + item.count;
+  for (std::uint32_t p = 0; p < g.part_count; ++p) {
+    const GemvPart& part = g.parts[p];
+    std::uint32_t lo = item.first, hi = end;  // gated: gate and up share the item's rows
+    if (!g.gated) {
+      lo = lo > part.first ? lo - part.first : 0;
+      hi = hi > part.first ? hi - part.first : 0;
+      if (hi > part.rows) hi = part.rows;
+      if (lo >= hi) continue;
+    }
+    prefetch_l2(part.weights + std::size_t{lo} * part.row_bytes, (hi - lo) * part.row_bytes);
+  }
 }
 
 // Rows [first, first + count) of a product (gate rows when gated).
@@ -381,6 +415,12 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     const auto wait = [&] {
       if (item.wait_counter != no_counter)
         wait_for(p.counters + item.wait_counter, step * p.signals[item.wait_counter] + item.wait_count);
+      // The next ticket has come back meanwhile: its weights start for L2 now.
+      if (p.prefetch_next && threadIdx.x == 0 && next_ticket < p.item_count) {
+        const Item next = p.items[next_ticket];
+        const Op& next_op = p.ops[next.op];
+        if (next_op.kind == Kind::gemv) prefetch_gemv_item(next_op.gemv, next);
+      }
     };
     switch (op.kind) {
       case Kind::gemv: run_gemv<Threads>(op.gemv, item, wait, shared, x_op); break;

@@ -52,6 +52,9 @@ struct EngineOptions {
   // tests and measurement.
   DecodePath decode = DecodePath::automatic;
   unsigned persistent_grid = 0;
+  // persistent: each block prefetches its next item's weights into L2 once
+  // its current item's wait is over; false for measurement (pagoda-bench --no-prefetch).
+  bool persistent_prefetch = true;
 };
 
 inline constexpr std::uint32_t default_context_cap = 4096;

@@ -53,7 +53,7 @@ public:
   // what fits at once.
   PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                  std::uint32_t sequences, const StepBuffers& buffers, unsigned grid = 0,
-                 const DecodeSchedulePolicy& policy = {});
+                 const DecodeSchedulePolicy& policy = {}, bool prefetch = true);
 
   // The step of `sequence` (its token's embedding already in buffers.x) on
   // `stream`; position: the device int32 holding the token's position.
@@ -75,6 +75,7 @@ private:
   DecodeSchedulePolicy policy_;
   DecodeSchedule schedule_;
   bool logits_inside_ = false;
+  bool prefetch_ = true;  // the next item's weights into L2 (kernels::persistent::Program::prefetch_next)
   std::uint32_t head_dim_ = 0;
   std::size_t max_cols_ = 0;
   unsigned grid_ = 0, max_grid_ = 0;
