@@ -114,7 +114,7 @@ void EngineCore::choose_decode_path() {
                             as_floats(k_),      as_floats(v_),      as_floats(attended_), as_floats(gate_),
                             as_floats(logits_)};
   persistent_.emplace(config_, model_, kv_, options_.sequences, buffers, options_.persistent_grid,
-                      PersistentStep::policy_for(config_), options_.persistent_prefetch);
+                      persistent_schedule_policy(config_), options_.persistent_prefetch);
   decode_path_ = persistent_->describe() + " (asked for)";
 }
 

@@ -77,13 +77,6 @@ std::optional<std::string> PersistentStep::unsupported(const model::ModelConfig&
   return std::nullopt;
 }
 
-DecodeSchedulePolicy PersistentStep::policy_for(const model::ModelConfig& config) {
-  DecodeSchedulePolicy policy;
-  policy.gemv_rows = config.d_model <= 2048 ? 16 : 32;
-  policy.attention_splits = 8;
-  return policy;
-}
-
 PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                                std::uint32_t sequences, const StepBuffers& buffers, unsigned grid,
                                const DecodeSchedulePolicy& policy, bool prefetch)

@@ -109,6 +109,10 @@ std::string DecodeSchedule::describe() const {
                      signals.size());
 }
 
+DecodeSchedulePolicy persistent_schedule_policy(const model::ModelConfig& config) {
+  return {.gemv_rows = config.d_model <= 2048 ? 16u : 32u, .attention_splits = 8};
+}
+
 DecodeSchedule build_decode_schedule(const model::ModelConfig& config, const DecodeSchedulePolicy& policy) {
   check_policy(policy);
   if (config.n_layers == 0 || config.n_kv_heads == 0) fail("decode schedule: the model has no layers or no KV heads");

@@ -15,6 +15,7 @@
 
 #include "pagoda/core/error.hpp"
 #include "pagoda/model/config.hpp"
+#include "pagoda/model/synthetic.hpp"
 #include "pagoda/runtime/decode_schedule.hpp"
 
 using namespace pagoda;
@@ -61,14 +62,19 @@ struct Simulation {
     for (auto& c : counters) c = 0;
   }
 
-  void run(unsigned blocks, unsigned steps, std::uint32_t seed) {
+  // lookahead: each block takes its next ticket before running the current
+  // item, as kernels::persistent_decode does (the next one's weights are
+  // prefetched meanwhile).
+  void run(unsigned blocks, unsigned steps, std::uint32_t seed, bool lookahead = false) {
     for (unsigned step = 0; step < steps; ++step) {
       std::atomic<std::size_t> ticket{0};
       std::vector<std::thread> grid;
       for (unsigned b = 0; b < blocks; ++b)
         grid.emplace_back([&, b] {
           std::mt19937 rng(seed + 977 * b + 31 * step);
-          for (std::size_t i = ticket++; i < schedule.instructions.size(); i = ticket++) {
+          std::size_t next = ticket++;
+          for (std::size_t i = next; i < schedule.instructions.size(); i = next) {
+            next = lookahead ? ticket++ : 0;
             const auto& in = schedule.instructions[i];
             if (in.wait_counter != runtime::no_counter) {
               const std::uint32_t target = step * schedule.signals[in.wait_counter] + in.wait_count;
@@ -80,6 +86,7 @@ struct Simulation {
               order_kept = false;
             if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
             counters[in.done_counter].fetch_add(1, std::memory_order_release);
+            if (!lookahead) next = ticket++;
           }
         });
       for (auto& t : grid) t.join();
@@ -158,5 +165,31 @@ TEST_CASE("blocks taking items in list order finish every step, whatever their n
     simulation.run(blocks, 3, 7 * blocks);
     CHECK(simulation.order_kept);
     for (std::size_t c = 0; c < s.signals.size(); ++c) CHECK(simulation.counters[c] == 3 * s.signals[c]);
+  }
+}
+
+TEST_CASE("blocks that take their next ticket before running the current item (the kernel's lookahead) finish "
+          "every step too") {
+  const DecodeSchedule s = runtime::build_decode_schedule(gemma_like(), {.gemv_rows = 128, .attention_splits = 2});
+  for (const unsigned blocks : {1u, 2u, 16u}) {
+    CAPTURE(blocks);
+    Simulation simulation(s);
+    simulation.run(blocks, 3, 11 * blocks, true);
+    CHECK(simulation.order_kept);
+    for (std::size_t c = 0; c < s.signals.size(); ++c) CHECK(simulation.counters[c] == 3 * s.signals[c]);
+  }
+}
+
+TEST_CASE("the persistent step's policy cuts every named shape into whole warp tasks and a valid list") {
+  for (const model::SyntheticShape& shape : model::named_shapes()) {
+    CAPTURE(shape.name);
+    const model::ModelConfig c = config_of({shape.n_layers, shape.d_model, shape.n_heads, shape.n_kv_heads,
+                                            shape.head_dim != 0 ? shape.head_dim : shape.d_model / shape.n_heads,
+                                            shape.d_ffn, shape.vocab, shape.is_gemma3()});
+    const runtime::DecodeSchedulePolicy policy = runtime::persistent_schedule_policy(c);
+    CHECK(policy.gemv_rows % 8 == 0);  // whole groups of field streams: one contiguous prefetch, whole warp tasks
+    CHECK(policy.attention_splits <= 256);
+    const DecodeSchedule s = runtime::build_decode_schedule(c, policy);
+    CHECK_NOTHROW(runtime::validate(s, c, policy));
   }
 }

@@ -74,6 +74,13 @@ struct DecodeSchedule {
   std::vector<OpCounter> counter_ops;  // per counter: whose it is
 };
 
+// How finely the persistent step (runtime::PersistentStep) cuts `config`:
+// 16 rows an item up to a model width of 2048 (a warp task is two rows: one
+// task per warp of a 256-thread block, so an item is one DRAM round trip), 32
+// above; 8 attention splits a KV head. A first choice, to be tuned by
+// measurement.
+[[nodiscard]] DecodeSchedulePolicy persistent_schedule_policy(const model::ModelConfig& config);
+
 // The step of one token for `config`'s shape, in dependency order.
 [[nodiscard]] DecodeSchedule build_decode_schedule(const model::ModelConfig& config,
                                                    const DecodeSchedulePolicy& policy = {});

@@ -42,18 +42,12 @@ public:
   [[nodiscard]] static std::optional<std::string> unsupported(const model::ModelConfig& config,
                                                               const DeviceModel& model);
 
-  // How finely the step is cut for `config`: 16 rows an item up to a model
-  // width of 2048 (a warp's task is two rows: one task per warp of a block,
-  // so an item is one round trip), 32 above; 8 attention splits a KV head.
-  // A first choice, to be tuned by measurement.
-  [[nodiscard]] static DecodeSchedulePolicy policy_for(const model::ModelConfig& config);
-
   // grid: blocks of the launch; 0 for every block the GPU holds at once.
   // Throws pagoda::Error when unsupported() says why, or when `grid` exceeds
   // what fits at once.
   PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                  std::uint32_t sequences, const StepBuffers& buffers, unsigned grid = 0,
-                 const DecodeSchedulePolicy& policy = {}, bool prefetch = true);
+                 const DecodeSchedulePolicy& policy = {}, bool prefetch = true);  // persistent_schedule_policy
 
   // The step of `sequence` (its token's embedding already in buffers.x) on
   // `stream`; position: the device int32 holding the token's position.
