@@ -102,10 +102,11 @@ void EngineCore::choose_decode_path() {
   switch (options_.decode) {
     case DecodePath::graph: decode_path_ = graph + " (asked for)"; return;
     case DecodePath::automatic:
-      // Not yet measured faster on any model (docs/notes/performance.md, issue 15): asked for only.
+      // Measured slower than the graph so far (H100: synthetic SmolLM2 322 t/s
+      // against 1,521; docs/notes/performance.md, issue 15, version 1): asked for only.
       decode_path_ = graph + (why_not ? " (auto; the persistent step cannot run this model: " + *why_not + ")"
-                                      : std::string(" (auto; the persistent step runs with --decode persistent, "
-                                                    "not yet chosen by default)"));
+                                      : std::string(" (auto; --decode persistent runs the persistent step, "
+                                                    "measured slower so far)"));
       return;
     case DecodePath::persistent: break;
   }
