@@ -28,17 +28,15 @@ template <> void LanesKernel<32>::launch(const Program&, std::size_t, unsigned, 
 
 namespace detail {
 
-// Once per kernel, to the most any engine may ask (a product of
-// gemv_streams_max_cols columns): never lowered under a graph already captured.
+// To the most any engine may ask (a product of gemv_streams_max_cols
+// columns), so it is never lowered under a graph already captured; at every
+// engine's load (resident()), on the current device. (A static flag here was
+// one flag for all three kernels: they share a type.)
 template <class Kernel>
 void opt_in(Kernel kernel) {
-  static const bool done = [&] {
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(shared_bytes(gemv_streams_max_cols))),
-               "kernels::persistent::launch: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
-    return true;
-  }();
-  (void)done;
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(shared_bytes(gemv_streams_max_cols))),
+             "kernels::persistent::launch: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
 }
 
 // LanesKernel<Lanes>'s members, for the one unit that defines them.
@@ -54,8 +52,7 @@ int resident(std::size_t shared) {
 
 template <int Lanes>
 void launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream) {
-  constexpr auto kernel = persistent_decode_kernel<block_threads, Lanes>;
-  opt_in(kernel);
+  constexpr auto kernel = persistent_decode_kernel<block_threads, Lanes>;  // opted in by resident(), at load
   kernel<<<grid, block_threads, shared, stream>>>(program);
   check_launch("kernels::persistent::launch");
 }
