@@ -27,10 +27,13 @@
 #include "pagoda/mapping/device_copy.hpp"
 #include "pagoda/runtime/engine.hpp"
 #include "gpu/accuracy_budget.hpp"
+#include "gpu/engine_inputs.hpp"
 #include "gpu/synthetic_models.hpp"
 #include "support/real_model.hpp"
 
 using namespace pagoda;
+using gpu_test::random_prompt;
+using gpu_test::same_bits;
 
 namespace {
 
@@ -43,14 +46,6 @@ runtime::EngineOptions options(runtime::DecodePath path, unsigned grid = 0, std:
   o.decode = path;
   o.persistent_grid = grid;
   return o;
-}
-
-std::vector<std::int32_t> random_prompt(std::size_t length, std::uint32_t vocab, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<std::int32_t> id(0, static_cast<std::int32_t>(vocab) - 1);
-  std::vector<std::int32_t> prompt(length);
-  for (auto& token : prompt) token = id(rng);
-  return prompt;
 }
 
 // A prompt, then `steps` greedy decodes; every step's logits kept.
@@ -105,10 +100,6 @@ void check_against_graph(const std::filesystem::path& path, const char* label) {
       CHECK(run(persistent, prompt, steps).tokens == expected.tokens);
     }
   }
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 }  // namespace

@@ -20,9 +20,12 @@
 #include "pagoda/mapping/device_copy.hpp"
 #include "pagoda/runtime/engine.hpp"
 #include "gpu/accuracy_budget.hpp"
+#include "gpu/engine_inputs.hpp"
 #include "gpu/synthetic_models.hpp"
 
 using namespace pagoda;
+using gpu_test::random_prompt;
+using gpu_test::same_bits;
 
 namespace {
 
@@ -33,18 +36,6 @@ runtime::SamplingParams greedy() {
   runtime::SamplingParams params;
   params.temperature = 0;
   return params;
-}
-
-std::vector<std::int32_t> random_prompt(std::size_t length, std::uint32_t vocab, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<std::int32_t> id(0, static_cast<std::int32_t>(vocab) - 1);
-  std::vector<std::int32_t> prompt(length);
-  for (auto& token : prompt) token = id(rng);
-  return prompt;
-}
-
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 // Four sequences: their prompts in one step, then `steps` steps in which all
