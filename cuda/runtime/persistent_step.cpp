@@ -1,6 +1,7 @@
 #include "pagoda/runtime/persistent_step.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -45,6 +46,16 @@ ps::GemvPart part(const DeviceMatrix& m, float* y, const float* residual, std::u
           static_cast<std::uint32_t>(m.info->row_bytes())};
 }
 
+// The format of most of the layers' bytes: the kernel multiplies it inline.
+gguf::TensorType main_format_of(const DeviceModel& model) {
+  std::map<gguf::TensorType, std::uint64_t> bytes;
+  for (const DeviceLayer& layer : model.layers())
+    for (const DeviceMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down})
+      bytes[m->info->type] += m->info->byte_size;
+  return std::max_element(bytes.begin(), bytes.end(), [](const auto& a, const auto& b) { return a.second < b.second; })
+      ->first;
+}
+
 template <class T>
 DeviceBuffer upload(const std::vector<T>& values, const char* what) {
   DeviceBuffer buffer(std::max<std::size_t>(values.size() * sizeof(T), 16), what);
@@ -80,7 +91,7 @@ std::optional<std::string> PersistentStep::unsupported(const model::ModelConfig&
 PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                                std::uint32_t sequences, const StepBuffers& buffers, unsigned grid,
                                const DecodeSchedulePolicy& policy, bool prefetch)
-    : buffers_(buffers), policy_(policy), prefetch_(prefetch), head_dim_(config.head_dim) {
+    : buffers_(buffers), policy_(policy), prefetch_(prefetch) {
   if (auto why = unsupported(config, model)) fail("the persistent decode step cannot run this model: {}", *why);
   // The merge gives each split a thread; a warp task is two rows (an odd
   // count would have two items compute one task).
@@ -93,7 +104,8 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   max_cols_ = std::max({std::size_t{config.d_model}, std::size_t{config.q_dim()}, std::size_t{config.d_ffn}});
 
   // What fits at once: a block beyond it would start only as others finish.
-  const int per_sm = ps::resident_blocks_per_sm(config.head_dim, max_cols_);
+  main_format_ = main_format_of(model);
+  const int per_sm = ps::resident_blocks_per_sm(main_format_, max_cols_);
   max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
   if (max_grid_ == 0)
     fail("the persistent decode step does not fit an SM ({} bytes of shared memory a block for {} columns)",
@@ -257,13 +269,14 @@ void PersistentStep::enqueue(cudaStream_t stream, std::uint32_t sequence, const 
                             epoch + 2,
                             position,
                             prefetch_};
-  ps::launch(program, head_dim_, max_cols_, grid_, stream);
+  ps::launch(program, main_format_, max_cols_, grid_, stream);
 }
 
 std::string PersistentStep::describe() const {
   return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops, {} rows an item, "
-                     "next item prefetched {}{}",
-                     grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows, prefetch_ ? "on" : "off",
+                     "{} products inline, next item prefetched {}{}",
+                     grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows,
+                     gguf::name_of(main_format_), prefetch_ ? "on" : "off",
                      logits_inside_ ? ", logits inside" : ", logits in their own launch (the output matrix is not in field streams)");
 }
 

@@ -137,9 +137,23 @@ __device__ __forceinline__ void load8(const __half* p, float (&v)[8]) {
 // `column` (KV head * head groups + group), for the split kernel (one block
 // each) and the persistent decode step (an item each). Every thread of the
 // block calls it; a caller that runs it again first synchronises the block
-// (the shared memory is reused).
-template <int Threads, int Lanes, int Tile, int Heads, int MinSplit>
-__device__ __forceinline__ void attention_decode_split_block(const float* q,  // (n_heads, head_dim)
+// (the shared memory is reused). The K/V tiles and partial sums take
+// attention_staging_bytes of shared memory: a static array of the block's
+// own (the split kernel), or, External, the caller's 16-aligned `external`
+// (the persistent kernel's dynamic buffer, which its products use otherwise;
+// three head sizes' static arrays would not fit one kernel).
+template <int Threads, int Lanes, int Tile, int Heads>
+inline constexpr int attention_staging_bytes = [] {
+  constexpr int tile_rows = Tile < 1024 / Lanes ? Tile : 1024 / Lanes;
+  constexpr int tiles = 2 * tile_rows * 8 * Lanes * 2;               // K and V tiles, f16
+  constexpr int partials = Threads / Lanes * Heads * 8 * Lanes * 4;  // per lane group and head, f32
+  return tiles > partials ? tiles : partials;
+}();
+
+template <int Threads, int Lanes, int Tile, int Heads, int MinSplit, bool External = false>
+__device__ __forceinline__ void attention_decode_split_block(
+    unsigned char* external,  // External: the caller's staging; else null and the block's own
+    const float* q,           // (n_heads, head_dim)
                                                              const __half* k_cache, const __half* v_cache,
                                                              const AttentionShape& shape, std::uint32_t splits,
                                                              const std::int32_t* position,
@@ -181,8 +195,8 @@ __device__ __forceinline__ void attention_decode_split_block(const float* q,  //
   constexpr int row_halves = 8 * Lanes;
   constexpr int TileRows = Tile < 1024 / Lanes ? Tile : 1024 / Lanes;
   constexpr int tiles_bytes = 2 * TileRows * row_halves * 2;
-  constexpr int partial_bytes = groups * Heads * row_halves * 4;
-  __shared__ __align__(16) unsigned char staging[tiles_bytes > partial_bytes ? tiles_bytes : partial_bytes];
+  __shared__ __align__(16) unsigned char own[External ? 16 : attention_staging_bytes<Threads, Lanes, Tile, Heads>];
+  unsigned char* const staging = External ? external : own;
   auto* const k_tile = reinterpret_cast<__half(*)[row_halves]>(staging);
   auto* const v_tile = reinterpret_cast<__half(*)[row_halves]>(staging + tiles_bytes / 2);
   __shared__ float scores[Heads][TileRows];  // scores, then exp(score - running max)
@@ -313,8 +327,8 @@ __global__ void __launch_bounds__(Threads)
       v_cache += at;
     }
   }
-  attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(q, k_cache, v_cache, shape, splits, position, ws,
-                                                                      blockIdx.x, blockIdx.y);
+  attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(nullptr, q, k_cache, v_cache, shape, splits,
+                                                                      position, ws, blockIdx.x, blockIdx.y);
 }
 
 // Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s

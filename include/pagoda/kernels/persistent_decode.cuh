@@ -35,9 +35,14 @@
 // read through the non-coherent path (the Coherent loads of
 // streams_x_to_shared and rms_norm_row; plain loads elsewhere).
 //
+// The kernel is instantiated per Main format: products in the model's main
+// format (the most bytes of its layer matrices) run inline in the item loop;
+// the other formats' products, the attention, RoPE, merge and norm items are
+// calls, which keep their registers apart (persistent_decode_streams.cuh).
+//
 // Host code compiled by g++ includes this header for the types and the
-// launcher; the kernels are compiled in cuda/kernels/persistent_decode_*.cu,
-// one unit per attention lane count (head_dim <= 64, 128, 256).
+// launcher; the kernels are compiled one unit per format, generated from
+// cuda/templates/persistent_decode_streams_format.cu.in.
 #pragma once
 
 #include <cstddef>
@@ -188,17 +193,28 @@ struct Program {
   return head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : (head_dim <= 256 ? 32 : 0));
 }
 
-// Dynamic shared memory a block needs for products of up to `max_cols` columns.
-[[nodiscard]] constexpr std::size_t shared_bytes(std::size_t max_cols) { return 2 * max_cols + max_cols / 32 * 4; }
+// The attention items' K/V tiles and partial sums share the products' x
+// buffer (dynamic shared memory): at most this many bytes for every head
+// size (checked against attention_staging_bytes where the kernel is built).
+inline constexpr std::size_t attention_shared_bytes = 32768;
 
-// Blocks of the kernel for `head_dim` that one SM holds at once with
+// Dynamic shared memory a block needs for products of up to `max_cols`
+// columns (x as int16 and its scales) and for the attention items.
+[[nodiscard]] constexpr std::size_t shared_bytes(std::size_t max_cols) {
+  const std::size_t x = 2 * max_cols + max_cols / 32 * 4;
+  return x > attention_shared_bytes ? x : attention_shared_bytes;
+}
+
+// Blocks of the kernel for a model whose main format (the most bytes of its
+// layer matrices) is `main_format` that one SM holds at once with
 // shared_bytes(max_cols) each (0: none fits); throws pagoda::Error for a
-// head_dim above 256.
-[[nodiscard]] int resident_blocks_per_sm(std::uint32_t head_dim, std::size_t max_cols);
+// format without the field-streams layout.
+[[nodiscard]] int resident_blocks_per_sm(gguf::TensorType main_format, std::size_t max_cols);
 
 // One step on `stream`: `grid` blocks (runtime::PersistentStep keeps it to
 // what fits at once). Throws pagoda::Error on a null list or a failed launch.
-void launch(const Program& program, std::uint32_t head_dim, std::size_t max_cols, unsigned grid, cudaStream_t stream);
+void launch(const Program& program, gguf::TensorType main_format, std::size_t max_cols, unsigned grid,
+            cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
@@ -256,8 +272,11 @@ __device__ __forceinline__ void wait_for(const std::uint32_t* counter, std::uint
 }
 
 // Tasks [first_task, end_task) of one matrix (or gate and up), a warp each in
-// turn. Not inlined: each format's loop gets the registers to itself (inlined
-// together, the eight formats' loops needed more than 255 and spilled).
+// turn, in a format other than the kernel's Main one. Not inlined: the loops
+// of eight formats inlined together needed more than 255 registers and
+// spilled; a call pays the ABI's register saves (local memory) instead, so
+// only the model's minority formats take it (version 1 called it for every
+// item and moved ~4 GB of stack a step: docs/notes/performance.md).
 template <class F, int Threads, class Before>
 __device__ __noinline__ void run_part(const PartTargets& t, std::size_t cols, const streams::XShared& xs,
                                       std::size_t first_task, std::size_t end_task, Before& before) {
@@ -295,9 +314,10 @@ __device__ __forceinline__ void prefetch_gemv_item(const GemvOp& g, const Item& 
   }
 }
 
-// Rows [first, first + count) of a product (gate rows when gated).
-template <int Threads, class Wait>
-__device__ __noinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& wait, int4* shared,
+// Rows [first, first + count) of a product (gate rows when gated). Parts
+// in the kernel's Main format run inline; others through run_part (a call).
+template <class Main, int Threads, class Wait>
+__device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& wait, int4* shared,
                                          std::uint32_t& x_op) {
   constexpr int R = rows_per_task;
   const std::size_t cols = g.cols;
@@ -316,6 +336,11 @@ __device__ __noinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& w
     }
   };
   const auto run = [&](const PartTargets& t, std::uint32_t format, std::size_t first_task, std::size_t end_task) {
+    if (format == stream_format_index<Main>) {
+      streams_rows<Main, PartRows, Threads, R>(t, cols, xs, first_task + threadIdx.x / 32, end_task, Threads / 32,
+                                               before);
+      return;
+    }
     visit_stream_format(quant::field_stream_formats{}, format, [&](auto tag) {
       run_part<typename decltype(tag)::type, Threads>(t, cols, xs, first_task, end_task, before);
     });
@@ -348,21 +373,34 @@ __device__ __noinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& w
 }
 
 template <int Threads, int Lanes>
-__device__ __noinline__ void run_attention_split(const AttentionOp& a, const Item& item,
-                                                    const std::int32_t* position) {
+__device__ __noinline__ void run_attention_split_lanes(unsigned char* staging, const AttentionOp& a, const Item& item,
+                                                          const std::int32_t* position) {
+  static_assert(attention_staging_bytes<Threads, Lanes, attention_tile, attention_heads> <= attention_shared_bytes,
+                "the attention tiles fit the persistent kernel's shared buffer");
   const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
   const std::uint32_t kv_head = item.first / a.splits, split = item.first % a.splits;
   const std::uint32_t per_kv = a.shape.n_heads / a.shape.n_kv_heads;
   const std::uint32_t groups = (per_kv + attention_heads - 1) / attention_heads;
   for (std::uint32_t g = 0; g < groups; ++g) {
     if (g > 0) __syncthreads();  // the pass before is done with the shared tiles
-    attention_decode_split_block<Threads, Lanes, attention_tile, attention_heads, attention_min_split>(
-        a.q, a.k_cache, a.v_cache, a.shape, a.splits, position, ws, split, kv_head * groups + g);
+    attention_decode_split_block<Threads, Lanes, attention_tile, attention_heads, attention_min_split, true>(
+        staging, a.q, a.k_cache, a.v_cache, a.shape, a.splits, position, ws, split, kv_head * groups + g);
   }
 }
 
+// The attention lanes from head_dim (a call, like every item but the main
+// format's products: these are few, and their registers stay apart).
 template <int Threads>
-__device__ __noinline__ void run_attention_merge(const AttentionOp& a, const Item& item,
+__device__ __forceinline__ void run_attention_split(unsigned char* staging, const AttentionOp& a, const Item& item,
+                                                    const std::int32_t* position) {
+  const int lanes = attention_lanes(a.shape.head_dim);
+  if (lanes == 8) run_attention_split_lanes<Threads, 8>(staging, a, item, position);
+  else if (lanes == 16) run_attention_split_lanes<Threads, 16>(staging, a, item, position);
+  else run_attention_split_lanes<Threads, 32>(staging, a, item, position);
+}
+
+template <int Threads>
+__device__ __forceinline__ void run_attention_merge(const AttentionOp& a, const Item& item,
                                                     const std::int32_t* position) {
   const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
   const std::uint32_t per_kv = a.shape.n_heads / a.shape.n_kv_heads;
@@ -374,7 +412,7 @@ __device__ __noinline__ void run_attention_merge(const AttentionOp& a, const Ite
 }
 
 template <int Threads>
-__device__ __noinline__ void run_rope_kv(const RopeOp& r, const Item& item, const std::int32_t* position) {
+__device__ __forceinline__ void run_rope_kv(const RopeOp& r, const Item& item, const std::int32_t* position) {
   const std::int32_t at = *position;
   for (std::uint32_t h = item.first; h < item.first + item.count; ++h) {
     if (h > item.first) __syncthreads();
@@ -385,17 +423,21 @@ __device__ __noinline__ void run_rope_kv(const RopeOp& r, const Item& item, cons
 }
 
 template <int Threads>
-__device__ __noinline__ void run_post_norm(const PostNormOp& n) {
+__device__ __forceinline__ void run_post_norm(const PostNormOp& n) {
   const float s = block_rms_scale<Threads, true>(n.block_output, n.dim, n.eps);
   for (std::size_t i = threadIdx.x; i < n.dim; i += Threads)
     n.out[i] = __fadd_rn(n.stream[i], __fmul_rn(__fmul_rn(n.block_output[i], s), n.weight[i]));
 }
 
-// Two blocks an SM (at most 128 registers a thread) so that one block's waits
-// overlap the other's work; to be measured against one block of 255.
-inline constexpr int min_blocks_per_sm = 2;
+// One block an SM (up to 255 registers a thread). The inline products need
+// 124 (ptxas, the kernel without its calls); with the calls in, a cap of
+// 128 (two blocks an SM) leaves ptxas spilling 364 bytes in the kernel, at
+// the call sites or not, while 255 leaves 212, only around the calls. Two
+// blocks would hide one block's waits behind the other's work: to be
+// measured against this.
+inline constexpr int min_blocks_per_sm = 1;
 
-template <int Threads, int Lanes>
+template <int Threads, class Main>
 __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_kernel(Program p) {
   extern __shared__ int4 shared[];
   __shared__ std::uint32_t step_shared, ticket_shared;
@@ -423,9 +465,13 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
       }
     };
     switch (op.kind) {
-      case Kind::gemv: run_gemv<Threads>(op.gemv, item, wait, shared, x_op); break;
+      case Kind::gemv: run_gemv<Main, Threads>(op.gemv, item, wait, shared, x_op); break;
       case Kind::rope_kv: wait(); run_rope_kv<Threads>(op.rope, item, p.position); break;
-      case Kind::attention_split: wait(); run_attention_split<Threads, Lanes>(op.attention, item, p.position); break;
+      case Kind::attention_split:  // its tiles overwrite the block's x
+        wait();
+        run_attention_split<Threads>(reinterpret_cast<unsigned char*>(shared), op.attention, item, p.position);
+        x_op = no_counter;
+        break;
       case Kind::attention_merge: wait(); run_attention_merge<Threads>(op.attention, item, p.position); break;
       case Kind::post_norm: wait(); run_post_norm<Threads>(op.post); break;
     }

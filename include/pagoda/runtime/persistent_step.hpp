@@ -70,7 +70,7 @@ private:
   DecodeSchedule schedule_;
   bool logits_inside_ = false;
   bool prefetch_ = true;  // the next item's weights into L2 (kernels::persistent::Program::prefetch_next)
-  std::uint32_t head_dim_ = 0;
+  gguf::TensorType main_format_{};  // the kernel's inline products (the most bytes of the layers)
   std::size_t max_cols_ = 0;
   unsigned grid_ = 0, max_grid_ = 0;
   std::uint32_t item_count_ = 0;
