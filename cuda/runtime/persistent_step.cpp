@@ -46,13 +46,14 @@ ps::GemvPart part(const DeviceMatrix& m, float* y, const float* residual, std::u
           static_cast<std::uint32_t>(m.info->row_bytes())};
 }
 
-// The format of most of the layers' bytes: the kernel multiplies it inline.
+// The format of most of the layers' product rows (items are rows, and an
+// item in another format is a call): the kernel multiplies it inline.
 gguf::TensorType main_format_of(const DeviceModel& model) {
-  std::map<gguf::TensorType, std::uint64_t> bytes;
+  std::map<gguf::TensorType, std::uint64_t> rows;
   for (const DeviceLayer& layer : model.layers())
     for (const DeviceMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.w_gate, &layer.w_up, &layer.w_down})
-      bytes[m->info->type] += m->info->byte_size;
-  return std::max_element(bytes.begin(), bytes.end(), [](const auto& a, const auto& b) { return a.second < b.second; })
+      rows[m->info->type] += m->rows;
+  return std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second < b.second; })
       ->first;
 }
 
@@ -69,6 +70,7 @@ std::optional<std::string> PersistentStep::unsupported(const model::ModelConfig&
   if (config.head_dim == 0 || config.head_dim > 256 || config.head_dim % 8 != 0)
     return fmt::format("head_dim {} (the persistent step's attention takes multiples of 8 up to 256)",
                        config.head_dim);
+  if (model.layers().empty()) return "the model has no layers";
   if (config.n_kv_heads == 0 || config.n_heads % config.n_kv_heads != 0)
     return fmt::format("{} query heads over {} KV heads", config.n_heads, config.n_kv_heads);
   for (const DeviceLayer& layer : model.layers()) {
@@ -100,11 +102,14 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
          ps::block_threads, policy_.attention_splits, policy_.gemv_rows);
   schedule_ = build_decode_schedule(config, policy_);
   validate(schedule_, config, policy_);
-  logits_inside_ = !unusable(model.output()).has_value();
+  // The logits inside only in the main format: the output matrix is the
+  // step's largest (128256 rows of an 8B), a call per item in another format
+  // would cost more than the one launch of the graph's GEMV after the kernel.
+  main_format_ = main_format_of(model);
+  logits_inside_ = !unusable(model.output()).has_value() && model.output().info->type == main_format_;
   max_cols_ = std::max({std::size_t{config.d_model}, std::size_t{config.q_dim()}, std::size_t{config.d_ffn}});
 
   // What fits at once: a block beyond it would start only as others finish.
-  main_format_ = main_format_of(model);
   const int per_sm = ps::resident_blocks_per_sm(main_format_, max_cols_);
   max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
   if (max_grid_ == 0)
@@ -277,7 +282,9 @@ std::string PersistentStep::describe() const {
                      "{} products inline, next item prefetched {}{}",
                      grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows,
                      gguf::name_of(main_format_), prefetch_ ? "on" : "off",
-                     logits_inside_ ? ", logits inside" : ", logits in their own launch (the output matrix is not in field streams)");
+                     logits_inside_ ? ", logits inside"
+                                    : ", logits in their own launch (the output matrix is not in field streams or "
+                                      "not in the main format)");
 }
 
 }  // namespace pagoda::runtime

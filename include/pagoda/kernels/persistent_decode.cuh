@@ -373,8 +373,12 @@ __device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait
 }
 
 template <int Threads, int Lanes>
-__device__ __noinline__ void run_attention_split_lanes(unsigned char* staging, const AttentionOp& a, const Item& item,
+__device__ __noinline__ void run_attention_split_lanes(const AttentionOp& a, const Item& item,
                                                           const std::int32_t* position) {
+  // The kernel's dynamic buffer, named here so that the tiles are addressed
+  // as shared memory (a pointer passed into a call is generic).
+  extern __shared__ int4 dynamic_shared[];
+  auto* const staging = reinterpret_cast<unsigned char*>(dynamic_shared);
   static_assert(attention_staging_bytes<Threads, Lanes, attention_tile, attention_heads> <= attention_shared_bytes,
                 "the attention tiles fit the persistent kernel's shared buffer");
   const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
@@ -391,12 +395,13 @@ __device__ __noinline__ void run_attention_split_lanes(unsigned char* staging, c
 // The attention lanes from head_dim (a call, like every item but the main
 // format's products: these are few, and their registers stay apart).
 template <int Threads>
-__device__ __forceinline__ void run_attention_split(unsigned char* staging, const AttentionOp& a, const Item& item,
+__device__ __forceinline__ void run_attention_split(const AttentionOp& a, const Item& item,
                                                     const std::int32_t* position) {
   const int lanes = attention_lanes(a.shape.head_dim);
-  if (lanes == 8) run_attention_split_lanes<Threads, 8>(staging, a, item, position);
-  else if (lanes == 16) run_attention_split_lanes<Threads, 16>(staging, a, item, position);
-  else run_attention_split_lanes<Threads, 32>(staging, a, item, position);
+  if (lanes == 8) run_attention_split_lanes<Threads, 8>(a, item, position);
+  else if (lanes == 16) run_attention_split_lanes<Threads, 16>(a, item, position);
+  else if (lanes == 32) run_attention_split_lanes<Threads, 32>(a, item, position);
+  else __trap();  // head_dim above 256: PersistentStep::unsupported refuses it at load
 }
 
 template <int Threads>
@@ -469,7 +474,7 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
       case Kind::rope_kv: wait(); run_rope_kv<Threads>(op.rope, item, p.position); break;
       case Kind::attention_split:  // its tiles overwrite the block's x
         wait();
-        run_attention_split<Threads>(reinterpret_cast<unsigned char*>(shared), op.attention, item, p.position);
+        run_attention_split<Threads>(op.attention, item, p.position);
         x_op = no_counter;
         break;
       case Kind::attention_merge: wait(); run_attention_merge<Threads>(op.attention, item, p.position); break;

@@ -28,27 +28,16 @@ struct MainKernel {
 
 #if defined(__CUDACC__)
 
-namespace detail {
-
-// Once per kernel, to the most any engine may ask (a product of
-// gemv_streams_max_cols columns): never lowered under a graph already captured.
-template <class Kernel>
-void opt_in(Kernel kernel) {
-  static const bool done = [&] {
-    check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                    static_cast<int>(shared_bytes(gemv_streams_max_cols))),
-               "kernels::persistent::launch: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
-    return true;
-  }();
-  (void)done;
-}
-
-}  // namespace detail
-
+// At each engine's load (the current device's, before any capture): the
+// kernel may take the most dynamic shared memory any engine asks for (a
+// product of gemv_streams_max_cols columns), so it is never lowered under a
+// graph already captured.
 template <class Main>
 int MainKernel<Main>::resident(std::size_t shared) {
   constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;
-  detail::opt_in(kernel);
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                  static_cast<int>(shared_bytes(gemv_streams_max_cols))),
+             "kernels::persistent::launch: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
   int blocks = 0;
   check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, block_threads, shared),
              "kernels::persistent::launch: cudaOccupancyMaxActiveBlocksPerMultiprocessor");
@@ -57,8 +46,7 @@ int MainKernel<Main>::resident(std::size_t shared) {
 
 template <class Main>
 void MainKernel<Main>::launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream) {
-  constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;
-  detail::opt_in(kernel);
+  constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;  // opted in by resident(), at load
   kernel<<<grid, block_threads, shared, stream>>>(program);
   check_launch("kernels::persistent::launch");
 }
