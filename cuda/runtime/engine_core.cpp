@@ -116,6 +116,7 @@ void EngineCore::choose_decode_path() {
                             as_floats(logits_)};
   persistent_.emplace(config_, model_, kv_, options_.sequences, buffers, options_.persistent_grid,
                       persistent_schedule_policy(config_), options_.persistent_prefetch);
+  if (options_.persistent_profile) persistent_->enable_profile();
   decode_path_ = persistent_->describe() + " (asked for)";
 }
 
@@ -473,6 +474,11 @@ void EngineCore::set_sequence_sampling(std::uint32_t sequence, const SamplingPar
   seq.sampler.set_step(step);
   seq.decode_graph.reset();  // the graph captured the old sampler's buffers
   if (sequence == 0) options_.sampling = params;
+}
+
+std::string EngineCore::decode_profile() const {
+  if (!persistent_) fail("no decode profile: the one-token step is the graph's (--decode persistent profiles)");
+  return persistent_->profile(stream_.get());
 }
 
 std::size_t EngineCore::working_vram_bytes() const {

@@ -130,6 +130,7 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   for (const DecodeInstruction& in : schedule_.instructions) {
     if (in.op == DecodeOp::embed || in.op == DecodeOp::sample || (in.op == DecodeOp::logits && !logits_inside_))
       continue;
+    op_of_item_.push_back(in.op);
     items.push_back({in.done_counter, in.first, in.count, in.wait_counter == embed ? ps::no_counter : in.wait_counter,
                      in.wait_counter == embed ? 0u : in.wait_count});
   }
@@ -273,8 +274,53 @@ void PersistentStep::enqueue(cudaStream_t stream, std::uint32_t sequence, const 
                             epoch + 1,
                             epoch + 2,
                             position,
-                            prefetch_};
+                            prefetch_,
+                            reinterpret_cast<unsigned long long*>(stamps_.data())};
   ps::launch(program, main_format_, max_cols_, grid_, stream);
+}
+
+void PersistentStep::enable_profile() {
+  if (stamps_.size() == 0)
+    stamps_ = DeviceBuffer(std::size_t{item_count_} * ps::stamps_per_item * sizeof(unsigned long long),
+                           "persistent step: profile stamps");
+}
+
+std::string PersistentStep::profile(cudaStream_t stream) const {
+  if (stamps_.size() == 0) fail("persistent step: profiling is off (EngineOptions::persistent_profile)");
+  std::vector<unsigned long long> s(std::size_t{item_count_} * ps::stamps_per_item);
+  check_cuda(cudaStreamSynchronize(stream), "persistent step profile: cudaStreamSynchronize");
+  check_cuda(cudaMemcpy(s.data(), stamps_.data(), s.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost),
+             "persistent step profile: stamps download");
+  unsigned long long first = ~0ull, last = 0;
+  for (std::uint32_t i = 0; i < item_count_; ++i) {
+    first = std::min(first, s[ps::stamps_per_item * i]);
+    last = std::max(last, s[ps::stamps_per_item * i + 2]);
+  }
+  // Per op kind: items, ns waiting, ns working; per block: busy ns (first take to last done is the span).
+  struct Sum {
+    std::size_t items = 0;
+    double wait_ns = 0, work_ns = 0;
+  };
+  std::map<std::string, Sum> by_op;
+  std::vector<double> busy(grid_, 0.0);
+  for (std::uint32_t i = 0; i < item_count_; ++i) {
+    const unsigned long long* t = &s[ps::stamps_per_item * i];
+    Sum& sum = by_op[name_of(op_of_item_[i])];
+    ++sum.items;
+    sum.wait_ns += static_cast<double>(t[1] - t[0]);
+    sum.work_ns += static_cast<double>(t[2] - t[1]);
+    if (t[3] < busy.size()) busy[t[3]] += static_cast<double>(t[2] - t[0]);
+  }
+  const double span = static_cast<double>(last - first);
+  double busy_total = 0;
+  for (const double b : busy) busy_total += b;
+  std::string text = fmt::format("persistent step profile: {:.1f} us from the first item taken to the last done; "
+                                 "blocks busy {:.0f}% of it (waiting or working), idle the rest",
+                                 span / 1e3, span > 0 ? 100.0 * busy_total / (span * grid_) : 0.0);
+  for (const auto& [op, sum] : by_op)
+    text += fmt::format("\n  {}: {} items, waiting {:.1f} us, working {:.1f} us (block-time sums)", op, sum.items,
+                        sum.wait_ns / 1e3, sum.work_ns / 1e3);
+  return text;
 }
 
 std::string PersistentStep::describe() const {

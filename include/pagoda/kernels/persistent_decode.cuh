@@ -186,7 +186,14 @@ struct Program {
   // Where the next ticket is a product's item, its rows are prefetched into
   // L2 once this item's wait is over (EngineOptions::persistent_prefetch).
   bool prefetch_next;
+  // Profiling (null: off): per item, %globaltimer (ns) when its block took
+  // it, when its wait was over, when it was done; and the block (item_count
+  // x 4 values). runtime::PersistentStep::profile() summarises them.
+  unsigned long long* stamps;
 };
+
+// Items' stamps: taken, waited, done, block.
+inline constexpr int stamps_per_item = 4;
 
 // Attention lanes per K/V row for `head_dim`: 8, 16 or 32 (8 dims each); 0 above 256.
 [[nodiscard]] constexpr int attention_lanes(std::uint32_t head_dim) {
@@ -256,6 +263,12 @@ template <class... Fs, class Fn>
 __device__ __forceinline__ void visit_stream_format(type_list<Fs...>, std::uint32_t index, Fn&& fn) {
   std::uint32_t i = 0;
   ((index == i++ ? (fn(type_tag<Fs>{}), 0) : 0), ...);
+}
+
+__device__ __forceinline__ unsigned long long global_timer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
+  return t;
 }
 
 __device__ __forceinline__ std::uint32_t load_acquire(const std::uint32_t* p) {
@@ -459,9 +472,13 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     if (threadIdx.x == 0) next_ticket = atomicAdd(p.tickets, 1u);  // in flight while this item runs
     const Item item = p.items[ticket];
     const Op& op = p.ops[item.op];
+    unsigned long long* const stamp = p.stamps != nullptr && threadIdx.x == 0 ? p.stamps + stamps_per_item * ticket
+                                                                               : nullptr;
+    if (stamp != nullptr) stamp[0] = global_timer(), stamp[3] = blockIdx.x;
     const auto wait = [&] {
       if (item.wait_counter != no_counter)
         wait_for(p.counters + item.wait_counter, step * p.signals[item.wait_counter] + item.wait_count);
+      if (stamp != nullptr) stamp[1] = global_timer();
       // The next ticket has come back meanwhile: its weights start for L2 now.
       if (p.prefetch_next && threadIdx.x == 0 && next_ticket < p.item_count) {
         const Item next = p.items[next_ticket];
@@ -482,6 +499,7 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     }
     __syncthreads();  // every thread's share of the item is written (and the shared memory free)
     if (threadIdx.x == 0) {
+      if (stamp != nullptr) stamp[2] = global_timer();
       __threadfence();
       atomicAdd(p.counters + item.op, 1u);
       ticket_shared = next_ticket;

@@ -96,6 +96,7 @@ public:
   [[nodiscard]] bool persistent_decode() const { return core_.persistent_decode(); }
   // The persistent step's most blocks (all resident at once), or 0 on the graph path.
   [[nodiscard]] unsigned persistent_grid_limit() const { return core_.persistent_grid_limit(); }
+  [[nodiscard]] std::string decode_profile() const { return core_.decode_profile(); }
 
 private:
   // make(), adding the seconds it took to `seconds`.

@@ -54,6 +54,8 @@ public:
   [[nodiscard]] const std::string& decode_path() const { return decode_path_; }
   [[nodiscard]] bool persistent_decode() const { return persistent_.has_value(); }
   [[nodiscard]] unsigned persistent_grid_limit() const { return persistent_ ? persistent_->max_grid() : 0; }
+  // The last one-token step's profile (EngineOptions::persistent_profile), one line per op kind.
+  [[nodiscard]] std::string decode_profile() const;
   // VRAM the engine allocated beyond the weights: KV cache, activations, norms.
   [[nodiscard]] std::size_t working_vram_bytes() const;
 

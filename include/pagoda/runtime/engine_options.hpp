@@ -55,6 +55,9 @@ struct EngineOptions {
   // persistent: each block prefetches its next item's weights into L2 once
   // its current item's wait is over; false for measurement (pagoda-bench --no-prefetch).
   bool persistent_prefetch = true;
+  // persistent: stamp every item with %globaltimer (a little slower) so that
+  // EngineCore::decode_profile() can say where the last step's time went.
+  bool persistent_profile = false;
 };
 
 inline constexpr std::uint32_t default_context_cap = 4096;

@@ -60,6 +60,13 @@ public:
   // One line for the load report: items, ops, grid, where the logits are made.
   [[nodiscard]] std::string describe() const;
 
+  // Profiling (EngineOptions::persistent_profile): every step from now on
+  // stamps each item with %globaltimer (taken, waited, done); profile()
+  // summarises the last step's on `stream` (after it): its span, how busy the
+  // blocks were, and per op kind the time its items waited and worked.
+  void enable_profile();
+  [[nodiscard]] std::string profile(cudaStream_t stream) const;
+
 private:
   [[nodiscard]] std::vector<kernels::persistent::Op> ops_for(const model::ModelConfig& config,
                                                              const DeviceModel& model, const KvCache& kv,
@@ -74,7 +81,8 @@ private:
   std::size_t max_cols_ = 0;
   unsigned grid_ = 0, max_grid_ = 0;
   std::uint32_t item_count_ = 0;
-  DeviceBuffer items_, signals_, counters_, epoch_, attention_workspace_;
+  DeviceBuffer items_, signals_, counters_, epoch_, attention_workspace_, stamps_;
+  std::vector<DecodeOp> op_of_item_;  // the device list's items' ops, for the profile
   std::vector<DeviceBuffer> ops_;  // per sequence (their caches differ)
 };
 
