@@ -30,21 +30,28 @@ decltype(auto) with_main(gguf::TensorType main_format, Fn&& fn) {
 
 }  // namespace
 
-int resident_blocks_per_sm(gguf::TensorType main_format, std::size_t max_cols) {
-  return with_main(main_format, [&](auto tag) {
-    return MainKernel<typename decltype(tag)::type>::resident(shared_bytes(max_cols));
-  });
+std::size_t max_dynamic_shared(gguf::TensorType main_format) {
+  return with_main(main_format,
+                   [&](auto tag) { return MainKernel<typename decltype(tag)::type>::max_dynamic_shared(); });
 }
 
-void launch(const Program& program, gguf::TensorType main_format, std::size_t max_cols, unsigned grid,
+int resident_blocks_per_sm(gguf::TensorType main_format, std::size_t shared) {
+  return with_main(main_format,
+                   [&](auto tag) { return MainKernel<typename decltype(tag)::type>::resident(shared); });
+}
+
+void launch(const Program& program, gguf::TensorType main_format, std::size_t shared, unsigned grid,
             cudaStream_t stream) {
   require(program.items != nullptr && program.ops != nullptr && program.signals != nullptr &&
               program.counters != nullptr && program.epoch != nullptr && program.exited != nullptr &&
               program.tickets != nullptr && program.position != nullptr,
           operation, "the program's lists, counters and position are not null");
   require(grid > 0, operation, "the grid has at least one block");
+  require(program.stage_bytes == 0 || (program.stage_offset % 128 == 0 && program.stage_bytes % 128 == 0 &&
+                                       program.stage_offset + 2 * std::size_t{program.stage_bytes} <= shared),
+          operation, "the weight stages are 128-aligned and lie inside the block's shared memory");
   with_main(main_format, [&](auto tag) {
-    MainKernel<typename decltype(tag)::type>::launch(program, shared_bytes(max_cols), grid, stream);
+    MainKernel<typename decltype(tag)::type>::launch(program, shared, grid, stream);
   });
 }
 

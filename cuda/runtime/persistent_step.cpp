@@ -57,6 +57,26 @@ gguf::TensorType main_format_of(const DeviceModel& model) {
       ->first;
 }
 
+// Bytes of `item`'s weights if they can be staged in one shared-memory stage
+// of `stage` bytes (the kernel's bulk copies: each part's rows a whole
+// number of field-streams groups, or the matrix's last rows, 16-byte
+// multiples), else 0: the item reads them in place.
+std::uint32_t stage_bytes_of(const ps::Op& op, const ps::Item& item, std::size_t stage) {
+  if (op.kind != ps::Kind::gemv || stage == 0) return 0;
+  std::size_t total = 0;
+  for (std::uint32_t p = 0; p < op.gemv.part_count; ++p) {
+    const ps::GemvPart& part = op.gemv.parts[p];
+    const ps::RowRange r = ps::part_rows(op.gemv, p, item.first, item.count);
+    if (r.lo == r.hi) continue;
+    const std::size_t bytes = std::size_t{r.hi - r.lo} * part.row_bytes;
+    if (r.lo % quant::field_stream_group_rows != 0 || (r.hi % quant::field_stream_group_rows != 0 && r.hi != part.rows) ||
+        bytes % 16 != 0)
+      return 0;
+    total += bytes;
+  }
+  return total <= stage ? static_cast<std::uint32_t>(total) : 0;
+}
+
 template <class T>
 DeviceBuffer upload(const std::vector<T>& values, const char* what) {
   DeviceBuffer buffer(std::max<std::size_t>(values.size() * sizeof(T), 16), what);
@@ -109,17 +129,32 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   logits_inside_ = !unusable(model.output()).has_value() && model.output().info->type == main_format_;
   max_cols_ = std::max({std::size_t{config.d_model}, std::size_t{config.q_dim()}, std::size_t{config.d_ffn}});
 
+  // Shared memory: x (or the attention tiles), then two weight stages of
+  // what is left (sm_90's bulk copies; none without prefetch, for measurement).
+  stage_offset_ = ps::stage_offset(max_cols_);
+  const std::size_t most = ps::max_dynamic_shared(main_format_);
+  if (prefetch && model.device().compute_capability() >= 90 && most > stage_offset_)
+    stage_bytes_ = (most - stage_offset_) / 2 / 128 * 128;
+  shared_bytes_ = stage_bytes_ != 0 ? stage_offset_ + 2 * stage_bytes_ : ps::shared_bytes(max_cols_);
+
   // What fits at once: a block beyond it would start only as others finish.
-  const int per_sm = ps::resident_blocks_per_sm(main_format_, max_cols_);
+  const int per_sm = ps::resident_blocks_per_sm(main_format_, shared_bytes_);
   max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
   if (max_grid_ == 0)
     fail("the persistent decode step does not fit an SM ({} bytes of shared memory a block for {} columns)",
-         ps::shared_bytes(max_cols_), max_cols_);
+         shared_bytes_, max_cols_);
   grid_ = grid == 0 ? max_grid_ : grid;
   if (grid_ > max_grid_)
     fail("a persistent grid of {} blocks cannot all be resident at once on this GPU ({} SMs x {} blocks = {}): "
          "the blocks past that would only start as others finish",
          grid_, model.device().multiprocessors(), per_sm, max_grid_);
+
+  attention_workspace_ = DeviceBuffer(std::size_t{policy_.attention_splits} * config.n_heads *
+                                          (config.head_dim + 2) * sizeof(float),
+                                      "persistent step: attention workspace");
+  std::vector<std::vector<ps::Op>> ops;  // each sequence's (their caches differ); the weights are the same
+  for (std::uint32_t sequence = 0; sequence < sequences; ++sequence)
+    ops.push_back(ops_for(config, model, kv, sequence));
 
   // The device's list: the schedule without what runs outside the kernel
   // (the embedding before it; the draw, and the logits unless inside, after
@@ -131,8 +166,11 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
     if (in.op == DecodeOp::embed || in.op == DecodeOp::sample || (in.op == DecodeOp::logits && !logits_inside_))
       continue;
     op_of_item_.push_back(in.op);
-    items.push_back({in.done_counter, in.first, in.count, in.wait_counter == embed ? ps::no_counter : in.wait_counter,
-                     in.wait_counter == embed ? 0u : in.wait_count});
+    ps::Item item{in.done_counter, in.first, in.count, in.wait_counter == embed ? ps::no_counter : in.wait_counter,
+                  in.wait_counter == embed ? 0u : in.wait_count, 0};
+    if (!ops.empty()) item.stage_bytes = stage_bytes_of(ops.front()[in.done_counter], item, stage_bytes_);
+    staged_items_ += item.stage_bytes != 0;
+    items.push_back(item);
   }
   item_count_ = static_cast<std::uint32_t>(items.size());
   items_ = upload(items, "persistent step: items");
@@ -141,13 +179,9 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   check_cuda(cudaMemset(counters_.data(), 0, counters_.size()), "persistent step: counters");
   epoch_ = DeviceBuffer(3 * sizeof(std::uint32_t), "persistent step: epoch");  // epoch, blocks exited, tickets
   check_cuda(cudaMemset(epoch_.data(), 0, epoch_.size()), "persistent step: epoch");
-  attention_workspace_ = DeviceBuffer(std::size_t{policy_.attention_splits} * config.n_heads *
-                                          (config.head_dim + 2) * sizeof(float),
-                                      "persistent step: attention workspace");
-  // Each sequence's ops (their caches differ), uploaded now: a step may be
-  // enqueued while its stream is capturing a graph, where no copy may run.
-  for (std::uint32_t sequence = 0; sequence < sequences; ++sequence)
-    ops_.push_back(upload(ops_for(config, model, kv, sequence), "persistent step: ops"));
+  // Uploaded now: a step may be enqueued while its stream is capturing a
+  // graph, where no copy may run.
+  for (const std::vector<ps::Op>& sequence_ops : ops) ops_.push_back(upload(sequence_ops, "persistent step: ops"));
   // The uploads and zeroed counters were on the legacy stream, which the
   // engine's stream does not wait for: done before any step.
   check_cuda(cudaDeviceSynchronize(), "persistent step: cudaDeviceSynchronize after set-up");
@@ -275,8 +309,10 @@ void PersistentStep::enqueue(cudaStream_t stream, std::uint32_t sequence, const 
                             epoch + 2,
                             position,
                             prefetch_,
+                            static_cast<std::uint32_t>(stage_offset_),
+                            static_cast<std::uint32_t>(stage_bytes_),
                             reinterpret_cast<unsigned long long*>(stamps_.data())};
-  ps::launch(program, main_format_, max_cols_, grid_, stream);
+  ps::launch(program, main_format_, shared_bytes_, grid_, stream);
 }
 
 void PersistentStep::enable_profile() {
@@ -325,9 +361,10 @@ std::string PersistentStep::profile(cudaStream_t stream) const {
 
 std::string PersistentStep::describe() const {
   return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops, {} rows an item, "
-                     "{} products inline, next item prefetched {}{}",
+                     "{} products inline, next item prefetched {} ({} items staged in shared memory, two stages of "
+                     "{} KiB a block){}",
                      grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows,
-                     gguf::name_of(main_format_), prefetch_ ? "on" : "off",
+                     gguf::name_of(main_format_), prefetch_ ? "on" : "off", staged_items_, stage_bytes_ / 1024,
                      logits_inside_ ? ", logits inside"
                                     : ", logits in their own launch (the output matrix is not in field streams or "
                                       "not in the main format)");

@@ -148,6 +148,25 @@ TEST_CASE("persistent decode step: one block and every resident block give the s
                        doctest::Contains("cannot all be resident at once"), Error);
 }
 
+TEST_CASE("persistent decode step: weights staged in shared memory ahead of their items give the logits of weights "
+          "read in place, bit for bit") {
+  for (const auto& path : {gpu_test::synthetic_1b(), gpu_test::synthetic_qwen2(), gpu_test::synthetic_gemma3_untied()}) {
+    CAPTURE(path);
+    const auto file = gguf::MappedFile::open(path);
+    runtime::EngineOptions in_place = options(runtime::DecodePath::persistent);
+    in_place.persistent_prefetch = false;
+    Engine staged(*file, {}, options(runtime::DecodePath::persistent));
+    Engine unstaged(*file, {}, in_place);
+    MESSAGE(staged.decode_path());
+    CHECK(staged.decode_path().find("(0 items staged") == std::string::npos);  // sm_90: most products are
+    const auto prompt = random_prompt(40, staged.config().vocab_size, 11);
+    const Run a = run(staged, prompt, 8);
+    const Run b = run(unstaged, prompt, 8);
+    CHECK(a.tokens == b.tokens);
+    for (std::size_t t = 0; t < a.logits.size(); ++t) CHECK(same_bits(a.logits[t], b.logits[t]));
+  }
+}
+
 TEST_CASE("persistent decode step: a layout it cannot read is refused with the reason; auto keeps the graph and "
           "says why") {
   const auto file = gguf::MappedFile::open(gpu_test::synthetic_1b());

@@ -116,7 +116,7 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --decode D              one-token step: auto (the engine's choice, said in -v's report), graph
                           (the step's kernels as one CUDA graph) or persistent (one launch; an
                           error, with the reason, where the model cannot take it)
-  --no-prefetch           the persistent step without its L2 prefetch of each block's next item
+  --no-prefetch           the persistent step without staging each block's next item's weights
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one

@@ -368,6 +368,37 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
   }
 }
 
+// attention_decode_merge_head by one warp (splits <= 32: a lane a split),
+// so that a block merges several heads side by side (the persistent step).
+// The same arithmetic but for the order of the denominator's sum.
+template <int MinSplit>
+__device__ __forceinline__ void attention_decode_merge_head_warp(const attention::Workspace& ws,
+                                                                 const AttentionShape& shape, std::uint32_t splits,
+                                                                 const std::int32_t* position, float* out,
+                                                                 std::uint32_t head) {
+  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
+  const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= 32
+  const int s = static_cast<int>(threadIdx.x % 32);
+  const float m = s < used ? ws.max[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : -FLT_MAX;
+  float max = m;
+  for (int o = 16; o > 0; o /= 2) max = fmaxf(max, __shfl_xor_sync(0xffffffffu, max, o));
+  const float w = s < used ? expf(m - max) : 0.0f;
+  const float l = s < used ? ws.sum[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : 0.0f;
+  float denominator = w * l;
+  for (int o = 16; o > 0; o /= 2) denominator += __shfl_xor_sync(0xffffffffu, denominator, o);
+  for (std::uint32_t d0 = 0; d0 < shape.head_dim; d0 += 32) {
+    const std::uint32_t d = d0 + static_cast<std::uint32_t>(s);
+    float sum = 0.0f;
+    for (int i = 0; i < used; ++i) {
+      const float weight = __shfl_sync(0xffffffffu, w, i);
+      if (d < shape.head_dim)
+        sum = fmaf(weight, ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
+    }
+    if (d < shape.head_dim) out[std::size_t{head} * shape.head_dim + d] = sum / denominator;
+  }
+}
+
 // Block = (head, query token).
 template <int Threads, int MinSplit>
 __global__ void __launch_bounds__(Threads)

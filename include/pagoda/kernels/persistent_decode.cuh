@@ -171,7 +171,27 @@ struct Item {
   std::uint32_t count;
   std::uint32_t wait_counter;
   std::uint32_t wait_count;
+  // A product's weights for this item copied into the block's shared memory
+  // ahead of it (bytes; 0: read from global memory as it runs).
+  std::uint32_t stage_bytes;
 };
+
+// Rows [lo, hi) of part p (its own row numbers) that an item of a product
+// covers; lo == hi: none. Gated: gate and up both take the item's rows.
+struct RowRange {
+  std::uint32_t lo, hi;
+};
+PAGODA_HD inline RowRange part_rows(const GemvOp& g, std::uint32_t p, std::uint32_t first, std::uint32_t count) {
+  const GemvPart& part = g.parts[p];
+  std::uint32_t lo = first, hi = first + count;
+  if (!g.gated) {
+    lo = lo > part.first ? lo - part.first : 0;
+    hi = hi > part.first ? hi - part.first : 0;
+  }
+  if (hi > part.rows) hi = part.rows;
+  if (lo > hi) lo = hi;
+  return {lo, hi};
+}
 
 struct Program {
   const Item* items;
@@ -184,8 +204,14 @@ struct Program {
   std::uint32_t* tickets;        // items of the current launch handed out
   const std::int32_t* position;  // the token's position (its KV cache row)
   // Where the next ticket is a product's item, its rows are prefetched into
-  // L2 once this item's wait is over (EngineOptions::persistent_prefetch).
+  // L2 once this item's wait is over (EngineOptions::persistent_prefetch),
+  // unless they are staged in shared memory (Item::stage_bytes).
   bool prefetch_next;
+  // Two stages of stage_bytes each, from byte stage_offset of the dynamic
+  // shared memory (after the x buffer): a block copies its next item's
+  // weights into one while it runs the item in the other (0: no stages).
+  std::uint32_t stage_offset;
+  std::uint32_t stage_bytes;
   // Profiling (null: off): per item, %globaltimer (ns) when its block took
   // it, when its wait was over, when it was done; and the block (item_count
   // x 4 values). runtime::PersistentStep::profile() summarises them.
@@ -212,15 +238,23 @@ inline constexpr std::size_t attention_shared_bytes = 32768;
   return x > attention_shared_bytes ? x : attention_shared_bytes;
 }
 
-// Blocks of the kernel for a model whose main format (the most bytes of its
-// layer matrices) is `main_format` that one SM holds at once with
-// shared_bytes(max_cols) each (0: none fits); throws pagoda::Error for a
+// The x buffer rounded so that the weight stages after it start 128-aligned.
+[[nodiscard]] constexpr std::size_t stage_offset(std::size_t max_cols) { return (shared_bytes(max_cols) + 127) / 128 * 128; }
+
+// The most dynamic shared memory a block of the kernel for `main_format`
+// may take on the current device (its opt-in limit less the kernel's static
+// shared memory); the kernel is opted in to it. Throws pagoda::Error for a
 // format without the field-streams layout.
-[[nodiscard]] int resident_blocks_per_sm(gguf::TensorType main_format, std::size_t max_cols);
+[[nodiscard]] std::size_t max_dynamic_shared(gguf::TensorType main_format);
+
+// Blocks of that kernel one SM holds at once with `shared` bytes of dynamic
+// shared memory each (0: none fits).
+[[nodiscard]] int resident_blocks_per_sm(gguf::TensorType main_format, std::size_t shared);
 
 // One step on `stream`: `grid` blocks (runtime::PersistentStep keeps it to
-// what fits at once). Throws pagoda::Error on a null list or a failed launch.
-void launch(const Program& program, gguf::TensorType main_format, std::size_t max_cols, unsigned grid,
+// what fits at once) of `shared` bytes of dynamic shared memory. Throws
+// pagoda::Error on a null list or a failed launch.
+void launch(const Program& program, gguf::TensorType main_format, std::size_t shared, unsigned grid,
             cudaStream_t stream);
 
 #if defined(__CUDACC__)
@@ -313,25 +347,80 @@ __device__ __forceinline__ void prefetch_l2(const std::byte* at, std::uint32_t b
 // The weights of a product's item [first, first + count) into L2: rows are
 // whole groups of 8 one after another in the field-streams layout.
 __device__ __forceinline__ void prefetch_gemv_item(const GemvOp& g, const Item& item) {
-  const std::uint32_t end = item.first + item.count;
   for (std::uint32_t p = 0; p < g.part_count; ++p) {
-    const GemvPart& part = g.parts[p];
-    std::uint32_t lo = item.first, hi = end;  // gated: gate and up share the item's rows
-    if (!g.gated) {
-      lo = lo > part.first ? lo - part.first : 0;
-      hi = hi > part.first ? hi - part.first : 0;
-      if (hi > part.rows) hi = part.rows;
-      if (lo >= hi) continue;
-    }
-    prefetch_l2(part.weights + std::size_t{lo} * part.row_bytes, (hi - lo) * part.row_bytes);
+    const RowRange r = part_rows(g, p, item.first, item.count);
+    if (r.lo < r.hi)
+      prefetch_l2(g.parts[p].weights + std::size_t{r.lo} * g.parts[p].row_bytes, (r.hi - r.lo) * g.parts[p].row_bytes);
   }
+}
+
+__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+
+// The stages' barriers (mbarriers: one arrival, thread 0's, and the copy's
+// bytes complete a phase), by thread 0 before the block's first barrier.
+__device__ __forceinline__ void init_stage_barriers(std::uint64_t* full, int count) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  for (int i = 0; i < count; ++i)
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(full + i)) : "memory");
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
+}
+
+// Thread 0: an item's weights (each part's rows, in part order, as
+// run_gemv reads them) into `stage` with one bulk copy a part, landing on
+// `full`. The stage's last reads were the generic proxy's, before the
+// block barrier that ended its item; the proxy fence orders them before
+// the copy's writes.
+__device__ __forceinline__ void stage_gemv_item(const GemvOp& g, const Item& item, std::byte* stage,
+                                                std::uint64_t* full) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const std::uint32_t barrier = shared_address(full);
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(barrier), "r"(item.stage_bytes)
+               : "memory");
+  std::uint32_t to = shared_address(stage);
+  for (std::uint32_t p = 0; p < g.part_count; ++p) {
+    const RowRange r = part_rows(g, p, item.first, item.count);
+    if (r.lo == r.hi) continue;
+    const std::uint32_t bytes = (r.hi - r.lo) * g.parts[p].row_bytes;
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(to),
+                 "l"(g.parts[p].weights + std::size_t{r.lo} * g.parts[p].row_bytes), "r"(bytes), "r"(barrier)
+                 : "memory");
+    to += bytes;
+  }
+#else
+  __trap();  // the host stages nothing below sm_90 (PersistentStep)
+#endif
+}
+
+// Every thread: returns once the stage's copy of phase `parity` has landed
+// (its bytes are then visible to the waiting threads).
+__device__ __forceinline__ void wait_stage(std::uint64_t* full, std::uint32_t parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const std::uint32_t barrier = shared_address(full);
+  std::uint32_t ready = 0;
+  do {
+    asm volatile(
+        "{\n .reg .pred landed;\n mbarrier.try_wait.parity.shared::cta.b64 landed, [%1], %2;\n"
+        " selp.u32 %0, 1, 0, landed;\n}"
+        : "=r"(ready)
+        : "r"(barrier), "r"(parity)
+        : "memory");
+  } while (ready == 0);
+#else
+  __trap();
+#endif
 }
 
 // Rows [first, first + count) of a product (gate rows when gated). Parts
 // in the kernel's Main format run inline; others through run_part (a call).
+// staged: the item's weights in shared memory (each part's rows in turn, as
+// stage_gemv_item copied them; ready once `wait` returns), or null.
 template <class Main, int Threads, class Wait>
 __device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait& wait, int4* shared,
-                                         std::uint32_t& x_op) {
+                                         std::uint32_t& x_op, const std::byte* staged) {
   constexpr int R = rows_per_task;
   const std::size_t cols = g.cols;
   const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * (cols / 32)), cols / 32};
@@ -348,6 +437,9 @@ __device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait
       x_op = item.op;
     }
   };
+  // streams_rows loads its first weights before `before`: staged ones may
+  // be read only once they have landed.
+  if (staged != nullptr) before();
   const auto run = [&](const PartTargets& t, std::uint32_t format, std::size_t first_task, std::size_t end_task) {
     if (format == stream_format_index<Main>) {
       streams_rows<Main, PartRows, Threads, R>(t, cols, xs, first_task + threadIdx.x / 32, end_task, Threads / 32,
@@ -358,28 +450,41 @@ __device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait
       run_part<typename decltype(tag)::type, Threads>(t, cols, xs, first_task, end_task, before);
     });
   };
-  const std::uint32_t end = item.first + item.count;
+  // Part p's rows r as a matrix: in place (the whole matrix, its own row
+  // numbers), or staged (rows r.lo.. at the stage's next bytes: a whole
+  // number of field-streams groups, renumbered from 0). Returns the shift.
+  std::size_t staged_offset = 0;
+  const auto place = [&](const GemvPart& part, RowRange r, const std::byte*& weights, std::size_t& rows) {
+    if (staged == nullptr) {
+      weights = part.weights;
+      rows = part.rows;
+      return 0u;
+    }
+    weights = staged + staged_offset;
+    staged_offset += std::size_t{r.hi - r.lo} * part.row_bytes;
+    rows = r.hi - r.lo;
+    return r.lo;
+  };
   if (g.gated) {  // one task: gate row i and up row i (both of parts[0]'s format)
+    const RowRange r = part_rows(g, 0, item.first, item.count);
     PartTargets t{};
     t.gated = true;
     t.activation = g.activation;
-    t.base.weights[0] = g.parts[0].weights;
-    t.base.weights[1] = g.parts[1].weights;
-    t.base.y[0] = g.parts[0].y;
-    t.base.rows[0] = g.parts[0].rows;
-    run(t, g.parts[0].format, item.first, end);
+    std::size_t up_rows = 0;
+    const std::uint32_t shift = place(g.parts[0], r, t.base.weights[0], t.base.rows[0]);
+    place(g.parts[1], r, t.base.weights[1], up_rows);
+    t.base.y[0] = g.parts[0].y + shift;
+    run(t, g.parts[0].format, r.lo - shift, r.hi - shift);
   } else {
     for (std::uint32_t p = 0; p < g.part_count; ++p) {  // the item's rows of each matrix
       const GemvPart& part = g.parts[p];
-      const std::uint32_t lo = item.first > part.first ? item.first : part.first;
-      const std::uint32_t hi = end < part.first + part.rows ? end : part.first + part.rows;
-      if (lo >= hi) continue;
+      const RowRange r = part_rows(g, p, item.first, item.count);
+      if (r.lo == r.hi) continue;
       PartTargets t{};
-      t.base.weights[0] = part.weights;
-      t.base.y[0] = part.y;
-      t.base.residual[0] = part.residual;
-      t.base.rows[0] = part.rows;
-      run(t, part.format, (lo - part.first) / R, (hi - part.first + R - 1) / R);
+      const std::uint32_t shift = place(part, r, t.base.weights[0], t.base.rows[0]);
+      t.base.y[0] = part.y + shift;
+      t.base.residual[0] = part.residual != nullptr ? part.residual + shift : nullptr;
+      run(t, part.format, (r.lo - shift) / R, (r.hi - shift + R - 1) / R);
     }
   }
   before();  // (an item always overlaps a part; this keeps the wait unconditional)
@@ -422,6 +527,12 @@ __device__ __forceinline__ void run_attention_merge(const AttentionOp& a, const 
                                                     const std::int32_t* position) {
   const attention::Workspace ws{a.ws_output, a.ws_max, a.ws_sum};
   const std::uint32_t per_kv = a.shape.n_heads / a.shape.n_kv_heads;
+  if (a.splits <= 32) {  // a warp a query head, side by side
+    for (std::uint32_t h = threadIdx.x / 32; h < per_kv; h += Threads / 32)
+      attention_decode_merge_head_warp<attention_min_split>(ws, a.shape, a.splits, position, a.out,
+                                                            item.first * per_kv + h);
+    return;
+  }
   for (std::uint32_t h = 0; h < per_kv; ++h) {
     if (h > 0) __syncthreads();
     attention_decode_merge_head<Threads, attention_min_split>(ws, a.shape, a.splits, position, a.out,
@@ -434,9 +545,9 @@ __device__ __forceinline__ void run_rope_kv(const RopeOp& r, const Item& item, c
   const std::int32_t at = *position;
   for (std::uint32_t h = item.first; h < item.first + item.count; ++h) {
     if (h > item.first) __syncthreads();
-    rope_kv_head<Threads>(r.q, r.k, r.v, r.k_cache, r.v_cache, r.n_heads, r.n_kv_heads, r.head_dim, r.pairs,
-                          r.freq_base, r.linear_scale, r.freq_factors, r.neox, r.q_norm, r.k_norm, r.norm_eps, at,
-                          at, h);
+    rope_kv_head_parallel<Threads>(r.q, r.k, r.v, r.k_cache, r.v_cache, r.n_heads, r.n_kv_heads, r.head_dim,
+                                   r.pairs, r.freq_base, r.linear_scale, r.freq_factors, r.neox, r.q_norm, r.k_norm,
+                                   r.norm_eps, at, at, h);
   }
 }
 
@@ -455,39 +566,70 @@ __device__ __forceinline__ void run_post_norm(const PostNormOp& n) {
 // measured against this.
 inline constexpr int min_blocks_per_sm = 1;
 
+// Thread 0: item `ticket`'s weights into `stage` if the host staged it.
+__device__ __forceinline__ void stage_item(const Program& p, std::uint32_t ticket, std::byte* stage,
+                                           std::uint64_t* full) {
+  if (ticket >= p.item_count) return;
+  const Item item = p.items[ticket];
+  if (item.stage_bytes != 0) stage_gemv_item(p.ops[item.op].gemv, item, stage, full);
+}
+
+// Tickets: a block holds the item it runs and the next, whose weights are
+// on their way into the other stage meanwhile (issued before the item's
+// wait, so an op's drain overlaps the next op's weight traffic), and takes
+// a third while the item runs. Items are run in ticket order, so the
+// deadlock argument at the top holds as with one ticket.
 template <int Threads, class Main>
 __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_kernel(Program p) {
   extern __shared__ int4 shared[];
-  __shared__ std::uint32_t step_shared, ticket_shared;
+  __shared__ std::uint32_t step_shared, ticket_shared, next_shared;
+  __shared__ std::uint64_t stage_full[2];  // a stage's copy has landed
+  std::byte* const stages = reinterpret_cast<std::byte*>(shared) + p.stage_offset;
   if (threadIdx.x == 0) {
     step_shared = load_acquire(p.epoch);  // written by the launch before, which has ended
     ticket_shared = atomicAdd(p.tickets, 1u);
+    next_shared = atomicAdd(p.tickets, 1u);
+    if (p.stage_bytes != 0) {
+      init_stage_barriers(stage_full, 2);
+      stage_item(p, ticket_shared, stages, &stage_full[0]);
+    }
   }
   __syncthreads();
   const std::uint32_t step = step_shared;
-  std::uint32_t ticket = ticket_shared;
+  std::uint32_t ticket = ticket_shared, next = next_shared;
+  std::uint32_t stage = 0;   // the current item's stage; the next item's is the other
+  std::uint32_t parity = 0;  // bit s: the phase of stage s's next copy
   std::uint32_t x_op = no_counter;  // the op whose x the block's shared memory holds
   while (ticket < p.item_count) {
-    std::uint32_t next_ticket = 0;
-    if (threadIdx.x == 0) next_ticket = atomicAdd(p.tickets, 1u);  // in flight while this item runs
+    std::uint32_t after = 0;
+    if (threadIdx.x == 0) {
+      // The other stage was read by the item before this one, which has ended.
+      if (p.stage_bytes != 0) stage_item(p, next, stages + (stage ^ 1u) * p.stage_bytes, &stage_full[stage ^ 1u]);
+      after = atomicAdd(p.tickets, 1u);  // in flight while this item runs
+    }
     const Item item = p.items[ticket];
     const Op& op = p.ops[item.op];
+    const std::byte* const staged = item.stage_bytes != 0 ? stages + stage * p.stage_bytes : nullptr;
     unsigned long long* const stamp = p.stamps != nullptr && threadIdx.x == 0 ? p.stamps + stamps_per_item * ticket
                                                                                : nullptr;
     if (stamp != nullptr) stamp[0] = global_timer(), stamp[3] = blockIdx.x;
     const auto wait = [&] {
       if (item.wait_counter != no_counter)
         wait_for(p.counters + item.wait_counter, step * p.signals[item.wait_counter] + item.wait_count);
+      if (staged != nullptr) {
+        wait_stage(&stage_full[stage], (parity >> stage) & 1u);
+        parity ^= 1u << stage;
+      }
       if (stamp != nullptr) stamp[1] = global_timer();
-      // The next ticket has come back meanwhile: its weights start for L2 now.
-      if (p.prefetch_next && threadIdx.x == 0 && next_ticket < p.item_count) {
-        const Item next = p.items[next_ticket];
-        const Op& next_op = p.ops[next.op];
-        if (next_op.kind == Kind::gemv) prefetch_gemv_item(next_op.gemv, next);
+      // A next product item that is not staged: its weights start for L2 now.
+      if (p.prefetch_next && threadIdx.x == 0 && next < p.item_count) {
+        const Item n = p.items[next];
+        const Op& next_op = p.ops[n.op];
+        if (next_op.kind == Kind::gemv && n.stage_bytes == 0) prefetch_gemv_item(next_op.gemv, n);
       }
     };
     switch (op.kind) {
-      case Kind::gemv: run_gemv<Main, Threads>(op.gemv, item, wait, shared, x_op); break;
+      case Kind::gemv: run_gemv<Main, Threads>(op.gemv, item, wait, shared, x_op, staged); break;
       case Kind::rope_kv: wait(); run_rope_kv<Threads>(op.rope, item, p.position); break;
       case Kind::attention_split:  // its tiles overwrite the block's x
         wait();
@@ -502,13 +644,16 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
       if (stamp != nullptr) stamp[2] = global_timer();
       __threadfence();
       atomicAdd(p.counters + item.op, 1u);
-      ticket_shared = next_ticket;
+      ticket_shared = next;
+      next_shared = after;
     }
     __syncthreads();
     ticket = ticket_shared;
+    next = next_shared;
+    stage ^= 1u;
   }
   if (threadIdx.x == 0) {
-    __threadfence();  // this block's last ticket is taken before it counts itself out
+    __threadfence();  // this block's last tickets are taken before it counts itself out
     if (atomicAdd(p.exited, 1u) == gridDim.x - 1) {  // the last block out: every ticket is taken
       *p.exited = 0;
       *p.tickets = 0;

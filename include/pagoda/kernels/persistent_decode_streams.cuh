@@ -21,6 +21,10 @@ namespace pagoda::kernels::persistent {
 
 template <class Main>
 struct MainKernel {
+  // The most dynamic shared memory a block may take on the current device,
+  // opted in to (at each engine's load, before any capture, so never lowered
+  // under a graph already captured).
+  static std::size_t max_dynamic_shared();
   // Blocks an SM holds at once with `shared` bytes of dynamic shared memory each.
   static int resident(std::size_t shared);
   static void launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream);
@@ -28,16 +32,25 @@ struct MainKernel {
 
 #if defined(__CUDACC__)
 
-// At each engine's load (the current device's, before any capture): the
-// kernel may take the most dynamic shared memory any engine asks for (a
-// product of gemv_streams_max_cols columns), so it is never lowered under a
-// graph already captured.
+template <class Main>
+std::size_t MainKernel<Main>::max_dynamic_shared() {
+  constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;
+  int device = 0, optin = 0;
+  check_cuda(cudaGetDevice(&device), "kernels::persistent: cudaGetDevice");
+  check_cuda(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+             "kernels::persistent: cudaDeviceGetAttribute(MaxSharedMemoryPerBlockOptin)");
+  cudaFuncAttributes attributes{};
+  check_cuda(cudaFuncGetAttributes(&attributes, kernel), "kernels::persistent: cudaFuncGetAttributes");
+  const int dynamic = optin - static_cast<int>(attributes.sharedSizeBytes);
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic),
+             "kernels::persistent: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+  return dynamic > 0 ? static_cast<std::size_t>(dynamic) : 0;
+}
+
 template <class Main>
 int MainKernel<Main>::resident(std::size_t shared) {
   constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;
-  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  static_cast<int>(shared_bytes(gemv_streams_max_cols))),
-             "kernels::persistent::launch: cudaFuncSetAttribute(MaxDynamicSharedMemorySize)");
+  (void)max_dynamic_shared();  // opted in to the most, whatever this engine asks
   int blocks = 0;
   check_cuda(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, block_threads, shared),
              "kernels::persistent::launch: cudaOccupancyMaxActiveBlocksPerMultiprocessor");
@@ -46,7 +59,7 @@ int MainKernel<Main>::resident(std::size_t shared) {
 
 template <class Main>
 void MainKernel<Main>::launch(const Program& program, std::size_t shared, unsigned grid, cudaStream_t stream) {
-  constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;  // opted in by resident(), at load
+  constexpr auto kernel = persistent_decode_kernel<block_threads, Main>;  // opted in at load (resident())
   kernel<<<grid, block_threads, shared, stream>>>(program);
   check_launch("kernels::persistent::launch");
 }

@@ -105,6 +105,57 @@ __device__ __forceinline__ void rope_kv_head(float* q, float* k, const float* v,
   }
 }
 
+// rope_kv_head's work with its heads side by side (the persistent step's
+// item, on the step's critical path: one head after another left most of
+// the block idle, a round trip to L2 each). qk-norm: a warp normalises a
+// head row, each lane the elements it summed (in double, as
+// block_rms_scale, so the scale rounds the same but for the order of the
+// sum); then every thread turns pairs of every head. Synchronises the block.
+template <int Threads>
+__device__ __forceinline__ void rope_kv_head_parallel(float* q, float* k, const float* v, __half* k_cache,
+                                                      __half* v_cache, std::uint32_t n_heads,
+                                                      std::uint32_t n_kv_heads, std::uint32_t head_dim,
+                                                      std::uint32_t pairs, double freq_base, double linear_scale,
+                                                      const float* freq_factors, bool neox, const float* q_norm,
+                                                      const float* k_norm, float norm_eps, std::int32_t position,
+                                                      std::int32_t cache_row, std::uint32_t kv_head) {
+  static_assert(Threads % 32 == 0);
+  const std::uint32_t per_kv = n_heads / n_kv_heads;
+  const std::uint32_t heads = per_kv + 1;  // the query heads, then the key
+  float* const key = k + std::size_t{kv_head} * head_dim;
+  const auto row_of = [&](std::uint32_t h) {
+    return h < per_kv ? q + std::size_t{kv_head * per_kv + h} * head_dim : key;
+  };
+  if (q_norm != nullptr || k_norm != nullptr) {
+    const std::uint32_t lane = threadIdx.x % 32;
+    for (std::uint32_t h = threadIdx.x / 32; h < heads; h += Threads / 32) {
+      const float* const weight = h < per_kv ? q_norm : k_norm;
+      if (weight == nullptr) continue;
+      float* const row = row_of(h);
+      double sum_squares = 0.0;
+      for (std::uint32_t i = lane; i < head_dim; i += 32) {
+        const double x = __ldcg(row + i);
+        sum_squares = fma(x, x, sum_squares);
+      }
+      for (int o = 16; o > 0; o /= 2) sum_squares += __shfl_xor_sync(0xffffffffu, sum_squares, o);
+      const float scale =
+          static_cast<float>(1.0 / sqrt(sum_squares / static_cast<double>(head_dim) + static_cast<double>(norm_eps)));
+      for (std::uint32_t i = lane; i < head_dim; i += 32)
+        row[i] = __fmul_rn(__fmul_rn(__ldcg(row + i), scale), weight[i]);
+    }
+    __syncthreads();  // every normed row, whole, before any pair of it turns
+  }
+  for (std::uint32_t w = threadIdx.x; w < heads * pairs; w += Threads)
+    rope_rotate_pair(row_of(w / pairs), w % pairs, pairs, position, freq_base, linear_scale, freq_factors, neox);
+  __syncthreads();  // the whole rotated key, not only this thread's pairs
+  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
+  const float* value = v + std::size_t{kv_head} * head_dim;
+  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
+    k_cache[row + i] = __float2half_rn(key[i]);
+    v_cache[row + i] = __float2half_rn(value[i]);
+  }
+}
+
 #endif  // __CUDACC__
 
 }  // namespace pagoda::kernels

@@ -52,8 +52,10 @@ struct EngineOptions {
   // tests and measurement.
   DecodePath decode = DecodePath::automatic;
   unsigned persistent_grid = 0;
-  // persistent: each block prefetches its next item's weights into L2 once
-  // its current item's wait is over; false for measurement (pagoda-bench --no-prefetch).
+  // persistent: each block copies its next item's weights into shared memory
+  // (sm_90: bulk copies into one of two stages) before its current item's
+  // wait, or prefetches them into L2 where they do not fit; false for
+  // measurement (pagoda-bench --no-prefetch).
   bool persistent_prefetch = true;
   // persistent: stamp every item with %globaltimer (a little slower) so that
   // EngineCore::decode_profile() can say where the last step's time went.

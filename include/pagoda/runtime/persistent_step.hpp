@@ -76,9 +76,14 @@ private:
   DecodeSchedulePolicy policy_;
   DecodeSchedule schedule_;
   bool logits_inside_ = false;
-  bool prefetch_ = true;  // the next item's weights into L2 (kernels::persistent::Program::prefetch_next)
+  // The next item's weights into a shared-memory stage where they fit, else
+  // into L2 (kernels::persistent::Program::prefetch_next, Item::stage_bytes).
+  bool prefetch_ = true;
   gguf::TensorType main_format_{};  // the kernel's inline products (the most bytes of the layers)
   std::size_t max_cols_ = 0;
+  // Dynamic shared memory a block: x from 0, the two weight stages from stage_offset_.
+  std::size_t shared_bytes_ = 0, stage_offset_ = 0, stage_bytes_ = 0;
+  std::size_t staged_items_ = 0;  // items whose weights are copied into a stage ahead of them
   unsigned grid_ = 0, max_grid_ = 0;
   std::uint32_t item_count_ = 0;
   DeviceBuffer items_, signals_, counters_, epoch_, attention_workspace_, stamps_;
