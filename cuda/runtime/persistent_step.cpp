@@ -120,8 +120,6 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   if (policy_.attention_splits > ps::block_threads || policy_.gemv_rows % ps::rows_per_task != 0)
     fail("persistent step: at most {} attention splits and an even number of rows an item (got {} and {})",
          ps::block_threads, policy_.attention_splits, policy_.gemv_rows);
-  schedule_ = build_decode_schedule(config, policy_);
-  validate(schedule_, config, policy_);
   // The logits inside only in the main format: the output matrix is the
   // step's largest (128256 rows of an 8B), a call per item in another format
   // would cost more than the one launch of the graph's GEMV after the kernel.
@@ -136,6 +134,12 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   if (prefetch && model.device().compute_capability() >= 90 && most > stage_offset_)
     stage_bytes_ = (most - stage_offset_) / 2 / 128 * 128;
   shared_bytes_ = stage_bytes_ != 0 ? stage_offset_ + 2 * stage_bytes_ : ps::shared_bytes(max_cols_);
+  // A product whose items' weights would not fit a stage is cut finer, down
+  // to one field-streams group (8 rows); one that still does not fit reads
+  // its weights in place.
+  if (stage_bytes_ != 0) fit_items_to_stage(model);
+  schedule_ = build_decode_schedule(config, policy_);
+  validate(schedule_, config, policy_);
 
   // What fits at once: a block beyond it would start only as others finish.
   const int per_sm = ps::resident_blocks_per_sm(main_format_, shared_bytes_);
@@ -185,6 +189,27 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   // The uploads and zeroed counters were on the legacy stream, which the
   // engine's stream does not wait for: done before any step.
   check_cuda(cudaDeviceSynchronize(), "persistent step: cudaDeviceSynchronize after set-up");
+}
+
+void PersistentStep::fit_items_to_stage(const DeviceModel& model) {
+  const auto fit = [&](DecodeOp op, std::size_t bytes_a_row) {  // bytes_a_row: the most an op row takes
+    std::uint32_t rows = policy_.rows_of(op);
+    while (rows > quant::field_stream_group_rows && rows * bytes_a_row > stage_bytes_) rows /= 2;
+    if (rows % quant::field_stream_group_rows != 0) return;  // a policy of odd sizes is kept as asked
+    if (rows != policy_.rows_of(op)) policy_.rows_by_op[static_cast<std::size_t>(op)] = rows;
+  };
+  std::size_t qkv = 0, output = 0, gate_up = 0, down = 0;
+  for (const DeviceLayer& layer : model.layers()) {
+    qkv = std::max({qkv, layer.wq.info->row_bytes(), layer.wk.info->row_bytes(), layer.wv.info->row_bytes()});
+    output = std::max(output, layer.wo.info->row_bytes());
+    gate_up = std::max(gate_up, layer.w_gate.info->row_bytes() + layer.w_up.info->row_bytes());
+    down = std::max(down, layer.w_down.info->row_bytes());
+  }
+  fit(DecodeOp::qkv, qkv);
+  fit(DecodeOp::output, output);
+  fit(DecodeOp::gate_up, gate_up);
+  fit(DecodeOp::down, down);
+  if (logits_inside_) fit(DecodeOp::logits, model.output().info->row_bytes());
 }
 
 std::vector<kernels::persistent::Op> PersistentStep::ops_for(const model::ModelConfig& config,
@@ -360,10 +385,14 @@ std::string PersistentStep::profile(cudaStream_t stream) const {
 }
 
 std::string PersistentStep::describe() const {
+  std::string rows = fmt::format("{}", policy_.gemv_rows);
+  for (std::size_t op = 0; op < decode_op_count; ++op)
+    if (policy_.rows_by_op[op] != 0)
+      rows += fmt::format(" ({} {})", name_of(static_cast<DecodeOp>(op)), policy_.rows_by_op[op]);
   return fmt::format("persistent: one launch of {} blocks ({} at most) over {} items of {} ops, {} rows an item, "
                      "{} products inline, next item prefetched {} ({} items staged in shared memory, two stages of "
                      "{} KiB a block){}",
-                     grid_, max_grid_, item_count_, schedule_.signals.size(), policy_.gemv_rows,
+                     grid_, max_grid_, item_count_, schedule_.signals.size(), rows,
                      gguf::name_of(main_format_), prefetch_ ? "on" : "off", staged_items_, stage_bytes_ / 1024,
                      logits_inside_ ? ", logits inside"
                                     : ", logits in their own launch (the output matrix is not in field streams or "

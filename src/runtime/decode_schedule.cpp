@@ -38,7 +38,7 @@ std::uint32_t share_of(DecodeOp op, const DecodeSchedulePolicy& policy) {
     case DecodeOp::output:
     case DecodeOp::gate_up:
     case DecodeOp::down:
-    case DecodeOp::logits: return policy.gemv_rows;
+    case DecodeOp::logits: return policy.rows_of(op);
     default: return 1;
   }
 }
@@ -76,6 +76,9 @@ void check_policy(const DecodeSchedulePolicy& policy) {
   if (policy.gemv_rows == 0 || policy.attention_splits == 0)
     fail("decode schedule: rows per item and attention splits must be positive (got {} and {})", policy.gemv_rows,
          policy.attention_splits);
+  for (std::size_t op = 0; op < decode_op_count; ++op)
+    if (policy.rows_by_op[op] != 0 && share_of(static_cast<DecodeOp>(op), {}) == 1)
+      fail("decode schedule: {} is not a product; it has no rows to cut", name_of(static_cast<DecodeOp>(op)));
 }
 
 }  // namespace

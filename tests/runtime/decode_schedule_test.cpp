@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <random>
 #include <thread>
 #include <vector>
@@ -62,19 +63,24 @@ struct Simulation {
     for (auto& c : counters) c = 0;
   }
 
-  // lookahead: each block takes its next ticket before running the current
-  // item, as kernels::persistent_decode does (the next one's weights are
-  // prefetched meanwhile).
-  void run(unsigned blocks, unsigned steps, std::uint32_t seed, bool lookahead = false) {
+  // lookahead: the tickets a block holds beyond the item it runs. 0: it
+  // takes the next after the item; 1: it takes the next as the item starts;
+  // 2: it starts holding two and takes a third as each item starts, as
+  // kernels::persistent_decode does (the next item's weights are copied
+  // into shared memory meanwhile).
+  void run(unsigned blocks, unsigned steps, std::uint32_t seed, unsigned lookahead = 0) {
     for (unsigned step = 0; step < steps; ++step) {
       std::atomic<std::size_t> ticket{0};
       std::vector<std::thread> grid;
       for (unsigned b = 0; b < blocks; ++b)
         grid.emplace_back([&, b] {
           std::mt19937 rng(seed + 977 * b + 31 * step);
-          std::size_t next = ticket++;
-          for (std::size_t i = next; i < schedule.instructions.size(); i = next) {
-            next = lookahead ? ticket++ : 0;
+          std::deque<std::size_t> held{ticket++};
+          for (unsigned k = 1; k < lookahead; ++k) held.push_back(ticket++);
+          while (held.front() < schedule.instructions.size()) {
+            const std::size_t i = held.front();
+            held.pop_front();
+            if (lookahead > 0) held.push_back(ticket++);
             const auto& in = schedule.instructions[i];
             if (in.wait_counter != runtime::no_counter) {
               const std::uint32_t target = step * schedule.signals[in.wait_counter] + in.wait_count;
@@ -86,7 +92,7 @@ struct Simulation {
               order_kept = false;
             if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 50));
             counters[in.done_counter].fetch_add(1, std::memory_order_release);
-            if (!lookahead) next = ticket++;
+            if (lookahead == 0) held.push_back(ticket++);
           }
         });
       for (auto& t : grid) t.join();
@@ -154,6 +160,27 @@ TEST_CASE("validate refuses an item that waits on work after it, a gap, an overl
     CHECK_THROWS_AS(runtime::validate(bad, config), Error);
   }
   CHECK_THROWS_AS((void)runtime::build_decode_schedule(config, {.gemv_rows = 0}), Error);
+  runtime::DecodeSchedulePolicy rows_for_a_norm;
+  rows_for_a_norm.rows_by_op[static_cast<std::size_t>(DecodeOp::rope_kv)] = 8;
+  CHECK_THROWS_WITH_AS((void)runtime::build_decode_schedule(config, rows_for_a_norm),
+                       doctest::Contains("rope_kv is not a product"), Error);
+}
+
+TEST_CASE("a product cut finer than the others (the persistent step fitting its items to a shared-memory stage) "
+          "covers its work with items of its own size") {
+  const auto config = llama_3_8b();
+  runtime::DecodeSchedulePolicy policy{.gemv_rows = 32, .attention_splits = 8};
+  policy.rows_by_op[static_cast<std::size_t>(DecodeOp::down)] = 8;
+  policy.rows_by_op[static_cast<std::size_t>(DecodeOp::gate_up)] = 16;
+  const DecodeSchedule s = runtime::build_decode_schedule(config, policy);
+  CHECK_NOTHROW(runtime::validate(s, config, policy));
+  CHECK(s.signals[s.counter_of(DecodeOp::down, 3)] == 4096 / 8);
+  CHECK(s.signals[s.counter_of(DecodeOp::gate_up, 3)] == 14336 / 16);
+  CHECK(s.signals[s.counter_of(DecodeOp::output, 3)] == 4096 / 32);
+  CHECK(s.signals[s.counter_of(DecodeOp::qkv, 3)] == (4096 + 2 * 1024) / 32);
+  // Layer 4's q/k/v wait for all 512 of layer 3's down items.
+  for (const auto& in : s.instructions)
+    if (in.op == DecodeOp::qkv && in.layer == 4) CHECK(in.wait_count == 512);
 }
 
 TEST_CASE("blocks taking items in list order finish every step, whatever their number, one block alone included") {
@@ -168,13 +195,15 @@ TEST_CASE("blocks taking items in list order finish every step, whatever their n
   }
 }
 
-TEST_CASE("blocks that take their next ticket before running the current item (the kernel's lookahead) finish "
-          "every step too") {
+TEST_CASE("blocks that hold one or two tickets beyond the item they run (the kernel's lookahead) finish every step "
+          "too") {
   const DecodeSchedule s = runtime::build_decode_schedule(gemma_like(), {.gemv_rows = 128, .attention_splits = 2});
+  for (const unsigned lookahead : {1u, 2u})
   for (const unsigned blocks : {1u, 2u, 16u}) {
+    CAPTURE(lookahead);
     CAPTURE(blocks);
     Simulation simulation(s);
-    simulation.run(blocks, 3, 11 * blocks, true);
+    simulation.run(blocks, 3, 11 * blocks + lookahead, lookahead);
     CHECK(simulation.order_kept);
     for (std::size_t c = 0; c < s.signals.size(); ++c) CHECK(simulation.counters[c] == 3 * s.signals[c]);
   }

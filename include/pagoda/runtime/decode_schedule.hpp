@@ -16,6 +16,8 @@
 // the item's wait count, so no reset is needed between steps.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -54,10 +56,21 @@ struct DecodeInstruction {
   std::uint32_t done_counter;  // this item's op: one added when the item is done
 };
 
+inline constexpr std::size_t decode_op_count = static_cast<std::size_t>(DecodeOp::sample) + 1;
+
 // How finely the ops are cut into items: plain values.
 struct DecodeSchedulePolicy {
   std::uint32_t gemv_rows = 64;        // rows of a matrix product per item (a block's share)
   std::uint32_t attention_splits = 8;  // stretches of the cache per KV head
+  // A product op's rows per item where it differs from gemv_rows (0: the
+  // same), indexed by DecodeOp: the persistent step cuts an op whose items'
+  // weights would not fit its shared-memory stage finer.
+  std::array<std::uint32_t, decode_op_count> rows_by_op{};
+
+  [[nodiscard]] std::uint32_t rows_of(DecodeOp op) const {
+    const std::uint32_t rows = rows_by_op[static_cast<std::size_t>(op)];
+    return rows != 0 ? rows : gemv_rows;
+  }
 };
 
 struct DecodeSchedule {

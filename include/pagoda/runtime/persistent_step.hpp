@@ -68,6 +68,8 @@ public:
   [[nodiscard]] std::string profile(cudaStream_t stream) const;
 
 private:
+  // policy_.rows_by_op: each product's items cut until their weights fit a stage.
+  void fit_items_to_stage(const DeviceModel& model);
   [[nodiscard]] std::vector<kernels::persistent::Op> ops_for(const model::ModelConfig& config,
                                                              const DeviceModel& model, const KvCache& kv,
                                                              std::uint32_t sequence) const;
