@@ -138,6 +138,9 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   // to one field-streams group (8 rows); one that still does not fit reads
   // its weights in place.
   if (stage_bytes_ != 0) fit_items_to_stage(model);
+  for (const DecodeOp op : {DecodeOp::qkv, DecodeOp::output, DecodeOp::gate_up, DecodeOp::down, DecodeOp::logits})
+    if (policy_.rows_of(op) % ps::rows_per_task != 0)
+      fail("persistent step: an even number of rows an item ({} has {})", name_of(op), policy_.rows_of(op));
   schedule_ = build_decode_schedule(config, policy_);
   validate(schedule_, config, policy_);
 

@@ -1,18 +1,19 @@
 // kernels::persistent_decode: one token's decode step as one launch (issue
 // 15). The blocks of the grid take work items from a list built at load
 // (runtime::DecodeSchedule) in list order, one ticket (an atomic counter)
-// each, the next ticket taken while the current item runs. An item waits, on
-// a counter in global memory, for the op whose results it reads, runs, and
-// adds one to its own op's counter. The work of an item is the same device
-// code the graph path launches as kernels: streams_rows (the field-streams
-// GEMV), attention_decode_split_block and attention_decode_merge_head,
-// rope_kv_head, rms_norm_row's arithmetic.
+// each; a block holds the item it runs and the next, and takes a third while
+// the item runs. An item waits, on a counter in global memory, for the op
+// whose results it reads, runs, and adds one to its own op's counter. The
+// work of an item is the same device code the graph path launches as
+// kernels: streams_rows (the field-streams GEMV), attention_decode_split_block
+// and the merge's arithmetic, rope_kv_head's, rms_norm_row's.
 //
 // Why: a small model's decode step is hundreds of short kernels (SmolLM2-135M:
 // ~245 at ~3.3 us each for 0.03 ms of weights); a counter round trip through
-// L2 costs a fraction of a launch and drain, and a GEMV item loads its first
-// weights before its wait is over, so the next op's bytes are in flight while
-// the previous op finishes.
+// L2 costs a fraction of a launch and drain, and a product item's weights
+// are copied into shared memory while the block's item before it runs (two
+// stages, bulk copies), so the next op's bytes are in flight while the
+// previous op finishes.
 //
 // Deadlock-free by construction: an item waits only on ops whose every item
 // comes earlier in the list (runtime::validate checks it), and only a running
@@ -609,7 +610,9 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     }
     const Item item = p.items[ticket];
     const Op& op = p.ops[item.op];
-    const std::byte* const staged = item.stage_bytes != 0 ? stages + stage * p.stage_bytes : nullptr;
+    // (Both sizes: an item's copy is issued only where the program has stages.)
+    const std::byte* const staged =
+        p.stage_bytes != 0 && item.stage_bytes != 0 ? stages + stage * p.stage_bytes : nullptr;
     unsigned long long* const stamp = p.stamps != nullptr && threadIdx.x == 0 ? p.stamps + stamps_per_item * ticket
                                                                                : nullptr;
     if (stamp != nullptr) stamp[0] = global_timer(), stamp[3] = blockIdx.x;
