@@ -105,8 +105,8 @@ TEST_CASE("--decode picks the one-token step: auto by default, graph or persiste
   CHECK(parse({"-m", "a.gguf", "--decode", "persistent"}).decode == pagoda::runtime::DecodePath::persistent);
   CHECK(error_of({"-m", "a.gguf", "--decode", "megakernel"}) ==
         "--decode: 'megakernel' is not one of auto, graph, persistent");
-  CHECK(parse({"-m", "a.gguf"}).prefetch);
-  CHECK_FALSE(parse({"-m", "a.gguf", "--decode", "persistent", "--no-prefetch"}).prefetch);
+  CHECK_FALSE(parse({"-m", "a.gguf"}).prefetch);
+  CHECK(parse({"-m", "a.gguf", "--decode", "persistent", "--prefetch"}).prefetch);
 }
 
 TEST_CASE("--help stops parsing, whatever follows") {

@@ -153,10 +153,10 @@ TEST_CASE("persistent decode step: weights staged in shared memory ahead of thei
   for (const auto& path : {gpu_test::synthetic_1b(), gpu_test::synthetic_qwen2(), gpu_test::synthetic_gemma3_untied()}) {
     CAPTURE(path);
     const auto file = gguf::MappedFile::open(path);
-    runtime::EngineOptions in_place = options(runtime::DecodePath::persistent);
-    in_place.persistent_prefetch = false;
-    Engine staged(*file, {}, options(runtime::DecodePath::persistent));
-    Engine unstaged(*file, {}, in_place);
+    runtime::EngineOptions ahead = options(runtime::DecodePath::persistent);
+    ahead.persistent_prefetch = true;
+    Engine staged(*file, {}, ahead);
+    Engine unstaged(*file, {}, options(runtime::DecodePath::persistent));
     MESSAGE(staged.decode_path());
     CHECK(staged.decode_path().find("(0 items staged") == std::string::npos);  // sm_90: most products are
     const auto prompt = random_prompt(40, staged.config().vocab_size, 11);

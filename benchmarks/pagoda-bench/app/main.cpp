@@ -86,7 +86,7 @@ int run(const bench::BenchOptions& options) {
                      .programmatic_launch = options.programmatic_launch,
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
                      .decode = std::string(pagoda::runtime::name_of(options.decode)) +
-                               (options.prefetch ? "" : ", no prefetch"),
+                               (options.prefetch ? ", prefetch" : ""),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,

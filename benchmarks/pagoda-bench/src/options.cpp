@@ -28,7 +28,7 @@ constexpr FlagName no_pdl_flag{"", "--no-pdl"};
 constexpr FlagName no_wgmma_flag{"", "--no-wgmma"};
 constexpr FlagName layout_flag{"", "--layout"};
 constexpr FlagName decode_flag{"", "--decode"};
-constexpr FlagName no_prefetch_flag{"", "--no-prefetch"};
+constexpr FlagName prefetch_flag{"", "--prefetch"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -116,7 +116,7 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --decode D              one-token step: auto (the engine's choice, said in -v's report), graph
                           (the step's kernels as one CUDA graph) or persistent (one launch; an
                           error, with the reason, where the model cannot take it)
-  --no-prefetch           the persistent step without staging each block's next item's weights
+  --prefetch              the persistent step stages each block's next item's weights ahead (measured slower so far)
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one
@@ -201,9 +201,9 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
         throw UsageError(fmt::format("{}: '{}' is not one of {}", decode_flag.text(), value,
                                      pagoda::runtime::decode_path_names));
       o.decode = *decode;
-    } else if (no_prefetch_flag.matches(flag)) {
-      cursor.no_value(no_prefetch_flag);
-      o.prefetch = false;
+    } else if (prefetch_flag.matches(flag)) {
+      cursor.no_value(prefetch_flag);
+      o.prefetch = true;
     } else if (no_wgmma_flag.matches(flag)) {
       cursor.no_value(no_wgmma_flag);
       o.wgmma = false;

@@ -54,9 +54,10 @@ struct EngineOptions {
   unsigned persistent_grid = 0;
   // persistent: each block copies its next item's weights into shared memory
   // (sm_90: bulk copies into one of two stages) before its current item's
-  // wait, or prefetches them into L2 where they do not fit; false for
-  // measurement (pagoda-bench --no-prefetch).
-  bool persistent_prefetch = true;
+  // wait, or prefetches them into L2 where they do not fit. Off: measured
+  // slower so far (H100, synthetic 1B: 497 t/s against 630 without;
+  // docs/notes/performance.md, issue 15, version 3); pagoda-bench --prefetch.
+  bool persistent_prefetch = false;
   // persistent: stamp every item with %globaltimer (a little slower) so that
   // EngineCore::decode_profile() can say where the last step's time went.
   bool persistent_profile = false;

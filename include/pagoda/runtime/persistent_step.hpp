@@ -47,7 +47,7 @@ public:
   // what fits at once.
   PersistentStep(const model::ModelConfig& config, const DeviceModel& model, const KvCache& kv,
                  std::uint32_t sequences, const StepBuffers& buffers, unsigned grid = 0,
-                 const DecodeSchedulePolicy& policy = {}, bool prefetch = true);  // persistent_schedule_policy
+                 const DecodeSchedulePolicy& policy = {}, bool prefetch = false);  // persistent_schedule_policy
 
   // The step of `sequence` (its token's embedding already in buffers.x) on
   // `stream`; position: the device int32 holding the token's position.
@@ -80,7 +80,7 @@ private:
   bool logits_inside_ = false;
   // The next item's weights into a shared-memory stage where they fit, else
   // into L2 (kernels::persistent::Program::prefetch_next, Item::stage_bytes).
-  bool prefetch_ = true;
+  bool prefetch_ = false;
   gguf::TensorType main_format_{};  // the kernel's inline products (the most bytes of the layers)
   std::size_t max_cols_ = 0;
   // Dynamic shared memory a block: x from 0, the two weight stages from stage_offset_.

@@ -54,7 +54,7 @@ struct BenchOptions {
   bool wgmma = true;                                // --no-wgmma: prompts on mma.sync everywhere
   pagoda::quant::LayoutChoice layout = pagoda::quant::LayoutChoice::automatic;  // --layout
   pagoda::runtime::DecodePath decode = pagoda::runtime::DecodePath::automatic;  // --decode
-  bool prefetch = true;                             // --no-prefetch: the persistent step's staging of next items off
+  bool prefetch = false;                            // --prefetch: the persistent step stages its next items' weights
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
   std::vector<std::string> summaries;               // --summary: merge saved JSON reports, run nothing
