@@ -333,6 +333,17 @@ __global__ void __launch_bounds__(Threads)
 
 // Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s
 // with w_s = exp(max_s - max over splits).
+namespace attention {
+// The splits that hold visible rows at the token's position (the merge's inputs).
+template <int MinSplit>
+__device__ __forceinline__ int splits_used(const std::int32_t* position, const AttentionShape& shape,
+                                           std::uint32_t splits) {
+  const VisibleRows rows = visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = chunk_length(rows.count, splits, MinSplit);
+  return static_cast<int>((rows.count + chunk - 1) / chunk);
+}
+}  // namespace attention
+
 // attention_decode_merge_head is one head's merge, for the merge kernel and
 // the persistent decode step (as the split block: every thread calls it, a
 // caller that runs it again synchronises the block first). splits <= Threads.
@@ -341,9 +352,7 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
                                                             const AttentionShape& shape, std::uint32_t splits,
                                                             const std::int32_t* position, float* out,
                                                             std::uint32_t head) {
-  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
-  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
-  const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= Threads
+  const int used = attention::splits_used<MinSplit>(position, shape, splits);  // <= splits <= Threads
   const int s = static_cast<int>(threadIdx.x);
 
   using BlockReduce = cub::BlockReduce<float, Threads>;
@@ -376,9 +385,7 @@ __device__ __forceinline__ void attention_decode_merge_head_warp(const attention
                                                                  const AttentionShape& shape, std::uint32_t splits,
                                                                  const std::int32_t* position, float* out,
                                                                  std::uint32_t head) {
-  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
-  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
-  const int used = static_cast<int>((rows.count + chunk - 1) / chunk);  // <= splits <= 32
+  const int used = attention::splits_used<MinSplit>(position, shape, splits);  // <= splits <= 32
   const int s = static_cast<int>(threadIdx.x % 32);
   const float m = s < used ? ws.max[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : -FLT_MAX;
   float max = m;

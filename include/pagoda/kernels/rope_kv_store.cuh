@@ -69,6 +69,20 @@ __global__ void __launch_bounds__(Threads)
   }
 }
 
+// A KV head's rotated key and its value row into cache row `cache_row`, by
+// the block's threads (the rope_kv items' last step).
+template <int Threads>
+__device__ __forceinline__ void store_kv_head(const float* key, const float* v, __half* k_cache, __half* v_cache,
+                                              std::uint32_t n_kv_heads, std::uint32_t head_dim, std::int32_t cache_row,
+                                              std::uint32_t kv_head) {
+  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
+  const float* value = v + std::size_t{kv_head} * head_dim;
+  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
+    k_cache[row + i] = __float2half_rn(key[i]);
+    v_cache[row + i] = __float2half_rn(value[i]);
+  }
+}
+
 // One KV head's share of a decode token, by a whole block (the persistent
 // decode step's rope_kv item): the query heads it serves and its key rotated
 // at `position`, then its key and value rows stored at cache row `cache_row`;
@@ -97,12 +111,7 @@ __device__ __forceinline__ void rope_kv_head(float* q, float* k, const float* v,
       rope_rotate_pair(head, i, pairs, position, freq_base, linear_scale, freq_factors, neox);
   }
   __syncthreads();  // the whole rotated key, not only this thread's pairs
-  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
-  const float* value = v + std::size_t{kv_head} * head_dim;
-  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
-    k_cache[row + i] = __float2half_rn(key[i]);
-    v_cache[row + i] = __float2half_rn(value[i]);
-  }
+  store_kv_head<Threads>(key, v, k_cache, v_cache, n_kv_heads, head_dim, cache_row, kv_head);
 }
 
 // rope_kv_head's work with its heads side by side (the persistent step's
@@ -148,12 +157,7 @@ __device__ __forceinline__ void rope_kv_head_parallel(float* q, float* k, const 
   for (std::uint32_t w = threadIdx.x; w < heads * pairs; w += Threads)
     rope_rotate_pair(row_of(w / pairs), w % pairs, pairs, position, freq_base, linear_scale, freq_factors, neox);
   __syncthreads();  // the whole rotated key, not only this thread's pairs
-  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
-  const float* value = v + std::size_t{kv_head} * head_dim;
-  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
-    k_cache[row + i] = __float2half_rn(key[i]);
-    v_cache[row + i] = __float2half_rn(value[i]);
-  }
+  store_kv_head<Threads>(key, v, k_cache, v_cache, n_kv_heads, head_dim, cache_row, kv_head);
 }
 
 #endif  // __CUDACC__
