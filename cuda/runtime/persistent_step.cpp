@@ -57,13 +57,16 @@ gguf::TensorType main_format_of(const DeviceModel& model) {
       ->first;
 }
 
-// Bytes of `item`'s weights if they can be staged in one shared-memory stage
-// of `stage` bytes (the kernel's bulk copies: each part's rows a whole
-// number of field-streams groups, or the matrix's last rows, 16-byte
-// multiples), else 0: the item reads them in place.
-std::uint32_t stage_bytes_of(const ps::Op& op, const ps::Item& item, std::size_t stage) {
-  if (op.kind != ps::Kind::gemv || stage == 0) return 0;
+// Plans `item`'s copies into one shared-memory stage of `stage` bytes where
+// its weights can be staged (the kernel's bulk copies: each part's rows a
+// whole number of field-streams groups, or the matrix's last rows, 16-byte
+// multiples, together at most a stage): Item::stage_bytes, copy_bytes and
+// copy_from, in part order. Otherwise leaves them 0: the item reads in place.
+void plan_stage(const ps::Op& op, ps::Item& item, std::size_t stage) {
+  if (op.kind != ps::Kind::gemv || stage == 0) return;
+  ps::Item planned = item;
   std::size_t total = 0;
+  int copies = 0;
   for (std::uint32_t p = 0; p < op.gemv.part_count; ++p) {
     const ps::GemvPart& part = op.gemv.parts[p];
     const ps::RowRange r = ps::part_rows(op.gemv, p, item.first, item.count);
@@ -71,10 +74,15 @@ std::uint32_t stage_bytes_of(const ps::Op& op, const ps::Item& item, std::size_t
     const std::size_t bytes = std::size_t{r.hi - r.lo} * part.row_bytes;
     if (r.lo % quant::field_stream_group_rows != 0 || (r.hi % quant::field_stream_group_rows != 0 && r.hi != part.rows) ||
         bytes % 16 != 0)
-      return 0;
+      return;
+    planned.copy_from[copies] = part.weights + std::size_t{r.lo} * part.row_bytes;
+    planned.copy_bytes[copies] = static_cast<std::uint32_t>(bytes);
+    ++copies;
     total += bytes;
   }
-  return total <= stage ? static_cast<std::uint32_t>(total) : 0;
+  if (total == 0 || total > stage) return;
+  planned.stage_bytes = static_cast<std::uint32_t>(total);
+  item = planned;
 }
 
 template <class T>
@@ -144,18 +152,6 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   schedule_ = build_decode_schedule(config, policy_);
   validate(schedule_, config, policy_);
 
-  // What fits at once: a block beyond it would start only as others finish.
-  const int per_sm = ps::resident_blocks_per_sm(main_format_, shared_bytes_);
-  max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
-  if (max_grid_ == 0)
-    fail("the persistent decode step does not fit an SM ({} bytes of shared memory a block for {} columns)",
-         shared_bytes_, max_cols_);
-  grid_ = grid == 0 ? max_grid_ : grid;
-  if (grid_ > max_grid_)
-    fail("a persistent grid of {} blocks cannot all be resident at once on this GPU ({} SMs x {} blocks = {}): "
-         "the blocks past that would only start as others finish",
-         grid_, model.device().multiprocessors(), per_sm, max_grid_);
-
   attention_workspace_ = DeviceBuffer(std::size_t{policy_.attention_splits} * config.n_heads *
                                           (config.head_dim + 2) * sizeof(float),
                                       "persistent step: attention workspace");
@@ -168,18 +164,40 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
   // it). Items that waited on the embedding wait on nothing: it is a launch
   // before this one on the same stream.
   std::vector<ps::Item> items;
+  std::size_t largest_stage = 0;
   const std::uint32_t embed = schedule_.counter_of(DecodeOp::embed, 0);
   for (const DecodeInstruction& in : schedule_.instructions) {
     if (in.op == DecodeOp::embed || in.op == DecodeOp::sample || (in.op == DecodeOp::logits && !logits_inside_))
       continue;
     op_of_item_.push_back(in.op);
-    ps::Item item{in.done_counter, in.first, in.count, in.wait_counter == embed ? ps::no_counter : in.wait_counter,
-                  in.wait_counter == embed ? 0u : in.wait_count, 0};
-    if (!ops.empty()) item.stage_bytes = stage_bytes_of(ops.front()[in.done_counter], item, stage_bytes_);
+    ps::Item item{};
+    item.op = in.done_counter;
+    item.first = in.first;
+    item.count = in.count;
+    item.wait_counter = in.wait_counter == embed ? ps::no_counter : in.wait_counter;
+    item.wait_count = in.wait_counter == embed ? 0u : in.wait_count;
+    if (!ops.empty()) plan_stage(ops.front()[in.done_counter], item, stage_bytes_);
     staged_items_ += item.stage_bytes != 0;
+    largest_stage = std::max<std::size_t>(largest_stage, item.stage_bytes);
     items.push_back(item);
   }
   item_count_ = static_cast<std::uint32_t>(items.size());
+  // Stages no larger than the largest staged item: the shared memory they
+  // do not need stays L1 (which the descriptors, x and the KV rows use).
+  stage_bytes_ = (largest_stage + 127) / 128 * 128;
+  shared_bytes_ = stage_bytes_ != 0 ? stage_offset_ + 2 * stage_bytes_ : ps::shared_bytes(max_cols_);
+
+  // What fits at once: a block beyond it would start only as others finish.
+  const int per_sm = ps::resident_blocks_per_sm(main_format_, shared_bytes_);
+  max_grid_ = static_cast<unsigned>(std::max(per_sm, 0) * model.device().multiprocessors());
+  if (max_grid_ == 0)
+    fail("the persistent decode step does not fit an SM ({} bytes of shared memory a block for {} columns)",
+         shared_bytes_, max_cols_);
+  grid_ = grid == 0 ? max_grid_ : grid;
+  if (grid_ > max_grid_)
+    fail("a persistent grid of {} blocks cannot all be resident at once on this GPU ({} SMs x {} blocks = {}): "
+         "the blocks past that would only start as others finish",
+         grid_, model.device().multiprocessors(), per_sm, max_grid_);
   items_ = upload(items, "persistent step: items");
   signals_ = upload(schedule_.signals, "persistent step: signals");
   counters_ = DeviceBuffer(schedule_.signals.size() * sizeof(std::uint32_t), "persistent step: counters");

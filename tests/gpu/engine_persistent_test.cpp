@@ -181,16 +181,21 @@ TEST_CASE("persistent decode step: a layout it cannot read is refused with the r
 TEST_CASE("persistent decode step: a profiled step says where its time went, per op kind, and still gives the same "
           "tokens") {
   const auto file = gguf::MappedFile::open(gpu_test::synthetic_1b());
-  runtime::EngineOptions profiled = options(runtime::DecodePath::persistent);
-  profiled.persistent_profile = true;
   Engine plain(*file, {}, options(runtime::DecodePath::persistent));
-  Engine engine(*file, {}, profiled);
-  const auto prompt = random_prompt(100, engine.config().vocab_size, 3);
-  CHECK(run(engine, prompt, 8).tokens == run(plain, prompt, 8).tokens);
-  const std::string profile = engine.decode_profile();
-  MESSAGE("synthetic Llama-3.2-1B Q4_0 at depth ~108, " << profile);
-  for (const char* op : {"qkv", "rope_kv", "attention_split", "attention_merge", "output", "gate_up", "down"})
-    CHECK_MESSAGE(profile.find(std::string("\n  ") + op + ":") != std::string::npos, op);
+  const auto prompt = random_prompt(100, plain.config().vocab_size, 3);
+  const Run expected = run(plain, prompt, 8);
+  for (const bool staged : {false, true}) {  // weights read in place, and staged ahead (EngineOptions::persistent_prefetch)
+    CAPTURE(staged);
+    runtime::EngineOptions profiled = options(runtime::DecodePath::persistent);
+    profiled.persistent_profile = true;
+    profiled.persistent_prefetch = staged;
+    Engine engine(*file, {}, profiled);
+    CHECK(run(engine, prompt, 8).tokens == expected.tokens);
+    const std::string profile = engine.decode_profile();
+    MESSAGE("synthetic Llama-3.2-1B Q4_0 at depth ~108, " << (staged ? "staged" : "in place") << ", " << profile);
+    for (const char* op : {"qkv", "rope_kv", "attention_split", "attention_merge", "output", "gate_up", "down"})
+      CHECK_MESSAGE(profile.find(std::string("\n  ") + op + ":") != std::string::npos, op);
+  }
   CHECK_THROWS_AS((void)plain.decode_profile(), Error);  // not asked for
   Engine graph(*file, {}, options(runtime::DecodePath::graph));
   CHECK_THROWS_AS((void)graph.decode_profile(), Error);

@@ -173,8 +173,12 @@ struct Item {
   std::uint32_t wait_counter;
   std::uint32_t wait_count;
   // A product's weights for this item copied into the block's shared memory
-  // ahead of it (bytes; 0: read from global memory as it runs).
+  // ahead of it (bytes; 0: read from global memory as it runs): the copies,
+  // each part's rows in part order (planned at load, so that issuing them
+  // takes one load of the item, not a walk through its op).
   std::uint32_t stage_bytes;
+  std::uint32_t copy_bytes[3];
+  const std::byte* copy_from[3];
 };
 
 // Rows [lo, hi) of part p (its own row numbers) that an item of a product
@@ -369,27 +373,24 @@ __device__ __forceinline__ void init_stage_barriers(std::uint64_t* full, int cou
 #endif
 }
 
-// Thread 0: an item's weights (each part's rows, in part order, as
-// run_gemv reads them) into `stage` with one bulk copy a part, landing on
-// `full`. The stage's last reads were the generic proxy's, before the
-// block barrier that ended its item; the proxy fence orders them before
-// the copy's writes.
-__device__ __forceinline__ void stage_gemv_item(const GemvOp& g, const Item& item, std::byte* stage,
-                                                std::uint64_t* full) {
+// One thread: an item's weights (its planned copies: each part's rows, in
+// part order, as run_gemv reads them) into `stage`, landing on `full`. The
+// stage's last reads were the generic proxy's, before the block barrier
+// that ended its item; the proxy fence orders them before the copy's writes.
+__device__ __forceinline__ void stage_gemv_item(const Item& item, std::byte* stage, std::uint64_t* full) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   const std::uint32_t barrier = shared_address(full);
   asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
   asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(barrier), "r"(item.stage_bytes)
                : "memory");
   std::uint32_t to = shared_address(stage);
-  for (std::uint32_t p = 0; p < g.part_count; ++p) {
-    const RowRange r = part_rows(g, p, item.first, item.count);
-    if (r.lo == r.hi) continue;
-    const std::uint32_t bytes = (r.hi - r.lo) * g.parts[p].row_bytes;
+#pragma unroll
+  for (int c = 0; c < 3; ++c) {
+    if (item.copy_bytes[c] == 0) continue;
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];" ::"r"(to),
-                 "l"(g.parts[p].weights + std::size_t{r.lo} * g.parts[p].row_bytes), "r"(bytes), "r"(barrier)
+                 "l"(item.copy_from[c]), "r"(item.copy_bytes[c]), "r"(barrier)
                  : "memory");
-    to += bytes;
+    to += item.copy_bytes[c];
   }
 #else
   __trap();  // the host stages nothing below sm_90 (PersistentStep)
@@ -567,19 +568,20 @@ __device__ __forceinline__ void run_post_norm(const PostNormOp& n) {
 // measured against this.
 inline constexpr int min_blocks_per_sm = 1;
 
-// Thread 0: item `ticket`'s weights into `stage` if the host staged it.
+// One thread: item `ticket`'s weights into `stage` if the host staged it.
 __device__ __forceinline__ void stage_item(const Program& p, std::uint32_t ticket, std::byte* stage,
                                            std::uint64_t* full) {
   if (ticket >= p.item_count) return;
   const Item item = p.items[ticket];
-  if (item.stage_bytes != 0) stage_gemv_item(p.ops[item.op].gemv, item, stage, full);
+  if (item.stage_bytes != 0) stage_gemv_item(item, stage, full);
 }
 
 // Tickets: a block holds the item it runs and the next, whose weights are
-// on their way into the other stage meanwhile (issued before the item's
-// wait, so an op's drain overlaps the next op's weight traffic), and takes
-// a third while the item runs. Items are run in ticket order, so the
-// deadlock argument at the top holds as with one ticket.
+// on their way into the other stage meanwhile (issued by warp 1 as the item
+// starts, beside thread 0's wait, so an op's drain overlaps the next op's
+// weight traffic and thread 0's path to its wait is as short as without
+// stages), and takes a third while the item runs. Items are run in ticket
+// order, so the deadlock argument at the top holds as with one ticket.
 template <int Threads, class Main>
 __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_kernel(Program p) {
   extern __shared__ int4 shared[];
@@ -601,21 +603,21 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
   std::uint32_t stage = 0;   // the current item's stage; the next item's is the other
   std::uint32_t parity = 0;  // bit s: the phase of stage s's next copy
   std::uint32_t x_op = no_counter;  // the op whose x the block's shared memory holds
+  static_assert(Threads >= 64, "warp 1 issues the stage copies");
   while (ticket < p.item_count) {
+    unsigned long long* const stamp = p.stamps != nullptr && threadIdx.x == 0 ? p.stamps + stamps_per_item * ticket
+                                                                               : nullptr;
+    if (stamp != nullptr) stamp[0] = global_timer(), stamp[3] = blockIdx.x;
     std::uint32_t after = 0;
-    if (threadIdx.x == 0) {
-      // The other stage was read by the item before this one, which has ended.
-      if (p.stage_bytes != 0) stage_item(p, next, stages + (stage ^ 1u) * p.stage_bytes, &stage_full[stage ^ 1u]);
-      after = atomicAdd(p.tickets, 1u);  // in flight while this item runs
-    }
+    if (threadIdx.x == 0) after = atomicAdd(p.tickets, 1u);  // in flight while this item runs
+    // The other stage was read by the item before this one, which has ended.
+    if (threadIdx.x == 32 && p.stage_bytes != 0)
+      stage_item(p, next, stages + (stage ^ 1u) * p.stage_bytes, &stage_full[stage ^ 1u]);
     const Item item = p.items[ticket];
     const Op& op = p.ops[item.op];
     // (Both sizes: an item's copy is issued only where the program has stages.)
     const std::byte* const staged =
         p.stage_bytes != 0 && item.stage_bytes != 0 ? stages + stage * p.stage_bytes : nullptr;
-    unsigned long long* const stamp = p.stamps != nullptr && threadIdx.x == 0 ? p.stamps + stamps_per_item * ticket
-                                                                               : nullptr;
-    if (stamp != nullptr) stamp[0] = global_timer(), stamp[3] = blockIdx.x;
     const auto wait = [&] {
       if (item.wait_counter != no_counter)
         wait_for(p.counters + item.wait_counter, step * p.signals[item.wait_counter] + item.wait_count);
