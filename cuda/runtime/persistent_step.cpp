@@ -8,6 +8,7 @@
 #include "pagoda/core/error.hpp"
 #include "pagoda/kernels/gemv_streams.cuh"
 #include "pagoda/quant/field_streams.hpp"
+#include "pagoda/runtime/persistent_profile.hpp"
 
 namespace pagoda::runtime {
 
@@ -182,6 +183,7 @@ PersistentStep::PersistentStep(const model::ModelConfig& config, const DeviceMod
     items.push_back(item);
   }
   item_count_ = static_cast<std::uint32_t>(items.size());
+  items_host_ = items;
   // Stages no larger than the largest staged item: the shared memory they
   // do not need stays L1 (which the descriptors, x and the KV rows use).
   stage_bytes_ = (largest_stage + 127) / 128 * 128;
@@ -373,36 +375,13 @@ std::string PersistentStep::profile(cudaStream_t stream) const {
   check_cuda(cudaStreamSynchronize(stream), "persistent step profile: cudaStreamSynchronize");
   check_cuda(cudaMemcpy(s.data(), stamps_.data(), s.size() * sizeof(unsigned long long), cudaMemcpyDeviceToHost),
              "persistent step profile: stamps download");
-  unsigned long long first = ~0ull, last = 0;
-  for (std::uint32_t i = 0; i < item_count_; ++i) {
-    first = std::min(first, s[ps::stamps_per_item * i]);
-    last = std::max(last, s[ps::stamps_per_item * i + 2]);
-  }
-  // Per op kind: items, ns waiting, ns working; per block: busy ns (first take to last done is the span).
-  struct Sum {
-    std::size_t items = 0;
-    double wait_ns = 0, work_ns = 0;
-  };
-  std::map<std::string, Sum> by_op;
-  std::vector<double> busy(grid_, 0.0);
+  std::vector<ProfiledItem> items(item_count_);
   for (std::uint32_t i = 0; i < item_count_; ++i) {
     const unsigned long long* t = &s[ps::stamps_per_item * i];
-    Sum& sum = by_op[name_of(op_of_item_[i])];
-    ++sum.items;
-    sum.wait_ns += static_cast<double>(t[1] - t[0]);
-    sum.work_ns += static_cast<double>(t[2] - t[1]);
-    if (t[3] < busy.size()) busy[t[3]] += static_cast<double>(t[2] - t[0]);
+    items[i] = {op_of_item_[i], items_host_[i].op, items_host_[i].wait_counter, t[0], t[1], t[2],
+                static_cast<std::uint32_t>(t[3])};
   }
-  const double span = static_cast<double>(last - first);
-  double busy_total = 0;
-  for (const double b : busy) busy_total += b;
-  std::string text = fmt::format("persistent step profile: {:.1f} us from the first item taken to the last done; "
-                                 "blocks busy {:.0f}% of it (waiting or working), idle the rest",
-                                 span / 1e3, span > 0 ? 100.0 * busy_total / (span * grid_) : 0.0);
-  for (const auto& [op, sum] : by_op)
-    text += fmt::format("\n  {}: {} items, waiting {:.1f} us, working {:.1f} us (block-time sums)", op, sum.items,
-                        sum.wait_ns / 1e3, sum.work_ns / 1e3);
-  return text;
+  return summarize_persistent_profile(items, grid_).text();
 }
 
 std::string PersistentStep::describe() const {

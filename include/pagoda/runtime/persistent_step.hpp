@@ -23,7 +23,7 @@
 #include <cuda_runtime_api.h>
 
 #include "pagoda/core/cuda_raii.hpp"
-#include "pagoda/kernels/persistent_decode.cuh"
+#include "pagoda/kernels/persistent_program.hpp"
 #include "pagoda/model/config.hpp"
 #include "pagoda/runtime/decode_schedule.hpp"
 #include "pagoda/runtime/device_model.hpp"
@@ -90,6 +90,7 @@ private:
   std::uint32_t item_count_ = 0;
   DeviceBuffer items_, signals_, counters_, epoch_, attention_workspace_, stamps_;
   std::vector<DecodeOp> op_of_item_;  // the device list's items' ops, for the profile
+  std::vector<kernels::persistent::Item> items_host_;  // the device list, for the profile
   std::vector<DeviceBuffer> ops_;  // per sequence (their caches differ)
 };
 
