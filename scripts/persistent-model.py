@@ -47,15 +47,30 @@ one_b = dict(layers=16, d=2048, q=2048, kv=512, ffn=8192, kvh=8, rows=16,
              cost=dict(qkv=4.0, rope=4.0, split=3.3, merge=3.2, wo=3.5, gate_up=4.2, down=9.9))
 smol = dict(layers=30, d=576, q=576, kv=192, ffn=1536, kvh=3, rows=16,
              cost=dict(qkv=2.0, rope=4.0, split=3.3, merge=3.2, wo=2.0, gate_up=2.0, down=3.0))
+import copy
+
+
+def with_rows(cfg, rows):
+    c = copy.deepcopy(cfg)
+    f = rows / cfg['rows']
+    c['rows'] = rows
+    for k in ('qkv', 'wo', 'gate_up', 'down'):
+        c['cost'][k] *= f
+    return c
+
+
+calibrated = dict(L=2.0, o=3.0)
 for name, cfg in (('1B', one_b), ('SmolLM2', smol)):
     print(name)
-    for label, kw in [('as measured (v3 in place costs)', {}),
-                      ('work x0.5 (bytes in flight)', dict(scale=0.5)),
-                      ('work x0.25', dict(scale=0.25)),
-                      ('L=0.5,o=0.5', dict(L=0.5, o=0.5)),
-                      ('fuse rope', dict(fuse_rope=True)),
-                      ('fuse rope+merge', dict(fuse_rope=True, fuse_merge=True)),
-                      ('x0.5 + fuse both + L,o 0.5', dict(scale=0.5, fuse_rope=True, fuse_merge=True, L=0.5, o=0.5)),
-                      ('x0.25 + fuse both + L,o 0.5', dict(scale=0.25, fuse_rope=True, fuse_merge=True, L=0.5, o=0.5))]:
-        span = simulate(cfg, **kw)
-        print(f"  {label:38s} {span:8.1f} us  -> {1e6/(span+60):6.0f} t/s (60 us outside: embed, logits, sampler)")
+    for label, c, kw in [
+            ('as measured (calibrated: L 2, o 3)', cfg, calibrated),
+            ('32 rows an item', with_rows(cfg, 32), calibrated),
+            ('item overhead o 1', cfg, dict(L=2.0, o=1.0)),
+            ('signal latency L 1', cfg, dict(L=1.0, o=3.0)),
+            ('item work x0.5', cfg, dict(calibrated, scale=0.5)),
+            ('rope into qkv, merge into split', cfg, dict(calibrated, fuse_rope=True, fuse_merge=True)),
+            ('o 1, L 1, both fusions', cfg, dict(L=1.0, o=1.0, fuse_rope=True, fuse_merge=True)),
+            ('... and work x0.5', cfg, dict(L=1.0, o=1.0, fuse_rope=True, fuse_merge=True, scale=0.5)),
+            ('... and work x0.25', cfg, dict(L=1.0, o=1.0, fuse_rope=True, fuse_merge=True, scale=0.25))]:
+        span = simulate(c, **kw)
+        print(f"  {label:36s} {span:7.0f} us  {1e6 / (span + 60):6.0f} t/s (60 us outside the kernel)")
