@@ -50,6 +50,9 @@ void launch(const Program& program, gguf::TensorType main_format, std::size_t sh
   require(program.stage_bytes == 0 || (program.stage_offset % 128 == 0 && program.stage_bytes % 128 == 0 &&
                                        program.stage_offset + 2 * std::size_t{program.stage_bytes} <= shared),
           operation, "the weight stages are 128-aligned and lie inside the block's shared memory");
+  require(program.op_count == 0 ||
+              (program.ops_offset % 16 == 0 && program.ops_offset + std::size_t{program.op_count} * sizeof(Op) <= shared),
+          operation, "the ops' copy is 16-aligned and lies inside the block's shared memory");
   with_main(main_format, [&](auto tag) {
     MainKernel<typename decltype(tag)::type>::launch(program, shared, grid, stream);
   });

@@ -309,9 +309,20 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
       stage_item(p, ticket_shared, stages, &stage_full[0]);
     }
   }
+  // The ops into shared memory (the same bytes), read there by every item.
+  const Op* ops = p.ops;
+  if (p.op_count != 0) {
+    auto* const to = reinterpret_cast<int4*>(reinterpret_cast<std::byte*>(shared) + p.ops_offset);
+    const auto* const from = reinterpret_cast<const int4*>(p.ops);
+    const std::size_t words = std::size_t{p.op_count} * sizeof(Op) / sizeof(int4);
+    for (std::size_t i = threadIdx.x; i < words; i += Threads) to[i] = from[i];
+    ops = reinterpret_cast<const Op*>(to);
+  }
   __syncthreads();
   const std::uint32_t step = step_shared;
   std::uint32_t ticket = ticket_shared, next = next_shared;
+  // The item in hand; the next one's descriptor is loaded while it runs.
+  Item item = ticket < p.item_count ? p.items[ticket] : Item{};
   std::uint32_t stage = 0;   // the current item's stage; the next item's is the other
   std::uint32_t parity = 0;  // bit s: the phase of stage s's next copy
   std::uint32_t x_op = no_counter;  // the op whose x the block's shared memory holds
@@ -325,8 +336,8 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     // The other stage was read by the item before this one, which has ended.
     if (threadIdx.x == 32 && p.stage_bytes != 0)
       stage_item(p, next, stages + (stage ^ 1u) * p.stage_bytes, &stage_full[stage ^ 1u]);
-    const Item item = p.items[ticket];
-    const Op& op = p.ops[item.op];
+    const Item upcoming = next < p.item_count ? p.items[next] : Item{};
+    const Op& op = ops[item.op];
     // (Both sizes: an item's copy is issued only where the program has stages.)
     const std::byte* const staged =
         p.stage_bytes != 0 && item.stage_bytes != 0 ? stages + stage * p.stage_bytes : nullptr;
@@ -340,9 +351,8 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
       if (stamp != nullptr) stamp[1] = global_timer();
       // A next product item that is not staged: its weights start for L2 now.
       if (p.prefetch_next && threadIdx.x == 0 && next < p.item_count) {
-        const Item n = p.items[next];
-        const Op& next_op = p.ops[n.op];
-        if (next_op.kind == Kind::gemv && n.stage_bytes == 0) prefetch_gemv_item(next_op.gemv, n);
+        const Op& next_op = ops[upcoming.op];
+        if (next_op.kind == Kind::gemv && upcoming.stage_bytes == 0) prefetch_gemv_item(next_op.gemv, upcoming);
       }
     };
     switch (op.kind) {
@@ -367,6 +377,7 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     __syncthreads();
     ticket = ticket_shared;
     next = next_shared;
+    item = upcoming;
     stage ^= 1u;
   }
   if (threadIdx.x == 0) {

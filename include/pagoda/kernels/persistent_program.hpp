@@ -103,8 +103,9 @@ struct PostNormOp {
   std::uint32_t dim;
 };
 
-// One op of the step; `kind` says which member holds it.
-struct Op {
+// One op of the step; `kind` says which member holds it. 16-aligned: the
+// kernel copies the list into shared memory in 16-byte words.
+struct alignas(16) Op {
   Kind kind;
   GemvOp gemv;
   RopeOp rope;
@@ -168,6 +169,12 @@ struct Program {
   // weights into one while it runs the item in the other (0: no stages).
   std::uint32_t stage_offset;
   std::uint32_t stage_bytes;
+  // The ops copied into the dynamic shared memory from byte ops_offset at
+  // the launch's start (op_count of them), so that an item reads its op's
+  // fields from there rather than from L2 (0 ops: read in place, where they
+  // do not fit beside the stages).
+  std::uint32_t ops_offset;
+  std::uint32_t op_count;
   // Profiling (null: off): per item, %globaltimer (ns) when its block took
   // it, when its wait was over, when it was done; and the block (item_count
   // x 4 values). runtime::PersistentStep::profile() summarises them.

@@ -85,6 +85,8 @@ private:
   std::size_t max_cols_ = 0;
   // Dynamic shared memory a block: x from 0, the two weight stages from stage_offset_.
   std::size_t shared_bytes_ = 0, stage_offset_ = 0, stage_bytes_ = 0;
+  std::size_t ops_offset_ = 0;     // the ops' copy in shared memory (shared_ops_ of them; 0: none)
+  std::uint32_t shared_ops_ = 0;
   std::size_t staged_items_ = 0;  // items whose weights are copied into a stage ahead of them
   unsigned grid_ = 0, max_grid_ = 0;
   std::uint32_t item_count_ = 0;
