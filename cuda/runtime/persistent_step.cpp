@@ -405,7 +405,7 @@ std::string PersistentStep::describe() const {
                      "{} KiB a block), ops {}{}",
                      grid_, max_grid_, item_count_, schedule_.signals.size(), rows,
                      gguf::name_of(main_format_), prefetch_ ? "on" : "off", staged_items_, stage_bytes_ / 1024,
-                     shared_ops_ != 0 ? "in shared memory" : "read from L2 (they do not fit beside the stages)",
+                     shared_ops_ != 0 ? "in shared memory" : "read from L2 (they do not fit in shared memory beside x and the stages)",
                      logits_inside_ ? ", logits inside"
                                     : ", logits in their own launch (the output matrix is not in field streams or "
                                       "not in the main format)");

@@ -315,6 +315,9 @@ __global__ void __launch_bounds__(Threads, min_blocks_per_sm) persistent_decode_
     auto* const to = reinterpret_cast<int4*>(reinterpret_cast<std::byte*>(shared) + p.ops_offset);
     const auto* const from = reinterpret_cast<const int4*>(p.ops);
     const std::size_t words = std::size_t{p.op_count} * sizeof(Op) / sizeof(int4);
+    // Unrolled deep so that a thread's loads are in flight together (~12 words
+    // a thread for a 1B's 115 ops), not one L2 trip after another.
+#pragma unroll 16
     for (std::size_t i = threadIdx.x; i < words; i += Threads) to[i] = from[i];
     ops = reinterpret_cast<const Op*>(to);
   }
