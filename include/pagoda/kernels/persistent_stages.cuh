@@ -13,21 +13,9 @@
 #include <cstdint>
 
 #include <pagoda/kernels/persistent_program.hpp>
+#include <pagoda/kernels/prefetch_l2.cuh>
 
 namespace pagoda::kernels::persistent {
-
-// Bytes [at, at + bytes) into L2, by the calling thread alone (sm_90: one
-// bulk prefetch; earlier GPUs: a prefetch per 128-byte line, at most 64).
-__device__ __forceinline__ void prefetch_l2(const std::byte* at, std::uint32_t bytes) {
-  bytes &= ~15u;
-  if (bytes == 0) return;
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(at), "r"(bytes) : "memory");
-#else
-  for (std::uint32_t offset = 0; offset < bytes && offset < 64 * 128; offset += 128)
-    asm volatile("prefetch.global.L2 [%0];" ::"l"(at + offset));
-#endif
-}
 
 // The weights of a product's item [first, first + count) into L2: rows are
 // whole groups of 8 one after another in the field-streams layout.
