@@ -34,12 +34,15 @@ void check_shape(const AttentionShape& shape) {
   require(shape.max_context > 0, operation, "max_context is positive");
 }
 
+// Both kernels wait (pdl_wait) before they read what the kernel before
+// wrote, so they may be programmatic launches where the device has them.
 template <AttentionPolicy P, int Lanes>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
-                  attention::Batch batch, cudaStream_t stream) {
-  attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>
-      <<<grid, P.threads, 0, stream>>>(q, k_cache, v_cache, shape, splits, position, ws, batch);
+                  attention::Batch batch, bool programmatic, cudaStream_t stream) {
+  launch_dependent(attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>, grid,
+                   P.threads, 0, stream, programmatic, "cudaLaunchKernelEx(attention_decode_split_kernel)", q,
+                   k_cache, v_cache, shape, splits, position, ws, batch);
 }
 
 // Lanes from head_dim (8 dims a lane), the rest from the policy.
@@ -47,13 +50,13 @@ template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
                                const std::int32_t* position, attention::Workspace ws, attention::Batch batch,
-                               cudaStream_t stream) {
+                               bool programmatic, cudaStream_t stream) {
   if (shape.head_dim <= 64)
-    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
+    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
   else if (shape.head_dim <= 128)
-    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
+    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
   else
-    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, stream);
+    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
 }
 
 }  // namespace
@@ -99,12 +102,13 @@ void attention_decode_batch(const float* q, const __half* k_cache, const __half*
       chosen,
       [&](auto i) {
         launch_split_for_head_dim<policies[decltype(i)::value]>(q, k_cache, v_cache, shape, splits, grid, position, ws,
-                                                                tokens, stream);
+                                                                tokens, device.programmatic_launch(), stream);
       },
       [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
   check_launch(operation);
-  attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>
-      <<<dim3(shape.n_heads, batch), merge_threads, 0, stream>>>(ws, shape, splits, position, out);
+  launch_dependent(attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>,
+                   dim3(shape.n_heads, batch), merge_threads, 0, stream, device.programmatic_launch(),
+                   "cudaLaunchKernelEx(attention_decode_merge_kernel)", ws, shape, splits, position, out);
   check_launch(operation);
 }
 

@@ -233,9 +233,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::rms_norm(k, layer.k_norm, k, tokens * c.n_kv_heads, c.head_dim, c.rms_norm_eps, s);
     }
     if (decode) {
-      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s);
+      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, 1, nullptr,
+                             device.programmatic_launch());
     } else if (batch) {  // each row at its own position, into its own sequence's cache row
-      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, tokens, kv_rows);
+      kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, tokens, kv_rows,
+                             device.programmatic_launch());
     } else {
       kernels::rope(q, tokens, c.n_heads, rope, positions, s);
       kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);

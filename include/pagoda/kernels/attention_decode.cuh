@@ -33,6 +33,7 @@
 #include <cub/warp/warp_reduce.cuh>
 
 #include <pagoda/kernels/mma_sync.cuh>
+#include <pagoda/kernels/prefetch_l2.cuh>
 #endif
 
 namespace pagoda::kernels {
@@ -108,6 +109,20 @@ __device__ __forceinline__ std::uint32_t chunk_length(std::uint32_t live, std::u
   return even > static_cast<std::uint32_t>(min_split) ? even : static_cast<std::uint32_t>(min_split);
 }
 
+// The rows [begin, end) that split `split` walks; empty past the visible rows.
+struct SplitRows {
+  std::uint32_t begin, end;
+};
+__device__ __forceinline__ SplitRows split_rows(const std::int32_t* position, const AttentionShape& shape,
+                                                std::uint32_t splits, int min_split, std::uint32_t split) {
+  const VisibleRows rows = visible_rows(position, shape.max_context, shape.window);
+  const std::uint32_t chunk = chunk_length(rows.count, splits, min_split);
+  if (split * chunk >= rows.count) return {0, 0};
+  const std::uint32_t begin = rows.first + split * chunk;
+  const std::uint32_t last = rows.first + rows.count;
+  return {begin, last - begin < chunk ? last : begin + chunk};
+}
+
 struct Max {
   __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
@@ -162,12 +177,8 @@ __device__ __forceinline__ void attention_decode_split_block(
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
-  const attention::VisibleRows rows = attention::visible_rows(position, shape.max_context, shape.window);
-  const std::uint32_t chunk = attention::chunk_length(rows.count, splits, MinSplit);
-  if (split * chunk >= rows.count) return;  // past the visible rows: nothing to do
-  const std::uint32_t begin = rows.first + split * chunk;
-  const std::uint32_t last = rows.first + rows.count;
-  const std::uint32_t end = last - begin < chunk ? last : begin + chunk;
+  const auto [begin, end] = attention::split_rows(position, shape, splits, MinSplit, split);
+  if (begin == end) return;  // past the visible rows: nothing to do
 
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t head_groups = (per_kv + Heads - 1) / Heads;
@@ -327,6 +338,23 @@ __global__ void __launch_bounds__(Threads)
       v_cache += at;
     }
   }
+  {  // The split's K and V rows into L2 while the kernel before (RoPE and
+     // the KV append) finishes: the positions and sequences were uploaded
+     // before the step, the rows below the query's were written by earlier
+     // steps, and L2 is where the append's writes land, so an early
+     // prefetch of the query's own row reads nothing stale.
+    const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
+    const std::uint32_t kv_head = blockIdx.y / ((per_kv + Heads - 1) / Heads);
+    const auto [begin, end] = attention::split_rows(position, shape, splits, MinSplit, blockIdx.x);
+    const std::size_t kv_dim = std::size_t{shape.n_kv_heads} * shape.head_dim;
+    const std::uint32_t row_bytes = shape.head_dim * sizeof(__half);
+    for (std::uint32_t i = threadIdx.x; i < 2 * (end - begin); i += Threads) {
+      const __half* cache = i % 2 == 0 ? k_cache : v_cache;
+      prefetch_l2(reinterpret_cast<const std::byte*>(cache + (begin + i / 2) * kv_dim + kv_head * shape.head_dim),
+                  row_bytes);
+    }
+  }
+  pdl_wait();  // q and the query's own K and V row come from the kernel before
   attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(nullptr, q, k_cache, v_cache, shape, splits,
                                                                       position, ws, blockIdx.x, blockIdx.y);
 }
@@ -412,6 +440,7 @@ __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, float* __restrict__ out) {
   pdl_trigger();  // see programmatic_launch.hpp
+  pdl_wait();     // the splits' results come from the kernel before
   {  // this block's query token (blockIdx.y), as in the split kernel
     const std::uint32_t b = blockIdx.y;
     position += b;

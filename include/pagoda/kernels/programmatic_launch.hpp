@@ -7,7 +7,8 @@
 // In a captured CUDA graph this becomes a programmatic edge.
 //
 // Only a kernel that calls pdl_wait() before touching its predecessor's
-// outputs may be launched with it (gemv_q_staged_kernel, gemv_streams_kernel).
+// outputs may be launched with it (gemv_q_staged_kernel, gemv_streams_kernel,
+// rope_kv_store_kernel, attention_decode_split_kernel and its merge kernel).
 // Whether their launchers ask for it is the engine's choice, a field of the
 // DeviceInfo they are given (DeviceInfo::programmatic_launch: on by default
 // where the device has compute capability 9.0 or more;

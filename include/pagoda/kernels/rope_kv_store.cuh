@@ -22,6 +22,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/programmatic_launch.hpp>
 #include <pagoda/kernels/rope.cuh>
 
 #if defined(__CUDACC__)
@@ -33,10 +34,13 @@ namespace pagoda::kernels {
 // Asynchronous on `stream`; throws pagoda::Error on a violated precondition
 // (those of rope, null pointers, at most 65535 rows) or a failed launch. That
 // each row's cache row (kv_rows[r], else positions[r]) lies below the cache's
-// rows is the caller's to guarantee, as for kv_store.
+// rows is the caller's to guarantee, as for kv_store. programmatic: launched
+// as a programmatic dependent launch (programmatic_launch.hpp; the kernel
+// waits before it reads q, k and v), as DeviceInfo::programmatic_launch says.
 void rope_kv_store(float* q, float* k, const float* v, __half* k_cache, __half* v_cache, std::size_t n_heads,
                    std::size_t n_kv_heads, const RopeParams& params, const std::int32_t* positions,
-                   cudaStream_t stream, std::size_t rows = 1, const std::int32_t* kv_rows = nullptr);
+                   cudaStream_t stream, std::size_t rows = 1, const std::int32_t* kv_rows = nullptr,
+                   bool programmatic = false);
 
 #if defined(__CUDACC__)
 
@@ -47,6 +51,8 @@ __global__ void __launch_bounds__(Threads)
                          std::uint32_t n_kv_heads, std::uint32_t head_dim, std::uint32_t pairs, double freq_base,
                          double linear_scale, const float* freq_factors, bool neox,
                          const std::int32_t* __restrict__ positions, const std::int32_t* __restrict__ kv_rows) {
+  pdl_trigger();  // see programmatic_launch.hpp
+  pdl_wait();     // q, k and v come from the kernel before
   const std::uint32_t r = blockIdx.y;
   const std::int32_t at = positions[r];
   const std::size_t kv_dim = std::size_t{n_kv_heads} * head_dim;
