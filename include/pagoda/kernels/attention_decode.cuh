@@ -325,7 +325,7 @@ __global__ void __launch_bounds__(Threads)
                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
                                   AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, attention::Workspace ws,
-                                  attention::Batch batch) {
+                                  attention::Batch batch, bool prefetch) {
   pdl_trigger();  // see programmatic_launch.hpp
   {  // this block's query token
     const std::uint32_t b = blockIdx.z;
@@ -338,7 +338,7 @@ __global__ void __launch_bounds__(Threads)
       v_cache += at;
     }
   }
-  {  // The split's K and V rows into L2 while the kernel before (RoPE and
+  if (prefetch) {  // The split's K and V rows into L2 while the kernel before (RoPE and
      // the KV append) finishes: the positions and sequences were uploaded
      // before the step, the rows below the query's were written by earlier
      // steps, and L2 is where the append's writes land, so an early

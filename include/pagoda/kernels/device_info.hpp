@@ -69,6 +69,16 @@ public:
   [[nodiscard]] std::size_t max_shared_optin() const { return properties_.max_shared_optin; }
   // PDL was asked for and the device has it.
   [[nodiscard]] bool programmatic_launch() const { return programmatic_launch_; }
+  // Whether the decode GEMVs and attention ask L2 for the first weights / K
+  // and V rows they will load before they wait for their inputs (on unless
+  // EngineOptions::l2_prefetch turns it off; pagoda-bench --no-l2-prefetch).
+  [[nodiscard]] bool l2_prefetch() const { return l2_prefetch_; }
+  // This description with l2_prefetch() set to `on` (the same kernel record).
+  [[nodiscard]] DeviceInfo with_l2_prefetch(bool on) const {
+    DeviceInfo copy = *this;
+    copy.l2_prefetch_ = on;
+    return copy;
+  }
   // matmul_wgmma_streams can run here: the build has sm_90a code and the
   // device is compute capability 9.0.
   [[nodiscard]] bool wgmma() const { return wgmma_supported(properties_.compute_capability, properties_.wgmma_code); }
@@ -85,7 +95,8 @@ public:
 
   // The same device described the same way (the kernel record aside).
   friend bool operator==(const DeviceInfo& a, const DeviceInfo& b) {
-    return a.properties_ == b.properties_ && a.programmatic_launch_ == b.programmatic_launch_;
+    return a.properties_ == b.properties_ && a.programmatic_launch_ == b.programmatic_launch_ &&
+           a.l2_prefetch_ == b.l2_prefetch_;
   }
 
 private:
@@ -97,6 +108,7 @@ private:
 
   DeviceProperties properties_;
   bool programmatic_launch_ = false;
+  bool l2_prefetch_ = true;
   std::shared_ptr<KernelRecord> kernels_;
 };
 

@@ -107,14 +107,15 @@ __device__ __forceinline__ void prefetch_stream_row(const quant::FieldStreamRow<
 // the first task is loaded before `before_compute()` runs, which every thread
 // of the block calls once, whatever its tasks (it may synchronise the block):
 // the caller waits there for x to be ready and fills `xs`, so the weights are
-// in flight meanwhile. PrefetchRest: lanes 0..R-1 also ask L2 for the rest
+// in flight meanwhile. prefetch_rest: lanes 0..R-1 also ask L2 for the rest
 // of the first task's rows (prefetch_stream_row) before that call; only for
 // weights in global memory. The decode GEMV (gemv_streams_kernel) and the
 // persistent decode step (persistent_decode.cuh) both run this loop.
-template <class F, class Rows, int Threads, int R, class Targets, class BeforeCompute, bool PrefetchRest = false>
+template <class F, class Rows, int Threads, int R, class Targets, class BeforeCompute>
 __device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t cols,
                                              const streams::XShared& xs, std::size_t task, std::size_t task_end,
-                                             std::size_t task_stride, BeforeCompute&& before_compute) {
+                                             std::size_t task_stride, BeforeCompute&& before_compute,
+                                             bool prefetch_rest = false) {
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
   constexpr int S = Dot::units_per_step;
@@ -144,14 +145,12 @@ __device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t
 
   Raw current[S][R];
   if (task < task_end) load(task, 0, current);  // weights in flight while x is made ready
-  if constexpr (PrefetchRest) {
-    if (task < task_end && lane < R) {
-      const std::size_t row = task * R + lane < rows ? task * R + lane : rows - 1;
-      const RowRef ref = Rows::locate(targets, row);
-      const std::size_t blocks = cols / F::block_elements;
-      prefetch_stream_row<F>(quant::field_stream_row<F>(ref.weights, ref.rows, cols, ref.row), blocks,
-                             std::size_t{32 * S} / Dot::units_per_block);
-    }
+  if (prefetch_rest && task < task_end && lane < R) {
+    const std::size_t row = task * R + lane < rows ? task * R + lane : rows - 1;
+    const RowRef ref = Rows::locate(targets, row);
+    const std::size_t blocks = cols / F::block_elements;
+    prefetch_stream_row<F>(quant::field_stream_row<F>(ref.weights, ref.rows, cols, ref.row), blocks,
+                           std::size_t{32 * S} / Dot::units_per_block);
   }
   before_compute();
 
@@ -207,7 +206,7 @@ __device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTarg
 template <class F, class Rows, int Threads, int R>
 __global__ void __launch_bounds__(Threads)
     gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
-                        std::size_t cols, const float* __restrict__ x) {
+                        std::size_t cols, const float* __restrict__ x, bool prefetch_rest) {
   constexpr int warps = Threads / 32;
   extern __shared__ int4 shared[];
   const std::size_t x_blocks = cols / 32;
@@ -219,8 +218,8 @@ __global__ void __launch_bounds__(Threads)
     pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
     streams_x_to_shared<Threads>(targets, cols, x, shared);
   };
-  streams_rows<F, Rows, Threads, R, StagedTargets, decltype(before_compute)&, true>(
-      targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, before_compute);
+  streams_rows<F, Rows, Threads, R>(targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, before_compute,
+                                    prefetch_rest);
 }
 
 namespace detail {
@@ -241,7 +240,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
   const std::size_t blocks = (tasks + Threads / 32 - 1) / (Threads / 32);
   const auto grid = static_cast<unsigned>(std::min<std::size_t>(blocks, static_cast<std::size_t>(resident)));
   launch_dependent(kernel, grid, Threads, streams_shared_bytes(cols), stream, device.programmatic_launch(),
-                   "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x);
+                   "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x, device.l2_prefetch());
 }
 
 // One launch over `targets` (rows: what Rows::total gives), checked.
