@@ -45,6 +45,9 @@ TEST_CASE("DeviceInfo asks the decode kernels for L2 prefetch unless told not to
   CHECK(off.properties() == on.properties());
   CHECK_FALSE(off == on);
   CHECK(off.with_l2_prefetch(true) == on);
+  kernels::DeviceProperties ada = h100();
+  ada.compute_capability = 89;
+  CHECK_FALSE(kernels::DeviceInfo(ada, true).l2_prefetch());  // asked for, but no bulk prefetch there
 }
 
 TEST_CASE("DeviceInfo says wgmma runs only on compute capability 9.0 exactly, with sm_90a code built") {

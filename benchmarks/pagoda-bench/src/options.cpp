@@ -110,8 +110,8 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
   --no-pdl                launch the decode GEMVs without programmatic dependent launch
-  --no-l2-prefetch        the decode GEMVs and attention do not ask L2 for their first weights
-                          (K and V rows) before they wait for their inputs
+  --no-l2-prefetch        the field-streams decode GEMVs and attention's splits do not ask L2
+                          for their first weights (K and V rows) before they wait for their inputs
   --no-wgmma              multiply prompts on mma.sync even where wgmma runs (H100, H200);
                           -v's placement report names the GEMM each matrix takes
   --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)

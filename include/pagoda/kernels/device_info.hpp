@@ -69,10 +69,13 @@ public:
   [[nodiscard]] std::size_t max_shared_optin() const { return properties_.max_shared_optin; }
   // PDL was asked for and the device has it.
   [[nodiscard]] bool programmatic_launch() const { return programmatic_launch_; }
-  // Whether the decode GEMVs and attention ask L2 for the first weights / K
-  // and V rows they will load before they wait for their inputs (on unless
-  // EngineOptions::l2_prefetch turns it off; pagoda-bench --no-l2-prefetch).
-  [[nodiscard]] bool l2_prefetch() const { return l2_prefetch_; }
+  // Whether the field-streams decode GEMVs and attention's split kernel ask
+  // L2 for the weights (K and V rows) they will load first before they wait
+  // for their inputs: where asked (EngineOptions::l2_prefetch;
+  // pagoda-bench --no-l2-prefetch says no) and the device has the bulk
+  // prefetch (compute capability 9.0; earlier ones would need an
+  // instruction per 128-byte line).
+  [[nodiscard]] bool l2_prefetch() const { return l2_prefetch_ && properties_.compute_capability >= 90; }
   // This description with l2_prefetch() set to `on` (the same kernel record).
   [[nodiscard]] DeviceInfo with_l2_prefetch(bool on) const {
     DeviceInfo copy = *this;
