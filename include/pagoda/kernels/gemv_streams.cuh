@@ -107,18 +107,19 @@ __device__ __forceinline__ void prefetch_stream_row(const quant::FieldStreamRow<
 // the first task is loaded before `before_compute()` runs, which every thread
 // of the block calls once, whatever its tasks (it may synchronise the block):
 // the caller waits there for x to be ready and fills `xs`, so the weights are
-// in flight meanwhile. prefetch_rest: lanes 0..R-1 also ask L2 for the rest
+// in flight meanwhile. S: units a lane loads a step (StreamsDot's choice unless
+// the caller has fewer registers to spare). prefetch_rest: lanes 0..R-1 also ask L2 for the rest
 // of the first task's rows (prefetch_stream_row) before that call; only for
 // weights in global memory. The decode GEMV (gemv_streams_kernel) and the
 // persistent decode step (persistent_decode.cuh) both run this loop.
-template <class F, class Rows, int Threads, int R, class Targets, class BeforeCompute>
+template <class F, class Rows, int Threads, int R, int S = StreamsDot<F>::units_per_step, class Targets,
+          class BeforeCompute>
 __device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t cols,
                                              const streams::XShared& xs, std::size_t task, std::size_t task_end,
                                              std::size_t task_stride, BeforeCompute&& before_compute,
                                              bool prefetch_rest = false) {
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
-  constexpr int S = Dot::units_per_step;
   static_assert(Threads % 32 == 0 && R >= 1 && R <= 4, "gemv_streams: whole warps, 1..4 rows each");
   const int lane = static_cast<int>(threadIdx.x) % 32;
 

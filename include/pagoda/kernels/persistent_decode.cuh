@@ -64,6 +64,12 @@ namespace pagoda::kernels::persistent {
 
 #if defined(__CUDACC__)
 
+// Units a lane loads a step in the persistent kernel's products: one for the
+// K-quants, whose two-unit step (the decode GEMV's) takes ~30 more registers
+// than this kernel has left (ptxas: Q4_K's stack spills 16 -> 92 bytes).
+template <class F>
+inline constexpr int units_per_step = StreamsDot<F>::units_per_block == 8 ? 1 : StreamsDot<F>::units_per_step;
+
 // The rows of one GemvPart, or gate and up paired: streams_rows' Rows for
 // both, chosen at run time (one loop per format instead of one per format
 // and fusion).
@@ -132,7 +138,7 @@ __device__ __forceinline__ void wait_for(const std::uint32_t* counter, std::uint
 template <class F, int Threads, class Before>
 __device__ __noinline__ void run_part(const PartTargets& t, std::size_t cols, const streams::XShared& xs,
                                       std::size_t first_task, std::size_t end_task, Before& before) {
-  streams_rows<F, PartRows, Threads, rows_per_task>(t, cols, xs, first_task + threadIdx.x / 32, end_task,
+  streams_rows<F, PartRows, Threads, rows_per_task, units_per_step<F>>(t, cols, xs, first_task + threadIdx.x / 32, end_task,
                                                     Threads / 32, before);
 }
 
@@ -164,7 +170,7 @@ __device__ __forceinline__ void run_gemv(const GemvOp& g, const Item& item, Wait
   if (staged != nullptr) before();
   const auto run = [&](const PartTargets& t, std::uint32_t format, std::size_t first_task, std::size_t end_task) {
     if (format == stream_format_index<Main>) {
-      streams_rows<Main, PartRows, Threads, R>(t, cols, xs, first_task + threadIdx.x / 32, end_task, Threads / 32,
+      streams_rows<Main, PartRows, Threads, R, units_per_step<Main>>(t, cols, xs, first_task + threadIdx.x / 32, end_task, Threads / 32,
                                                before);
       return;
     }

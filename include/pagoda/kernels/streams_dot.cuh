@@ -198,12 +198,17 @@ struct StreamsDot<quant::Q8_0> {
 
 // Q4_K / Q5_K: unit j of a super-block (8 per block): qs[16j..], the 16-byte
 // header (d, dmin, 12 scale bytes) and for Q5_K qh[16(j%2)..].
+// Q4_K loads two units a step, as the legacy formats: with one, a warp of two
+// rows kept ~1 KB of quants in flight, ~16 KB an SM, under what HBM's latency
+// asks at full rate (~23 KB), and Q4_K streamed at ~1.5 TB/s where Q4_0
+// reached 2.2 (ptxas: 114-120 registers, no spills, still one 512-thread
+// block an SM). Q5_K's extra qh word would spill at two (128 registers).
 template <class F>
 struct StreamsDotK45 {
   using B = typename F::block;
   static constexpr bool five = std::is_same_v<F, quant::Q5_K>;
   static constexpr int units_per_block = 8;
-  static constexpr int units_per_step = 1;
+  static constexpr int units_per_step = five ? 1 : 2;
   struct Raw {
     uint4 qs, header, qh;
   };
