@@ -39,10 +39,10 @@ void check_shape(const AttentionShape& shape) {
 template <AttentionPolicy P, int Lanes>
 void launch_split(const float* q, const __half* k_cache, const __half* v_cache, const AttentionShape& shape,
                   std::uint32_t splits, dim3 grid, const std::int32_t* position, attention::Workspace ws,
-                  attention::Batch batch, bool programmatic, bool prefetch, cudaStream_t stream) {
+                  attention::Batch batch, bool programmatic, cudaStream_t stream) {
   launch_dependent(attention_decode_split_kernel<P.threads, Lanes, P.tile, P.heads_per_block, P.min_split>, grid,
                    P.threads, 0, stream, programmatic, "cudaLaunchKernelEx(attention_decode_split_kernel)", q,
-                   k_cache, v_cache, shape, splits, position, ws, batch, prefetch);
+                   k_cache, v_cache, shape, splits, position, ws, batch);
 }
 
 // Lanes from head_dim (8 dims a lane), the rest from the policy.
@@ -50,13 +50,13 @@ template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
                                const std::int32_t* position, attention::Workspace ws, attention::Batch batch,
-                               bool programmatic, bool prefetch, cudaStream_t stream) {
+                               bool programmatic, cudaStream_t stream) {
   if (shape.head_dim <= 64)
-    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, prefetch, stream);
+    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
   else if (shape.head_dim <= 128)
-    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, prefetch, stream);
+    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
   else
-    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, prefetch, stream);
+    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
 }
 
 }  // namespace
@@ -102,8 +102,7 @@ void attention_decode_batch(const float* q, const __half* k_cache, const __half*
       chosen,
       [&](auto i) {
         launch_split_for_head_dim<policies[decltype(i)::value]>(q, k_cache, v_cache, shape, splits, grid, position, ws,
-                                                                tokens, device.programmatic_launch(),
-                                                                device.l2_prefetch(), stream);
+                                                                tokens, device.programmatic_launch(), stream);
       },
       [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
   check_launch(operation);

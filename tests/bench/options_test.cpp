@@ -94,12 +94,6 @@ TEST_CASE("--hugepage-size and --no-fallback reach hugepage-import's own options
   CHECK(error_of({"-m", "x.gguf", "--no-fallback=1"}) == "--no-fallback: takes no value");
 }
 
-TEST_CASE("--no-l2-prefetch turns the decode kernels' L2 prefetch off for the run") {
-  CHECK(parse({"-m", "a.gguf"}).l2_prefetch);
-  CHECK_FALSE(parse({"-m", "a.gguf", "--no-l2-prefetch"}).l2_prefetch);
-  CHECK(error_of({"-m", "x.gguf", "--no-l2-prefetch=1"}) == "--no-l2-prefetch: takes no value");
-}
-
 TEST_CASE("--no-pdl turns programmatic dependent launch off for the run") {
   CHECK_FALSE(parse({"-m", "a.gguf", "--no-pdl"}).programmatic_launch);
   CHECK(error_of({"-m", "x.gguf", "--no-pdl=yes"}) == "--no-pdl: takes no value");
@@ -121,7 +115,7 @@ TEST_CASE("--help stops parsing, whatever follows") {
   CHECK_FALSE(bench_usage().empty());
   for (const char* flag : {"-m, --model", "-p, --n-prompt", "-n, --n-gen", "-pg", "-d, --n-depth", "-r, --repetitions",
                            "--mapping", "--hugepage-size", "--no-fallback", "-o, --output", "--save", "--no-warmup",
-                           "--no-pdl", "--no-l2-prefetch", "--probe-mib", "--decode"})
+                           "--no-pdl", "--probe-mib", "--decode"})
     CHECK_MESSAGE(bench_usage().find(flag) != std::string::npos, flag);
 }
 

@@ -50,7 +50,7 @@ TEST_CASE("markdown: a header with both bandwidths, the t/s table, then the load
       "- streaming read of device memory: 2991.0 GB/s (1.00 GiB, median of 21 passes)\n"
       "- streaming read of pinned host memory (zero-copy): 50.2 GB/s (1.00 GiB, median of 9 passes)\n"
       "- 2 repetitions after 1 warm-up; random token ids, seed 1; prefill batch 512; CUDA graph on; "
-      "programmatic launch on; L2 prefetch on; weight layout auto; decode step auto; context 640; pagoda 0.1.0\n"
+      "programmatic launch on; weight layout auto; decode step auto; context 640; pagoda 0.1.0\n"
       "\n"
       "| model | size | params | policy | test | t/s | % roofline |\n"
       "| --- | ---: | ---: | --- | --- | ---: | ---: |\n"
@@ -127,7 +127,7 @@ TEST_CASE("json: machine, settings and one object per run with every sample") {
   CHECK(doc["machine"]["device_read"]["gb_s"] == 2991.0);
   CHECK(doc["machine"]["host_read"]["bytes"] == 1ull << 30);
   CHECK(keys(doc["settings"]) ==
-        sorted({"repetitions", "warmup", "seed", "batch", "cuda_graph", "programmatic_launch", "l2_prefetch", "layout", "decode",
+        sorted({"repetitions", "warmup", "seed", "batch", "cuda_graph", "programmatic_launch", "layout", "decode",
                 "context", "pagoda_version"}));
 
   REQUIRE(doc["runs"].size() == 2);

@@ -1,10 +1,9 @@
 // The decode step's attention chain as the engine captures it (q and k
 // landing from the step's products, rope_kv_store, attention_decode's split
 // and merge) gives the same output bit for bit whether its kernels are
-// programmatic launches or plain ones, and with or without the split's L2
-// prefetch of its K and V rows: a kernel that read its predecessor's output
-// before its pdl_wait (q unrotated, the new K row not yet stored) would
-// differ. Each kernel has its own oracle test (kernel_rope_kv_store_test,
+// programmatic launches or plain ones: a kernel that read its predecessor's
+// output before its pdl_wait (q unrotated, the new K row not yet stored)
+// would differ. Each kernel has its own oracle test (kernel_rope_kv_store_test,
 // kernel_attention_decode_test); this one checks the launches.
 #include <doctest/doctest.h>
 
@@ -79,8 +78,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("the decode attention chain gives the same output bit for bit with and without programmatic launches "
-          "and the split's L2 prefetch") {
+TEST_CASE("the decode attention chain gives the same output bit for bit with and without programmatic launches") {
   std::mt19937 rng(1313);
   const auto current = kernels::DeviceInfo::current();
   for (const std::uint32_t window : {0u, 96u}) {
@@ -95,17 +93,9 @@ TEST_CASE("the decode attention chain gives the same output bit for bit with and
     for (const float x : cached) c.cache_bits.push_back(quant::f32_to_f16(x).bits);
     for (const std::int32_t position : {0, 1, 63, 64, 700, 1023}) {
       CAPTURE(position);
-      const std::vector<float> plain =
-          run_chain(c, kernels::DeviceInfo(current.properties(), false).with_l2_prefetch(false), position);
+      const std::vector<float> plain = run_chain(c, kernels::DeviceInfo(current.properties(), false), position);
       kt::require_nonzero(plain);
-      for (const bool programmatic : {false, true})
-        for (const bool prefetch : {false, true}) {
-          CAPTURE(programmatic);
-          CAPTURE(prefetch);
-          const kernels::DeviceInfo device =
-              kernels::DeviceInfo(current.properties(), programmatic).with_l2_prefetch(prefetch);
-          CHECK(same_bits(run_chain(c, device, position), plain));
-        }
+      CHECK(same_bits(run_chain(c, kernels::DeviceInfo(current.properties(), true), position), plain));
     }
   }
 }

@@ -36,20 +36,6 @@ TEST_CASE("DeviceInfo grants programmatic dependent launch only where asked and 
   CHECK_FALSE(kernels::DeviceInfo(ada, true).programmatic_launch());  // asked for, but the device has none
 }
 
-TEST_CASE("DeviceInfo asks the decode kernels for L2 prefetch unless told not to, keeping everything else") {
-  const kernels::DeviceInfo on(h100(), true);
-  CHECK(on.l2_prefetch());
-  const kernels::DeviceInfo off = on.with_l2_prefetch(false);  // EngineOptions::l2_prefetch / --no-l2-prefetch
-  CHECK_FALSE(off.l2_prefetch());
-  CHECK(off.programmatic_launch());
-  CHECK(off.properties() == on.properties());
-  CHECK_FALSE(off == on);
-  CHECK(off.with_l2_prefetch(true) == on);
-  kernels::DeviceProperties ada = h100();
-  ada.compute_capability = 89;
-  CHECK_FALSE(kernels::DeviceInfo(ada, true).l2_prefetch());  // asked for, but no bulk prefetch there
-}
-
 TEST_CASE("DeviceInfo says wgmma runs only on compute capability 9.0 exactly, with sm_90a code built") {
   CHECK(kernels::DeviceInfo(h100(), true).wgmma());
   kernels::DeviceProperties no_code = h100();

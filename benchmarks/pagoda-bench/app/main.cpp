@@ -84,7 +84,6 @@ int run(const bench::BenchOptions& options) {
                      .batch = options.batch,
                      .cuda_graph = options.cuda_graph,
                      .programmatic_launch = options.programmatic_launch,
-                     .l2_prefetch = options.l2_prefetch,
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
                      .decode = std::string(pagoda::runtime::name_of(options.decode)) +
                                (options.prefetch ? ", prefetch" : ""),
@@ -96,7 +95,6 @@ int run(const bench::BenchOptions& options) {
                                         .layout = options.layout,
                                         .wgmma_prefill = options.wgmma,
                                         .programmatic_launch = options.programmatic_launch,
-                                        .l2_prefetch = options.l2_prefetch,
                                         .decode = options.decode,
                                         .persistent_prefetch = options.prefetch};
   // Greedy: each decode step ends in an argmax, the least a step can do

@@ -25,7 +25,6 @@ constexpr FlagName mapping_flag{"", "--mapping"};
 constexpr FlagName hugepage_size_flag{"", "--hugepage-size"};
 constexpr FlagName no_fallback_flag{"", "--no-fallback"};
 constexpr FlagName no_pdl_flag{"", "--no-pdl"};
-constexpr FlagName no_l2_prefetch_flag{"", "--no-l2-prefetch"};
 constexpr FlagName no_wgmma_flag{"", "--no-wgmma"};
 constexpr FlagName layout_flag{"", "--layout"};
 constexpr FlagName decode_flag{"", "--decode"};
@@ -110,8 +109,6 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
   --no-pdl                launch the decode GEMVs without programmatic dependent launch
-  --no-l2-prefetch        the field-streams decode GEMVs and attention's splits do not ask L2
-                          for their first weights (K and V rows) before they wait for their inputs
   --no-wgmma              multiply prompts on mma.sync even where wgmma runs (H100, H200);
                           -v's placement report names the GEMM each matrix takes
   --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)
@@ -213,9 +210,6 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
     } else if (no_pdl_flag.matches(flag)) {
       cursor.no_value(no_pdl_flag);
       o.programmatic_launch = false;
-    } else if (no_l2_prefetch_flag.matches(flag)) {
-      cursor.no_value(no_l2_prefetch_flag);
-      o.l2_prefetch = false;
     } else if (probe_flag.matches(flag)) {
       o.probe_mib = static_cast<std::uint32_t>(parse_count(probe_flag, cursor.value(probe_flag), 64, 65536));
     } else if (summary_flag.matches(flag)) {

@@ -30,7 +30,7 @@ json machine_json(const MachineInfo& m) {
 json settings_json(const BenchSettings& s) {
   return {{"repetitions", s.repetitions}, {"warmup", s.warmup},         {"seed", s.seed},
           {"batch", s.batch},             {"cuda_graph", s.cuda_graph},
-          {"programmatic_launch", s.programmatic_launch}, {"l2_prefetch", s.l2_prefetch}, {"layout", s.layout}, {"decode", s.decode}, {"context", s.context},
+          {"programmatic_launch", s.programmatic_launch}, {"layout", s.layout}, {"decode", s.decode}, {"context", s.context},
           {"pagoda_version", s.pagoda_version}};
 }
 

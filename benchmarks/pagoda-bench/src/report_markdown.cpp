@@ -48,9 +48,9 @@ std::string header(const BenchReport& report) {
   text += link_line("streaming read of device memory", m.device_read, {});
   text += link_line("streaming read of pinned host memory (zero-copy)", m.host_read, m.host_read_problem);
   text += fmt::format("- {} repetition{} {}; random token ids, seed {}; prefill batch {}; CUDA graph {}; "
-                      "programmatic launch {}; L2 prefetch {}; weight layout {}; decode step {}; context {}; pagoda {}\n",
+                      "programmatic launch {}; weight layout {}; decode step {}; context {}; pagoda {}\n",
                       s.repetitions, s.repetitions == 1 ? "" : "s", s.warmup ? "after 1 warm-up" : "without warm-up",
-                      s.seed, s.batch, s.cuda_graph ? "on" : "off", s.programmatic_launch ? "on" : "off", s.l2_prefetch ? "on" : "off", s.layout, s.decode, s.context,
+                      s.seed, s.batch, s.cuda_graph ? "on" : "off", s.programmatic_launch ? "on" : "off", s.layout, s.decode, s.context,
                       s.pagoda_version);
   return text;
 }

@@ -33,7 +33,6 @@
 #include <cub/warp/warp_reduce.cuh>
 
 #include <pagoda/kernels/mma_sync.cuh>
-#include <pagoda/kernels/prefetch_l2.cuh>
 #endif
 
 namespace pagoda::kernels {
@@ -47,12 +46,7 @@ std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const 
 // n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
 // the caches 16-byte aligned; workspace of attention_decode_workspace_bytes.
 // 0 <= *position < max_context is the caller's to ensure (the kernels clamp
-// it into range rather than read outside the cache). The position (and the
-// batch's positions and sequences) must be in device memory before the
-// chain of programmatic launches this one belongs to begins (each kernel of
-// it lets the next start at once): the split kernel reads them before it
-// waits for its predecessor, to prefetch its K and V rows. The engine
-// uploads them before each step.
+// it into range rather than read outside the cache).
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
                       const DeviceInfo& device, cudaStream_t stream);
@@ -330,40 +324,20 @@ __global__ void __launch_bounds__(Threads)
                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
                                   AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, attention::Workspace ws,
-                                  attention::Batch batch, bool prefetch) {
+                                  attention::Batch batch) {
   pdl_trigger();  // see programmatic_launch.hpp
-  // This block's query token: its query, position, workspace and cache.
-  const std::uint32_t b = blockIdx.z;
-  q += std::size_t{b} * shape.n_heads * shape.head_dim;
-  position += b;
-  ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
-  const auto cache_offset = [&] {
-    return batch.sequences != nullptr ? static_cast<std::size_t>(batch.sequences[b]) * batch.sequence_stride
-                                      : std::size_t{0};
-  };
-  if (prefetch) {
-    // The split's K and V rows into L2 while the kernel before (RoPE and
-    // the KV append) finishes. The position and sequence are final before
-    // the step's chain begins (the launchers' contract), the rows below the
-    // query's were written by earlier steps, and L2 is where the append's
-    // writes land, so an early prefetch of the query's own row reads
-    // nothing stale; the reads here serve the prefetch alone.
-    const std::size_t at = cache_offset();
-    const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
-    const std::uint32_t kv_head = blockIdx.y / ((per_kv + Heads - 1) / Heads);
-    const auto [begin, end] = attention::split_rows(position, shape, splits, MinSplit, blockIdx.x);
-    const std::size_t kv_dim = std::size_t{shape.n_kv_heads} * shape.head_dim;
-    const std::uint32_t row_bytes = shape.head_dim * sizeof(__half);
-    for (std::uint32_t i = threadIdx.x; i < 2 * (end - begin); i += Threads) {
-      const __half* cache = (i % 2 == 0 ? k_cache : v_cache) + at;
-      prefetch_l2(reinterpret_cast<const std::byte*>(cache + (begin + i / 2) * kv_dim + kv_head * shape.head_dim),
-                  row_bytes);
+  pdl_wait();     // q and the query's own K and V row come from the kernel before
+  {  // this block's query token
+    const std::uint32_t b = blockIdx.z;
+    q += std::size_t{b} * shape.n_heads * shape.head_dim;
+    position += b;
+    ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
+    if (batch.sequences != nullptr) {
+      const std::size_t at = static_cast<std::size_t>(batch.sequences[b]) * batch.sequence_stride;
+      k_cache += at;
+      v_cache += at;
     }
   }
-  pdl_wait();  // q and the query's own K and V row come from the kernel before
-  const std::size_t at = cache_offset();
-  k_cache += at;
-  v_cache += at;
   attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(nullptr, q, k_cache, v_cache, shape, splits,
                                                                       position, ws, blockIdx.x, blockIdx.y);
 }

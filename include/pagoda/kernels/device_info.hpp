@@ -69,19 +69,6 @@ public:
   [[nodiscard]] std::size_t max_shared_optin() const { return properties_.max_shared_optin; }
   // PDL was asked for and the device has it.
   [[nodiscard]] bool programmatic_launch() const { return programmatic_launch_; }
-  // Whether the field-streams decode GEMVs and attention's split kernel ask
-  // L2 for the weights (K and V rows) they will load first before they wait
-  // for their inputs: where asked (EngineOptions::l2_prefetch;
-  // pagoda-bench --no-l2-prefetch says no) and the device has the bulk
-  // prefetch (compute capability 9.0; earlier ones would need an
-  // instruction per 128-byte line).
-  [[nodiscard]] bool l2_prefetch() const { return l2_prefetch_ && properties_.compute_capability >= 90; }
-  // This description with l2_prefetch() set to `on` (the same kernel record).
-  [[nodiscard]] DeviceInfo with_l2_prefetch(bool on) const {
-    DeviceInfo copy = *this;
-    copy.l2_prefetch_ = on;
-    return copy;
-  }
   // matmul_wgmma_streams can run here: the build has sm_90a code and the
   // device is compute capability 9.0.
   [[nodiscard]] bool wgmma() const { return wgmma_supported(properties_.compute_capability, properties_.wgmma_code); }
@@ -98,8 +85,7 @@ public:
 
   // The same device described the same way (the kernel record aside).
   friend bool operator==(const DeviceInfo& a, const DeviceInfo& b) {
-    return a.properties_ == b.properties_ && a.programmatic_launch_ == b.programmatic_launch_ &&
-           a.l2_prefetch_ == b.l2_prefetch_;
+    return a.properties_ == b.properties_ && a.programmatic_launch_ == b.programmatic_launch_;
   }
 
 private:
@@ -111,7 +97,6 @@ private:
 
   DeviceProperties properties_;
   bool programmatic_launch_ = false;
-  bool l2_prefetch_ = true;
   std::shared_ptr<KernelRecord> kernels_;
 };
 

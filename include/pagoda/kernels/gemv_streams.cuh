@@ -45,7 +45,6 @@
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
 #include <pagoda/kernels/gemv_q_staged_launch.cuh>
-#include <pagoda/kernels/prefetch_l2.cuh>
 #include <pagoda/kernels/streams_dot.cuh>
 #endif
 
@@ -76,30 +75,6 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
 
 #if defined(__CUDACC__)
 
-// How far ahead of its loads a warp of the decode GEMV asks L2 for its first
-// task's rows, per row and stream: while the block makes x ready (the
-// prologue: an L2 round trip for the norm, another to quantize; ~2 us) only
-// the first step's loads are in flight, ~32 KB an SM, and DRAM idles for the
-// rest. 4 KB a row and stream is a 4096-column Q4_0 row whole, and ~2 us of
-// an SM's share of HBM (~23 GB/s) for its 16 warps' 32 rows.
-inline constexpr std::size_t streams_prefetch_row_bytes = 4096;
-
-// Row `row`'s streams from block `first_block` on (at most
-// streams_prefetch_row_bytes of each) into L2.
-template <class F>
-__device__ __forceinline__ void prefetch_stream_row(const quant::FieldStreamRow<F>& row, std::size_t blocks,
-                                                    std::size_t first_block) {
-  if (first_block >= blocks) return;
-  const auto prefetch = [&](const std::uint8_t* stream, std::size_t block_bytes) {
-    const std::size_t rest = (blocks - first_block) * block_bytes;
-    prefetch_l2(reinterpret_cast<const std::byte*>(stream) + first_block * block_bytes,
-                rest < streams_prefetch_row_bytes ? rest : streams_prefetch_row_bytes);
-  };
-  [&]<std::size_t... S>(std::index_sequence<S...>) {
-    (prefetch(row.stream[S], quant::FieldStreams<F>::streams[S].bytes), ...);
-  }(std::make_index_sequence<quant::FieldStreamRow<F>::stream_count>{});
-}
-
 // The rows of `targets` (Rows::total of them; Targets is what Rows reads,
 // a StagedTargets for the kernels here) in tasks of R rows, a warp per
 // task: this warp takes tasks task, task + task_stride, ... below task_end.
@@ -108,16 +83,13 @@ __device__ __forceinline__ void prefetch_stream_row(const quant::FieldStreamRow<
 // of the block calls once, whatever its tasks (it may synchronise the block):
 // the caller waits there for x to be ready and fills `xs`, so the weights are
 // in flight meanwhile. S: units a lane loads a step (StreamsDot's choice unless
-// the caller has fewer registers to spare). prefetch_rest: lanes 0..R-1 also ask L2 for the rest
-// of the first task's rows (prefetch_stream_row) before that call; only for
-// weights in global memory. The decode GEMV (gemv_streams_kernel) and the
+// the caller has fewer registers to spare). The decode GEMV (gemv_streams_kernel) and the
 // persistent decode step (persistent_decode.cuh) both run this loop.
 template <class F, class Rows, int Threads, int R, int S = StreamsDot<F>::units_per_step, class Targets,
           class BeforeCompute>
 __device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t cols,
                                              const streams::XShared& xs, std::size_t task, std::size_t task_end,
-                                             std::size_t task_stride, BeforeCompute&& before_compute,
-                                             bool prefetch_rest = false) {
+                                             std::size_t task_stride, BeforeCompute&& before_compute) {
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
   static_assert(Threads % 32 == 0 && R >= 1 && R <= 4, "gemv_streams: whole warps, 1..4 rows each");
@@ -146,13 +118,6 @@ __device__ __forceinline__ void streams_rows(const Targets& targets, std::size_t
 
   Raw current[S][R];
   if (task < task_end) load(task, 0, current);  // weights in flight while x is made ready
-  if (prefetch_rest && task < task_end && lane < R) {
-    const std::size_t row = task * R + lane < rows ? task * R + lane : rows - 1;
-    const RowRef ref = Rows::locate(targets, row);
-    const std::size_t blocks = cols / F::block_elements;
-    prefetch_stream_row<F>(quant::field_stream_row<F>(ref.weights, ref.rows, cols, ref.row), blocks,
-                           std::size_t{32 * S} / Dot::units_per_block);
-  }
   before_compute();
 
   float acc[R];
@@ -207,7 +172,7 @@ __device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTarg
 template <class F, class Rows, int Threads, int R>
 __global__ void __launch_bounds__(Threads)
     gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
-                        std::size_t cols, const float* __restrict__ x, bool prefetch_rest) {
+                        std::size_t cols, const float* __restrict__ x) {
   constexpr int warps = Threads / 32;
   extern __shared__ int4 shared[];
   const std::size_t x_blocks = cols / 32;
@@ -215,12 +180,10 @@ __global__ void __launch_bounds__(Threads)
   const std::size_t tasks = (Rows::total(targets) + R - 1) / R;
   const std::size_t task = std::size_t{blockIdx.x} * warps + threadIdx.x / 32;
   pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
-  const auto before_compute = [&] {
+  streams_rows<F, Rows, Threads, R>(targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, [&] {
     pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
     streams_x_to_shared<Threads>(targets, cols, x, shared);
-  };
-  streams_rows<F, Rows, Threads, R>(targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, before_compute,
-                                    prefetch_rest);
+  });
 }
 
 namespace detail {
@@ -241,7 +204,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
   const std::size_t blocks = (tasks + Threads / 32 - 1) / (Threads / 32);
   const auto grid = static_cast<unsigned>(std::min<std::size_t>(blocks, static_cast<std::size_t>(resident)));
   launch_dependent(kernel, grid, Threads, streams_shared_bytes(cols), stream, device.programmatic_launch(),
-                   "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x, device.l2_prefetch());
+                   "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x);
 }
 
 // One launch over `targets` (rows: what Rows::total gives), checked.

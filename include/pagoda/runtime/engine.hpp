@@ -45,8 +45,7 @@ public:
                 if constexpr (streams) policy_.repack_to_field_streams(layout_plan_.to_repack);
                 return DeviceModel(config_, weights_, locate,
                                    [this](const gguf::TensorInfo& tensor) { return layout_plan_.of(tensor); },
-                                   kernels::DeviceInfo::current(options.programmatic_launch).with_l2_prefetch(options.l2_prefetch),
-                                   options.wgmma_prefill);
+                                   kernels::DeviceInfo::current(options.programmatic_launch), options.wgmma_prefill);
               }),
               options) {
     load_times_.total = constructing_.seconds();

@@ -47,11 +47,6 @@ struct EngineOptions {
   // measurement (pagoda-bench --no-pdl). Read into the engine's
   // kernels::DeviceInfo.
   bool programmatic_launch = true;
-  // CUDA engines: the decode GEMVs ask L2 for the rest of their first rows,
-  // and attention's splits for their K and V rows, before they wait for
-  // their inputs; false: they do not, for measurement (pagoda-bench
-  // --no-l2-prefetch). Read into the engine's kernels::DeviceInfo.
-  bool l2_prefetch = true;
   // CUDA engines: the one-token step (DecodePath); persistent_grid: its
   // blocks (0: every block the GPU holds at once; more is refused), for
   // tests and measurement.

@@ -51,7 +51,6 @@ struct BenchOptions {
   bool warmup = true;                               // --no-warmup
   bool cuda_graph = true;                           // --no-cuda-graph
   bool programmatic_launch = true;                  // --no-pdl: no programmatic dependent launches
-  bool l2_prefetch = true;                          // --no-l2-prefetch: no L2 prefetch ahead of the inputs
   bool wgmma = true;                                // --no-wgmma: prompts on mma.sync everywhere
   pagoda::quant::LayoutChoice layout = pagoda::quant::LayoutChoice::automatic;  // --layout
   pagoda::runtime::DecodePath decode = pagoda::runtime::DecodePath::automatic;  // --decode

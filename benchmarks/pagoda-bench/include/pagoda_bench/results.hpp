@@ -36,7 +36,6 @@ struct BenchSettings {
   std::uint32_t batch = 0;
   bool cuda_graph = true;
   bool programmatic_launch = true;  // false: --no-pdl
-  bool l2_prefetch = true;          // false: --no-l2-prefetch
   std::string layout = "auto";      // --layout: the weights' layout asked for
   std::string decode = "auto";      // --decode: the one-token step asked for
   std::uint32_t context = 0;  // the engines' context: the largest test's positions
