@@ -42,8 +42,9 @@ struct EngineOptions {
   // CUDA engines: prompts multiply on wgmma where it runs (compute capability
   // 9.0, a build with 90a); false: on mma.sync everywhere, for measurement.
   bool wgmma_prefill = true;
-  // CUDA engines: the decode GEMVs use programmatic dependent launch where the
-  // device has it (compute capability 9.0); false: plain launches, for
+  // CUDA engines: the decode GEMVs, RoPE with the KV append and attention use
+  // programmatic dependent launch where the device has it (compute
+  // capability 9.0); false: plain launches, for
   // measurement (pagoda-bench --no-pdl). Read into the engine's
   // kernels::DeviceInfo.
   bool programmatic_launch = true;
