@@ -44,6 +44,21 @@ void rope_kv_store(float* q, float* k, const float* v, __half* k_cache, __half* 
 
 #if defined(__CUDACC__)
 
+// A KV head's rotated key and its value row into cache row `cache_row`, by
+// the block's threads: the last step of rope_kv_store_kernel's KV blocks and
+// of the persistent step's rope_kv items.
+template <int Threads>
+__device__ __forceinline__ void store_kv_head(const float* key, const float* v, __half* k_cache, __half* v_cache,
+                                              std::uint32_t n_kv_heads, std::uint32_t head_dim, std::int32_t cache_row,
+                                              std::uint32_t kv_head) {
+  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
+  const float* value = v + std::size_t{kv_head} * head_dim;
+  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
+    k_cache[row + i] = __float2half_rn(key[i]);
+    v_cache[row + i] = __float2half_rn(value[i]);
+  }
+}
+
 template <int Threads>
 __global__ void __launch_bounds__(Threads)
     rope_kv_store_kernel(float* __restrict__ q, float* __restrict__ k, const float* __restrict__ v,
@@ -66,27 +81,8 @@ __global__ void __launch_bounds__(Threads)
     rope_rotate_pair(head, i, pairs, at, freq_base, linear_scale, freq_factors, neox);
   if (is_query) return;
   __syncthreads();  // the whole rotated head, not only this thread's pairs
-  const std::int32_t cache_row = kv_rows != nullptr ? kv_rows[r] : at;
-  const std::size_t row = static_cast<std::size_t>(cache_row) * kv_dim + std::size_t{block - n_heads} * head_dim;
-  const float* value = v + std::size_t{block - n_heads} * head_dim;
-  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
-    k_cache[row + i] = __float2half_rn(head[i]);
-    v_cache[row + i] = __float2half_rn(value[i]);
-  }
-}
-
-// A KV head's rotated key and its value row into cache row `cache_row`, by
-// the block's threads (the rope_kv items' last step).
-template <int Threads>
-__device__ __forceinline__ void store_kv_head(const float* key, const float* v, __half* k_cache, __half* v_cache,
-                                              std::uint32_t n_kv_heads, std::uint32_t head_dim, std::int32_t cache_row,
-                                              std::uint32_t kv_head) {
-  const std::size_t row = static_cast<std::size_t>(cache_row) * n_kv_heads * head_dim + std::size_t{kv_head} * head_dim;
-  const float* value = v + std::size_t{kv_head} * head_dim;
-  for (std::uint32_t i = threadIdx.x; i < head_dim; i += Threads) {
-    k_cache[row + i] = __float2half_rn(key[i]);
-    v_cache[row + i] = __float2half_rn(value[i]);
-  }
+  store_kv_head<Threads>(head, v, k_cache, v_cache, n_kv_heads, head_dim, kv_rows != nullptr ? kv_rows[r] : at,
+                         block - n_heads);
 }
 
 // One KV head's share of a decode token, by a whole block (the persistent
