@@ -40,6 +40,7 @@ void check_few(std::span<const std::size_t> row_counts, std::size_t cols, std::s
   CAPTURE(splits);
   CAPTURE(shape.fragments);
   CAPTURE(shape.depth);
+  CAPTURE(static_cast<int>(shape.staging));
   check_products<F>(row_counts, cols, tokens, [&](auto targets, const __half* x, auto& outputs) {
     const auto device = kernels::DeviceInfo::current();
     std::size_t rows = 0;
@@ -76,6 +77,8 @@ TEST_CASE_TEMPLATE_DEFINE("decode batch: matmul_few_streams<F> matches cpu::matm
     const std::size_t qkv[] = {256, 64, 72};
     check_few<F>(qkv, units_wide<F>(44), 16, 3, shape);
     check_few<F>(restaged, units_wide<F>(40), 5, 1, shape);
+    const std::size_t ragged[] = {161};
+    check_few<F>(ragged, units_wide<F>(9), 16, 0, shape);
   }
 }
 TEST_CASE_TEMPLATE_APPLY(few_streams_case, StreamFormats);

@@ -41,6 +41,28 @@ TEST_CASE_TEMPLATE_DEFINE("fragment_element<F> feeds every element of a row once
 }
 TEST_CASE_TEMPLATE_APPLY(fragment_order_case, StreamFormats);
 
+TEST_CASE_TEMPLATE_DEFINE("fragment_position<F> finds the unit and chunk that feed an element, and a run of eight "
+                          "elements is two chunks of one unit",
+                          F, fragment_position_case) {
+  constexpr std::size_t cols = 3 * F::block_elements;
+  for (std::size_t unit = 0; unit < cols / kernels::fragment_unit_elements; ++unit)
+    for (int c = 0; c < kernels::fragment_chunks_per_group; ++c)
+      for (std::size_t i = 0; i < 4; ++i) {
+        const kernels::FragmentPosition at = kernels::fragment_position<F>(kernels::fragment_element<F>(unit, c) + i);
+        CHECK(at.unit == unit);
+        CHECK(at.chunk == c);
+      }
+  for (std::size_t run = 0; run < cols; run += 8) {
+    const kernels::FragmentPosition first = kernels::fragment_position<F>(run);
+    const kernels::FragmentPosition second = kernels::fragment_position<F>(run + 4);
+    CHECK(second.unit == first.unit);
+    CHECK(second.chunk != first.chunk);
+    // A group of four units is 128 consecutive columns (X is staged a run at a time).
+    CHECK(first.unit / kernels::fragment_units_per_group == run / kernels::few_streams_group_columns);
+  }
+}
+TEST_CASE_TEMPLATE_APPLY(fragment_position_case, StreamFormats);
+
 TEST_CASE("matmul_few_streams splits K only where the tiles fall short of two blocks an SM, in one wave") {
   constexpr int h100 = 132;
   CHECK(kernels::few_streams_splits(16, 32, h100) == 16);   // 4096 x 4096: 2 groups a split

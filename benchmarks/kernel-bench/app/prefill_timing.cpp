@@ -92,7 +92,8 @@ void time_few(const PrefillCase& c, const Time& time, const __half* xh, float* y
   const int groups = static_cast<int>((cols + kernels::few_streams_group_columns - 1) / kernels::few_streams_group_columns);
   for (const kernels::FewStreamsShape& shape : kernels::few_streams_shapes) {
     const std::string kernel =
-        fmt::format("matmul_few_streams {}x{} depth {}{}", shape.warps, shape.fragments, shape.depth,
+        fmt::format("matmul_few_streams {}x{} depth {}{}{}", shape.warps, shape.fragments, shape.depth,
+                    shape.staging == kernels::FewStreamsStaging::rows ? " X by rows" : "",
                     shape == kernels::few_streams_shape_for<F>() ? " (the engine's)" : "");
     for (const int splits : split_counts) {
       if (splits > groups) continue;

@@ -62,9 +62,9 @@ inline constexpr std::size_t matmul_few_streams_max_tokens = 16;
 template <class F>
 constexpr FewStreamsShape few_streams_shape_for() {
   if constexpr (std::is_same_v<F, quant::Q4_0> || std::is_same_v<F, quant::Q4_1>)
-    return {8, 2, 4};
+    return {8, 2, 4, FewStreamsStaging::rows};
   else
-    return {8, 2, 1};
+    return {8, 2, 1, FewStreamsStaging::rows};
 }
 
 // Whether matmul_few_streams takes a matrix of `cols` columns: whole 32-weight units.
@@ -164,6 +164,34 @@ __device__ __forceinline__ void stage_x(uint4* staged, const __half* __restrict_
   mma::cp_async_wait<0>();
 }
 
+// The same entries from whole rows of X: item i is one run of 8 consecutive
+// columns of tokens g and g + 8 (two 16-byte loads), the A registers of two
+// chunks of one unit (two 16-byte stores). A group is 128 consecutive columns
+// for every format, four units, so an item's lane is 4 g + unit % 4. Eight
+// consecutive items are four units' same run of two tokens' pairs: eight
+// consecutive entries of a chunk, no bank conflict for the legacy formats.
+template <class F, int Threads>
+__device__ __forceinline__ void stage_x_rows(uint4* staged, const __half* __restrict__ x, int tokens, int cols,
+                                             std::size_t first_unit, int count) {
+  const int items = count * fragment_chunks_per_group * 16;  // 16 runs of 8 columns by 8 token pairs, a group
+  const std::size_t first = first_unit * fragment_unit_elements;
+  for (int i = static_cast<int>(threadIdx.x); i < items; i += Threads) {
+    const int g = 2 * ((i / 8) % 4) + i % 2;
+    const int run = (i / 32) % 4 + 4 * ((i / 2) % 4);
+    const int group = i / 128;
+    const std::size_t e = first + static_cast<std::size_t>(group) * few_streams_group_columns + 8 * static_cast<std::size_t>(run);
+    uint4 a{0, 0, 0, 0}, b{0, 0, 0, 0};
+    if (e < static_cast<std::size_t>(cols)) {
+      if (g < tokens) a = *reinterpret_cast<const uint4*>(x + static_cast<std::size_t>(g) * cols + e);
+      if (g + 8 < tokens) b = *reinterpret_cast<const uint4*>(x + static_cast<std::size_t>(g + 8) * cols + e);
+    }
+    const FragmentPosition low = fragment_position<F>(e), high = fragment_position<F>(e + 4);
+    const int lane = 4 * g + static_cast<int>(low.unit % fragment_units_per_group);
+    staged[(group * fragment_chunks_per_group + low.chunk) * 32 + lane] = uint4{a.x, b.x, a.y, b.y};
+    staged[(group * fragment_chunks_per_group + high.chunk) * 32 + lane] = uint4{a.z, b.z, a.w, b.w};
+  }
+}
+
 }  // namespace few_streams
 
 template <quant::QuantFormat F, int shape_index>
@@ -231,9 +259,12 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
     const int in_stage = group % few_streams_staged_groups;
     if (in_stage == 0) {  // X of the next (up to) 8 groups
       if (group > 0) __syncthreads();  // every warp is done with the X staged before
-      few_streams::stage_x<F, shape.threads()>(staged, x, tokens, cols, units,
-                                               first_unit + static_cast<std::size_t>(group) * fragment_units_per_group,
-                                               min(few_streams_staged_groups, groups - group));
+      const std::size_t stage_unit = first_unit + static_cast<std::size_t>(group) * fragment_units_per_group;
+      const int stage_groups = min(few_streams_staged_groups, groups - group);
+      if constexpr (shape.staging == FewStreamsStaging::rows)
+        few_streams::stage_x_rows<F, shape.threads()>(staged, x, tokens, cols, stage_unit, stage_groups);
+      else
+        few_streams::stage_x<F, shape.threads()>(staged, x, tokens, cols, units, stage_unit, stage_groups);
       __syncthreads();
     }
     Raw next[D][NT];

@@ -57,4 +57,33 @@ PAGODA_HD_INLINE std::size_t fragment_element(std::size_t unit, int c) {
   }
 }
 
+// Where an element of a row is fed: the unit and chunk whose four elements
+// (fragment_element<F>(unit, chunk) + 0..3) hold it. The inverse of
+// fragment_element, for staging X a row's run at a time: elements 8i..8i+7
+// are two chunks of one unit.
+struct FragmentPosition {
+  std::size_t unit;
+  int chunk;
+};
+template <class F>
+PAGODA_HD_INLINE FragmentPosition fragment_position(std::size_t element) {
+  const std::size_t unit_base = element / 256 * 8;  // K-quants: the super-block's first unit
+  const std::size_t r = element % 256;
+  if constexpr (std::is_same_v<F, quant::Q8_0>) {
+    return {element / 32, static_cast<int>(element % 32 / 4)};
+  } else if constexpr (std::is_same_v<F, quant::Q4_K> || std::is_same_v<F, quant::Q5_K>) {
+    // r = 64 (j / 2) + 32 high + 16 (j % 2) + 4 word
+    const std::size_t j = 2 * (r / 64) + r % 32 / 16;
+    return {unit_base + j, static_cast<int>(2 * (r % 16 / 4) + r % 64 / 32)};
+  } else if constexpr (std::is_same_v<F, quant::Q6_K>) {
+    // r = 128 (j / 4) + 64 high + 16 (j % 4) + 4 word
+    const std::size_t j = 4 * (r / 128) + r % 64 / 16;
+    return {unit_base + j, static_cast<int>(2 * (r % 16 / 4) + r % 128 / 64)};
+  } else {
+    static_assert(F::block_elements == 32, "fragment_position: a 32-element legacy block");
+    // e = 32 unit + 16 high + 4 word
+    return {element / 32, static_cast<int>(2 * (element % 16 / 4) + element % 32 / 16)};
+  }
+}
+
 }  // namespace pagoda::kernels

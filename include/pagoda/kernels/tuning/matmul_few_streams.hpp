@@ -13,10 +13,17 @@
 
 namespace pagoda::kernels {
 
+// How a block stages X in shared memory, in the K order of the A fragments:
+// gather: a 4-byte cp.async per register (16 tokens' rows scattered over
+// every copy); rows: each thread loads 8 consecutive columns of tokens g and
+// g + 8 with two 16-byte loads and stores two whole 16-byte entries.
+enum class FewStreamsStaging { gather, rows };
+
 struct FewStreamsShape {
   int warps = 8;
   int fragments = 4;  // 8-row fragments a warp: its rows, and its f32 accumulators (4 a fragment)
   int depth = 1;      // groups of 128 columns a warp loads at once (and the next `depth` in flight)
+  FewStreamsStaging staging = FewStreamsStaging::gather;
   [[nodiscard]] constexpr int threads() const { return 32 * warps; }
   [[nodiscard]] constexpr int rows_tile() const { return 8 * fragments * warps; }
   [[nodiscard]] constexpr int values() const { return 4 * fragments; }  // accumulators a thread
@@ -30,7 +37,8 @@ inline constexpr int few_streams_staged_groups = 8;  // 32 KB of X in shared mem
 // time them all, the engine takes few_streams_shape_for). Depth is what
 // matters to DRAM: a warp's loads of one step cover 64 x depth contiguous
 // bytes of each of its rows, issued together.
-inline constexpr FewStreamsShape few_streams_shapes[] = {{8, 2, 1}, {8, 2, 4}};
+inline constexpr FewStreamsShape few_streams_shapes[] = {
+    {8, 2, 1}, {8, 2, 4}, {8, 2, 1, FewStreamsStaging::rows}, {8, 2, 4, FewStreamsStaging::rows}};
 
 // K is split so that tiles x splits fills, without passing, `blocks_per_sm`
 // blocks on every SM (one wave: a block more would be a second): a 4096-row
