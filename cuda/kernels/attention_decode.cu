@@ -64,8 +64,12 @@ void launch_split_for_head_dim(const float* q, const __half* k_cache, const __ha
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
                                              std::uint32_t batch) {
   check_shape(shape);
-  const std::uint32_t splits = tuning::attention_splits(tuning::select(device.compute_capability(), shape), shape);
-  return std::size_t{batch} * splits * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
+  // Any batch up to `batch` may use it, each with its own split count.
+  const AttentionPolicy policy = tuning::select(device.compute_capability(), shape);
+  std::size_t slots = 0;
+  for (std::uint32_t b = 1; b <= std::max<std::uint32_t>(batch, 1); ++b)
+    slots = std::max<std::size_t>(slots, std::size_t{b} * tuning::attention_splits(policy, shape, b));
+  return slots * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
 }
 
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
@@ -87,7 +91,7 @@ void attention_decode_batch(const float* q, const __half* k_cache, const __half*
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
   const AttentionPolicy chosen = tuning::select(device.compute_capability(), shape);
-  const std::uint32_t splits = tuning::attention_splits(chosen, shape);
+  const std::uint32_t splits = tuning::attention_splits(chosen, shape, batch);
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
   require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");

@@ -61,3 +61,13 @@ TEST_CASE("the split count keeps the grid near the target and at least min_split
   CHECK(tuning::attention_splits(policy, shape_of(32, 8, 128, 100)) == 2);                 // ceil(100 / 64)
   CHECK(tuning::attention_splits(policy, shape_of(12, 1, 128, 1)) == 1);
 }
+
+TEST_CASE("a batched step's query tokens share the grid's target, at least one split each") {
+  const AttentionShape llama8b = shape_of(32, 8);
+  const AttentionPolicy policy = tuning::select(h100, llama8b);
+  CHECK(tuning::attention_splits(policy, llama8b, 1) == tuning::attention_splits(policy, llama8b));
+  CHECK(tuning::attention_splits(policy, llama8b, 8) == 4);   // 4 x 8 KV heads x 8 tokens = 256
+  CHECK(tuning::attention_splits(policy, llama8b, 16) == 2);
+  CHECK(tuning::attention_splits(policy, llama8b, 3) == 11);  // ceil(256 / 24)
+  CHECK(tuning::attention_splits(policy, llama8b, 64) == 1);
+}
