@@ -145,6 +145,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   const auto& arch = c.architecture;
   const cudaStream_t s = stream_.get();
   const kernels::DeviceInfo& device = model_.device();
+  // The attention chain (RoPE with the KV append, the split kernel, the
+  // merge) launches plainly: as programmatic launches it measured slower
+  // (H100, one run: 8B Q4_0 tg128 @ d4096 336 against 347 t/s, 1B 1,520
+  // against 1,532; at depth 0 409.7 against 407.0). docs/notes/performance.md.
+  const kernels::DeviceInfo attention_device(device.properties(), false);
   auto* x16 = reinterpret_cast<__half*>(x16_.data());
   // A prefill product's input: f32, or already f16 in x16 (made so by the
   // kernel before it where every matrix that reads it takes the mma.sync GEMM).
@@ -234,10 +239,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     if (decode) {
       kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, 1, nullptr,
-                             device.programmatic_launch());
+                             attention_device.programmatic_launch());
     } else if (batch) {  // each row at its own position, into its own sequence's cache row
       kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, tokens, kv_rows,
-                             device.programmatic_launch());
+                             attention_device.programmatic_launch());
     } else {
       kernels::rope(q, tokens, c.n_heads, rope, positions, s);
       kernels::rope(k, tokens, c.n_kv_heads, rope, positions, s);
@@ -246,10 +251,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
                                         spec.sliding_window};
     if (decode) {
-      kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(), device, s);
+      kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(),
+                                attention_device, s);
     } else if (batch) {
       kernels::attention_decode_batch(q, keys, values, attended, shape, static_cast<std::uint32_t>(tokens), positions,
-                                      row_sequences, attention_workspace_.data(), device, s);
+                                      row_sequences, attention_workspace_.data(), attention_device, s);
     } else {
       kernels::attention_prefill(q, keys, values, attended, c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(),
                                  c.attention_scale, start, tokens, device, s, spec.sliding_window);

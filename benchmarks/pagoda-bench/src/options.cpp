@@ -108,8 +108,8 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --seed N                seed of the random token ids (default 1)
   --no-warmup             skip the warm-up repetition
   --no-cuda-graph         decode without replaying a captured CUDA graph
-  --no-pdl                launch the decode kernels (GEMVs, RoPE, attention) without programmatic
-                          dependent launch
+  --no-pdl                launch the decode GEMVs (and the batched step's products) without
+                          programmatic dependent launch
   --no-wgmma              multiply prompts on mma.sync even where wgmma runs (H100, H200);
                           -v's placement report names the GEMM each matrix takes
   --layout L              weight layout: auto (the policy's best), gguf (the file's blocks)

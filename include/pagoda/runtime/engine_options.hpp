@@ -42,11 +42,11 @@ struct EngineOptions {
   // CUDA engines: prompts multiply on wgmma where it runs (compute capability
   // 9.0, a build with 90a); false: on mma.sync everywhere, for measurement.
   bool wgmma_prefill = true;
-  // CUDA engines: the decode GEMVs, RoPE with the KV append and attention use
+  // CUDA engines: the decode GEMVs and the batched step's products use
   // programmatic dependent launch where the device has it (compute
-  // capability 9.0); false: plain launches, for
-  // measurement (pagoda-bench --no-pdl). Read into the engine's
-  // kernels::DeviceInfo.
+  // capability 9.0); false: plain launches, for measurement (pagoda-bench
+  // --no-pdl). Read into the engine's kernels::DeviceInfo. The attention
+  // chain launches plainly either way (measured faster).
   bool programmatic_launch = true;
   // CUDA engines: the one-token step (DecodePath); persistent_grid: its
   // blocks (0: every block the GPU holds at once; more is refused), for
