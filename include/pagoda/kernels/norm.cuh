@@ -55,12 +55,19 @@ template <int Threads, bool Coherent = false, class Out>
 __device__ __forceinline__ void rms_norm_row(const float* row, const float* weight, Out* out_row, std::size_t dim,
                                              float eps) {
   static_assert(Threads % 32 == 0 && Threads <= 1024);
-  const float s = block_rms_scale<Threads, Coherent>(row, dim, eps);
-  for (std::size_t i = threadIdx.x; i < dim; i += Threads) {
-    const float v = __fmul_rn(__fmul_rn(Coherent ? __ldcg(row + i) : row[i], s), weight[i]);
+  constexpr int kept_count = 16;  // a 4096-wide row over 256 threads, all loads in flight at once
+  float kept[kept_count];
+  const float s = block_rms_scale_kept<Threads, Coherent>(row, dim, eps, kept);
+  const auto store = [&](std::size_t i, float x) {
+    const float v = __fmul_rn(__fmul_rn(x, s), weight[i]);
     if constexpr (std::is_same_v<Out, float>) out_row[i] = v;
     else out_row[i] = __float2half_rn(v);
-  }
+  };
+#pragma unroll
+  for (int k = 0; k < kept_count; ++k)
+    if (const std::size_t i = threadIdx.x + static_cast<std::size_t>(k) * Threads; i < dim) store(i, kept[k]);
+  for (std::size_t i = threadIdx.x + static_cast<std::size_t>(kept_count) * Threads; i < dim; i += Threads)
+    store(i, Coherent ? __ldcg(row + i) : row[i]);
 }
 
 template <int Threads, class Out>
