@@ -78,10 +78,14 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   attention_decode_batch(q, k_cache, v_cache, out, shape, 1, position, nullptr, workspace, device, stream);
 }
 
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
-                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
-                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                            cudaStream_t stream) {
+namespace {
+
+// Both outputs' launches; Out: the merge's output type.
+template <class Out>
+void launch_attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
+                                   const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
+                                   const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                                   cudaStream_t stream) {
   check_shape(shape);
   require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
               workspace != nullptr,
@@ -110,10 +114,28 @@ void attention_decode_batch(const float* q, const __half* k_cache, const __half*
       },
       [] { require(false, operation, "the selected policy is one of tuning::attention_decode_policies"); });
   check_launch(operation);
-  launch_dependent(attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split>,
+  launch_dependent(attention_decode_merge_kernel<merge_threads, attention_decode_policy.min_split, Out>,
                    dim3(shape.n_heads, batch), merge_threads, 0, stream, device.programmatic_launch(),
                    "cudaLaunchKernelEx(attention_decode_merge_kernel)", ws, shape, splits, position, out);
   check_launch(operation);
+}
+
+}  // namespace
+
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream) {
+  launch_attention_decode_batch(q, k_cache, v_cache, out, shape, batch, positions, sequences, workspace, device,
+                                stream);
+}
+
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, __half* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream) {
+  launch_attention_decode_batch(q, k_cache, v_cache, out, shape, batch, positions, sequences, workspace, device,
+                                stream);
 }
 
 }  // namespace pagoda::kernels

@@ -250,9 +250,15 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     }
     const kernels::AttentionShape shape{c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(), c.attention_scale,
                                         spec.sliding_window};
+    // The batched step's attention writes the output projection's f16 input
+    // itself where that projection takes the few-token product.
+    const bool attended_in_x16 = batch && layer.wo.matmul_few != nullptr;
     if (decode) {
       kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(),
                                 attention_device, s);
+    } else if (attended_in_x16) {
+      kernels::attention_decode_batch(q, keys, values, x16, shape, static_cast<std::uint32_t>(tokens), positions,
+                                      row_sequences, attention_workspace_.data(), attention_device, s);
     } else if (batch) {
       kernels::attention_decode_batch(q, keys, values, attended, shape, static_cast<std::uint32_t>(tokens), positions,
                                       row_sequences, attention_workspace_.data(), attention_device, s);
@@ -260,7 +266,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::attention_prefill(q, keys, values, attended, c.n_heads, c.n_kv_heads, c.head_dim, kv_.context(),
                                  c.attention_scale, start, tokens, device, s, spec.sliding_window);
     }
-    add_block_output(layer.wo, {attended, false}, layer.post_attn_norm);
+    add_block_output(layer.wo, {attended, attended_in_x16}, layer.post_attn_norm);
     std::swap(x, x_next);  // the residual stream moves to the other buffer
 
     // Prefill on wgmma: gate, up and the activation in one GEMM launch that

@@ -248,6 +248,16 @@ TEST_CASE("kernel attention_decode_batch: each query token attends to its own se
                                     device_sequences.get(), workspace.get(), device_info, nullptr);
     kt::cuda_ok(cudaDeviceSynchronize(), "attention_decode_batch");
     const std::vector<float> batched = out.download();
+    // The f16 output is the f32 one rounded to nearest, bit for bit (the batched step's output projection input).
+    kt::DeviceArray<std::uint16_t> out16(3 * q_size);
+    kernels::attention_decode_batch(device_q.get(), k, v, reinterpret_cast<__half*>(out16.get()), shape, 3,
+                                    device_positions.get(), device_sequences.get(), workspace.get(), device_info,
+                                    nullptr);
+    kt::cuda_ok(cudaDeviceSynchronize(), "attention_decode_batch into f16");
+    const std::vector<std::uint16_t> batched16 = out16.download();
+    std::size_t rounded_alike = 0;
+    for (std::size_t i = 0; i < batched.size(); ++i) rounded_alike += quant::f32_to_f16(batched[i]).bits == batched16[i];
+    CHECK(rounded_alike == batched.size());
 
     for (std::size_t b = 0; b < 3; ++b) {
       CAPTURE(b);

@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -59,6 +60,13 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
 // k_cache and v_cache (the sequences' caches back to back). The workspace:
 // attention_decode_workspace_bytes(shape, device, batch).
 void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream);
+// The same with each output row rounded to f16 (nearest, ties to even, as
+// kernels::to_half rounds): the batched step's output projection reads it
+// as its input, with no f32 copy to convert.
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, __half* out,
                             const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
                             const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
                             cudaStream_t stream);
@@ -358,10 +366,10 @@ __device__ __forceinline__ int splits_used(const std::int32_t* position, const A
 // attention_decode_merge_head is one head's merge, for the merge kernel and
 // the persistent decode step (as the split block: every thread calls it, a
 // caller that runs it again synchronises the block first). splits <= Threads.
-template <int Threads, int MinSplit>
+template <int Threads, int MinSplit, class Out = float>
 __device__ __forceinline__ void attention_decode_merge_head(const attention::Workspace& ws,
                                                             const AttentionShape& shape, std::uint32_t splits,
-                                                            const std::int32_t* position, float* out,
+                                                            const std::int32_t* position, Out* out,
                                                             std::uint32_t head) {
   const int used = attention::splits_used<MinSplit>(position, shape, splits);  // <= splits <= Threads
   const int s = static_cast<int>(threadIdx.x);
@@ -384,7 +392,9 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
     float sum = 0.0f;
     for (int i = 0; i < used; ++i)
       sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
-    out[std::size_t{head} * shape.head_dim + d] = sum / shared_denominator;
+    const float value = sum / shared_denominator;
+    if constexpr (std::is_same_v<Out, float>) out[std::size_t{head} * shape.head_dim + d] = value;
+    else out[std::size_t{head} * shape.head_dim + d] = __float2half_rn(value);
   }
 }
 
@@ -417,11 +427,12 @@ __device__ __forceinline__ void attention_decode_merge_head_warp(const attention
   }
 }
 
-// Block = (head, query token).
-template <int Threads, int MinSplit>
+// Block = (head, query token). Out: f32, or f16 (rounded to nearest, as
+// to_half rounds) for a product that takes f16 input.
+template <int Threads, int MinSplit, class Out = float>
 __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
-                                  const std::int32_t* __restrict__ position, float* __restrict__ out) {
+                                  const std::int32_t* __restrict__ position, Out* __restrict__ out) {
   pdl_trigger();  // see programmatic_launch.hpp
   pdl_wait();     // the splits' results come from the kernel before
   {  // this block's query token (blockIdx.y), as in the split kernel
@@ -430,7 +441,7 @@ __global__ void __launch_bounds__(Threads)
     out += std::size_t{b} * shape.n_heads * shape.head_dim;
     ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
   }
-  attention_decode_merge_head<Threads, MinSplit>(ws, shape, splits, position, out, blockIdx.x);
+  attention_decode_merge_head<Threads, MinSplit, Out>(ws, shape, splits, position, out, blockIdx.x);
 }
 
 #endif  // __CUDACC__
