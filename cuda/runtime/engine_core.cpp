@@ -78,6 +78,11 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
     batch_logits_ = floats(batch_rows_ * config_.vocab_size, "batched step logits");
     batch_sampled_ = DeviceBuffer(2 * batch_rows_ * sizeof(std::int32_t), "batched step tokens");
     batch_staging_ = PinnedBuffer(6 * batch_rows_ * sizeof(std::int32_t), "batched step staging");
+    batch_logits_ready_.emplace("batched step logits");
+    for (std::size_t r = 0; r < batch_rows_; ++r) {
+      sampling_streams_.emplace_back("batched step sampling");
+      sampling_done_.emplace_back("batched step sampling");
+    }
     // matmul_few_streams' split workspace, for its widest launch (the q, k, v
     // group, gate and up, or the output matrix).
     const std::size_t widest = std::max({std::size_t{config_.q_dim()} + 2 * config_.kv_dim(),

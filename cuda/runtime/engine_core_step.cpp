@@ -77,9 +77,18 @@ void EngineCore::step_batch(std::span<SequenceStep* const> items) {
   ++batch_runs_[rows];
   auto* sampled = reinterpret_cast<std::int32_t*>(batch_sampled_.data());
   const auto* logits = reinterpret_cast<const float*>(batch_logits_.data());
-  for (std::size_t r = 0; r < rows; ++r)
-    sequences_[items[r]->sequence].sampler.sample(logits + r * config_.vocab_size, sampled + 2 * r, s,
+  // Each row's sampler on its own stream once the logits are there; stream_ waits for them all.
+  batch_logits_ready_->record(s, "batched step logits");
+  for (std::size_t r = 0; r < rows; ++r) {
+    const cudaStream_t side = sampling_streams_[r].get();
+    check_cuda(cudaStreamWaitEvent(side, batch_logits_ready_->get(), 0), "cudaStreamWaitEvent",
+               "a batched step's sampler waits for the logits");
+    sequences_[items[r]->sequence].sampler.sample(logits + r * config_.vocab_size, sampled + 2 * r, side,
                                                   sampled + 2 * r + 1);
+    sampling_done_[r].record(side, "batched step sampling");
+    check_cuda(cudaStreamWaitEvent(s, sampling_done_[r].get(), 0), "cudaStreamWaitEvent",
+               "a batched step waits for its samplers");
+  }
   std::int32_t* results = staged + 4 * batch_rows_;
   check_cuda(cudaMemcpyAsync(results, sampled, 2 * rows * sizeof(std::int32_t), cudaMemcpyDeviceToHost, s),
              "batched step tokens download");

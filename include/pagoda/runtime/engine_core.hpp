@@ -144,6 +144,12 @@ private:
   kernels::SplitWorkspace split_workspace_{};
   std::vector<CudaGraph> batch_graphs_;  // per row count: the forward, captured on its second use
   std::vector<unsigned> batch_runs_;     // per row count: forwards run so far
+  // Each row's sampler runs on its own stream, side by side (a sampler is a
+  // chain of small launches that a GPU finishes in a few microseconds but
+  // that ran one after another, ~10 us a launch), joined back to stream_.
+  std::vector<CudaStream> sampling_streams_;
+  std::vector<CudaEvent> sampling_done_;
+  std::optional<CudaEvent> batch_logits_ready_;
 
   // The one-token step as one persistent launch (EngineOptions::decode), or the graph of kernels.
   std::optional<PersistentStep> persistent_;
