@@ -78,14 +78,11 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
   attention_decode_batch(q, k_cache, v_cache, out, shape, 1, position, nullptr, workspace, device, stream);
 }
 
-namespace {
-
-// Both outputs' launches; Out: the merge's output type.
 template <class Out>
-void launch_attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
-                                   const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
-                                   const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                                   cudaStream_t stream) {
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream) {
   check_shape(shape);
   require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
               workspace != nullptr,
@@ -120,22 +117,11 @@ void launch_attention_decode_batch(const float* q, const __half* k_cache, const 
   check_launch(operation);
 }
 
-}  // namespace
-
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
-                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
-                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                            cudaStream_t stream) {
-  launch_attention_decode_batch(q, k_cache, v_cache, out, shape, batch, positions, sequences, workspace, device,
-                                stream);
-}
-
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, __half* out,
-                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
-                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                            cudaStream_t stream) {
-  launch_attention_decode_batch(q, k_cache, v_cache, out, shape, batch, positions, sequences, workspace, device,
-                                stream);
-}
+template void attention_decode_batch<float>(const float*, const __half*, const __half*, float*,
+                                            const AttentionShape&, std::uint32_t, const std::int32_t*,
+                                            const std::int32_t*, void*, const DeviceInfo&, cudaStream_t);
+template void attention_decode_batch<__half>(const float*, const __half*, const __half*, __half*,
+                                             const AttentionShape&, std::uint32_t, const std::int32_t*,
+                                             const std::int32_t*, void*, const DeviceInfo&, cudaStream_t);
 
 }  // namespace pagoda::kernels

@@ -58,18 +58,21 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
 // out, its position positions[b]; it reads the cache of sequence
 // sequences[b], whose rows start at row sequences[b] * max_context of
 // k_cache and v_cache (the sequences' caches back to back). The workspace:
-// attention_decode_workspace_bytes(shape, device, batch).
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+// attention_decode_workspace_bytes(shape, device, batch). Out: float, or
+// __half (each value rounded to nearest, ties to even, as kernels::to_half
+// rounds): the batched step's output projection reads it as its input, with
+// no f32 copy to convert. Both are instantiated in attention_decode.cu.
+template <class Out>
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
                             const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
                             const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
                             cudaStream_t stream);
-// The same with each output row rounded to f16 (nearest, ties to even, as
-// kernels::to_half rounds): the batched step's output projection reads it
-// as its input, with no f32 copy to convert.
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, __half* out,
-                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* positions,
-                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                            cudaStream_t stream);
+extern template void attention_decode_batch<float>(const float*, const __half*, const __half*, float*,
+                                                   const AttentionShape&, std::uint32_t, const std::int32_t*,
+                                                   const std::int32_t*, void*, const DeviceInfo&, cudaStream_t);
+extern template void attention_decode_batch<__half>(const float*, const __half*, const __half*, __half*,
+                                                    const AttentionShape&, std::uint32_t, const std::int32_t*,
+                                                    const std::int32_t*, void*, const DeviceInfo&, cudaStream_t);
 
 #if defined(__CUDACC__)
 
