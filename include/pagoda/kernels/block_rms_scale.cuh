@@ -17,6 +17,18 @@ namespace pagoda::kernels {
 
 namespace rms_detail {
 
+// `sum_squares` plus x[i]^2 for i = from, from + Threads, ... below cols, in
+// that order, in double.
+template <int Threads, bool Coherent>
+__device__ __forceinline__ double add_strided_squares(const float* __restrict__ x, std::size_t cols,
+                                                      std::size_t from, double sum_squares) {
+  for (std::size_t i = from; i < cols; i += Threads) {
+    const double v = Coherent ? __ldcg(x + i) : x[i];
+    sum_squares = fma(v, v, sum_squares);
+  }
+  return sum_squares;
+}
+
 // The block's sum of its threads' sums (CUB's BlockReduce) and the f32 scale
 // rounded once from it; called by every thread of the block (it synchronises).
 template <int Threads>
@@ -39,11 +51,7 @@ __device__ float scale_of_sums(double sum_squares, std::size_t cols, float eps) 
 template <int Threads, bool Coherent = false>
 __device__ float block_rms_scale(const float* __restrict__ x, std::size_t cols, float eps) {
   static_assert(Threads % 32 == 0 && Threads <= 1024, "a block of whole warps");
-  double sum_squares = 0.0;
-  for (std::size_t i = threadIdx.x; i < cols; i += Threads) {
-    const double v = Coherent ? __ldcg(x + i) : x[i];
-    sum_squares = fma(v, v, sum_squares);
-  }
+  const double sum_squares = rms_detail::add_strided_squares<Threads, Coherent>(x, cols, threadIdx.x, 0.0);
   return rms_detail::scale_of_sums<Threads>(sum_squares, cols, eps);
 }
 
@@ -67,10 +75,8 @@ __device__ float block_rms_scale_kept(const float* __restrict__ x, std::size_t c
     const double v = kept[k];
     sum_squares = fma(v, v, sum_squares);
   }
-  for (std::size_t i = threadIdx.x + static_cast<std::size_t>(Kept) * Threads; i < cols; i += Threads) {
-    const double v = Coherent ? __ldcg(x + i) : x[i];
-    sum_squares = fma(v, v, sum_squares);
-  }
+  sum_squares = rms_detail::add_strided_squares<Threads, Coherent>(
+      x, cols, threadIdx.x + static_cast<std::size_t>(Kept) * Threads, sum_squares);
   return rms_detail::scale_of_sums<Threads>(sum_squares, cols, eps);
 }
 
