@@ -11,7 +11,7 @@ import traceback
 
 import openai
 
-from harness import MODEL_NAME, Server, error_of
+from harness import ENGINE, MODEL_NAME, Server, error_of
 
 FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
 PARIS = "The capital of France is Paris."
@@ -205,12 +205,16 @@ def main(binary):
                      full_queue_is_503_with_retry_after_and_a_disconnect_frees_the_slot):
             case(test)
 
-    with Server(binary, "--timeout", "2", "--quiet") as server:
+    # The long request must outlast --timeout on either engine: 500 tokens
+    # take ~40 s on the CPU engine but ~0.4 s on an H100, where 8000 take ~6 s
+    # (greedy counting does not end on its own).
+    long_tokens, context = (500, "4096") if ENGINE == "cpu" else (8000, "8192")
+    with Server(binary, "--timeout", "2", "-c", context, "--quiet") as server:
         client = openai.OpenAI(base_url=server.base_url, api_key="none", max_retries=0, timeout=120)
 
         def a_request_past_the_timeout_is_504_and_the_server_goes_on():
             expect_status(openai.APIStatusError, 504, "request_timeout", lambda: client.completions.create(
-                model=MODEL_NAME, prompt="Count: 1, 2, 3,", max_tokens=500, temperature=0))
+                model=MODEL_NAME, prompt="Count: 1, 2, 3,", max_tokens=long_tokens, temperature=0))
             r = client.completions.create(model=MODEL_NAME, prompt="The capital of France is",
                                           max_tokens=2, temperature=0)
             assert r.choices[0].text.startswith(" Paris")
