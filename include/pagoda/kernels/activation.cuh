@@ -16,11 +16,11 @@
 #pragma once
 
 #include <cstddef>
-#include <type_traits>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
 
+#include <pagoda/kernels/stored.cuh>
 #include <pagoda/model/architecture.hpp>
 
 namespace pagoda::kernels {
@@ -49,13 +49,6 @@ void scale(float* x, float factor, std::size_t n, cudaStream_t stream);
 #if defined(__CUDACC__)
 
 __device__ __forceinline__ float silu(float g) { return __fdiv_rn(g, __fadd_rn(1.0f, expf(-g))); }
-
-// f32 as computed, or rounded once to f16.
-template <class Out>
-__device__ __forceinline__ Out stored(float v) {
-  if constexpr (std::is_same_v<Out, float>) return v;
-  else return __float2half_rn(v);
-}
 
 template <int Threads, class Out = float>
 __global__ void __launch_bounds__(Threads) swiglu_kernel(const float* gate, const float* up, Out* out,

@@ -18,7 +18,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <type_traits>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -34,6 +33,7 @@
 #include <cub/warp/warp_reduce.cuh>
 
 #include <pagoda/kernels/mma_sync.cuh>
+#include <pagoda/kernels/stored.cuh>
 #endif
 
 namespace pagoda::kernels {
@@ -395,9 +395,7 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
     float sum = 0.0f;
     for (int i = 0; i < used; ++i)
       sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
-    const float value = sum / shared_denominator;
-    if constexpr (std::is_same_v<Out, float>) out[std::size_t{head} * shape.head_dim + d] = value;
-    else out[std::size_t{head} * shape.head_dim + d] = __float2half_rn(value);
+    out[std::size_t{head} * shape.head_dim + d] = stored<Out>(sum / shared_denominator);
   }
 }
 

@@ -14,7 +14,6 @@
 #pragma once
 
 #include <cstddef>
-#include <type_traits>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime_api.h>
@@ -23,6 +22,7 @@
 
 #if defined(__CUDACC__)
 #include <pagoda/kernels/block_rms_scale.cuh>
+#include <pagoda/kernels/stored.cuh>
 #endif
 
 namespace pagoda::kernels {
@@ -60,8 +60,7 @@ __device__ __forceinline__ void rms_norm_row(const float* row, const float* weig
   const float s = block_rms_scale_kept<Threads, Coherent>(row, dim, eps, kept);
   const auto store = [&](std::size_t i, float x) {
     const float v = __fmul_rn(__fmul_rn(x, s), weight[i]);
-    if constexpr (std::is_same_v<Out, float>) out_row[i] = v;
-    else out_row[i] = __float2half_rn(v);
+    out_row[i] = stored<Out>(v);
   };
 #pragma unroll
   for (int k = 0; k < kept_count; ++k)
