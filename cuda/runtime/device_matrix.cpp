@@ -57,8 +57,10 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       }
       // The batched decode step's product streams the GEMV's units: any whole-unit width.
       if (kernels::matmul_few_streams_takes<Format>(matrix.cols) &&
-          reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0)
+          reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0) {
         matrix.matmul_few = &kernels::matmul_few_streams<Format>;
+        matrix.matmul_few_gated = &kernels::matmul_few_streams_gated<Format>;
+      }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
@@ -237,6 +239,17 @@ void DeviceMatrix::multiply_few(std::span<const DeviceMatrix* const> matrices, c
       lead.matmul_few(targets, lead.cols, x16, tokens, workspace, device, stream, 0);
     });
   });
+}
+
+void DeviceMatrix::multiply_few_gated(model::FfnActivation activation, const DeviceMatrix& gate,
+                                      const DeviceMatrix& up, const __half* x16, std::size_t tokens, __half* out,
+                                      const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                      cudaStream_t stream) {
+  if (!take_few_gated(gate, up))
+    fail("DeviceMatrix::multiply_few_gated: {} and {} do not share a paired batched-step product",
+         gate.info ? gate.info->name : std::string_view("gate"), up.info ? up.info->name : std::string_view("up"));
+  gate.matmul_few_gated(gate.data, up.data, gate.rows, gate.cols, x16, tokens, activation, out, workspace, device,
+                        stream, 0);
 }
 
 bool DeviceMatrix::all_take_few(std::span<const DeviceMatrix* const> matrices) {

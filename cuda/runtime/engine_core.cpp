@@ -279,6 +279,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     // normed stream, is in normed16).
     const bool fused_ffn = pass == Pass::prompt && DeviceMatrix::take_gated(layer.w_gate, layer.w_up) &&
                            layer.w_down.matmul_mma != nullptr;
+    // The batched step: gate and up paired in one launch that writes down's f16 input likewise.
+    const bool paired_ffn = batch && DeviceMatrix::take_few_gated(layer.w_gate, layer.w_up) &&
+                            layer.w_down.matmul_few != nullptr;
     if (decode) {  // the norm, gate, up and the activation in one launch where they can share it
       DeviceMatrix::multiply_vector_gated(arch.ffn_activation, layer.w_gate, layer.w_up,
                                           {x, {layer.ffn_norm, c.rms_norm_eps}, normed}, gate, up, device, s);
@@ -287,6 +290,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::rms_norm(x, layer.ffn_norm, normed16, tokens, c.d_model, c.rms_norm_eps, s);
       DeviceMatrix::multiply_tokens_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed16, tokens, x16, device,
                                           s);
+    } else if (paired_ffn) {
+      auto* normed16 = reinterpret_cast<__half*>(normed16_.data());
+      kernels::rms_norm(x, layer.ffn_norm, normed16, tokens, c.d_model, c.rms_norm_eps, s);
+      DeviceMatrix::multiply_few_gated(arch.ffn_activation, layer.w_gate, layer.w_up, normed16, tokens, x16,
+                                       split_workspace_, device, s);
     } else {
       const std::array<const DeviceMatrix*, 2> gate_up{&layer.w_gate, &layer.w_up};
       const std::array<VectorProduct, 2> products{VectorProduct{gate, nullptr}, VectorProduct{up, nullptr}};
@@ -296,10 +304,11 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     // the mma.sync GEMM (a prompt) or the batched step's product.
     const bool down_in_x16 = (pass == Pass::prompt && layer.w_down.matmul_mma != nullptr) ||
                              (batch && layer.w_down.matmul_few != nullptr);
-    // (fused: x16 already holds act(gate) * up)
-    if (!decode && !fused_ffn && down_in_x16)
+    // (fused or paired: x16 already holds act(gate) * up)
+    const bool activated = decode || fused_ffn || paired_ffn;
+    if (!activated && down_in_x16)
       kernels::gated_activation(arch.ffn_activation, gate, up, x16, tokens * c.d_ffn, s);
-    else if (!decode && !fused_ffn)
+    else if (!activated)
       kernels::gated_activation(arch.ffn_activation, gate, up, gate, tokens * c.d_ffn, s);
     add_block_output(layer.w_down, {gate, down_in_x16}, layer.post_ffn_norm);
     std::swap(x, x_next);  // two swaps per layer: the stream is back in x_

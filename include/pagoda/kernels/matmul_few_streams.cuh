@@ -4,6 +4,13 @@
 //   Y_i[t][r] = dot(W_i row r, X[t]) (+ residual_i[t][r])   for up to three
 // matrices W_i of the same format and cols sharing X (q, k and v; gate and up).
 // X: (tokens, cols) f16, 16-byte aligned; Y_i, residual_i: (tokens, rows_i) f32.
+// kernels::matmul_few_streams_gated<F>: gate and up paired row for row in one
+// launch, out[t][r] = act(dot(gate row r, X[t])) * dot(up row r, X[t]) in
+// f16, the down projection's input. Each activation is computed once, in the
+// epilogue of the block that owns both of its rows (half its warps stream gate
+// rows r..r+63, half the same rows of up): no f32 gate and up written out, no
+// activation launch, and bit for bit the two products and
+// kernels::gated_activation under the same K splits.
 //
 // Why not matmul_mma_few (the prefill kernel's 16-token tile): it copies every
 // weight stage into shared memory with cp.async, waits for it at a barrier,
@@ -43,6 +50,7 @@
 #include <pagoda/kernels/matmul_mma_streams.cuh>
 #include <pagoda/kernels/matmul_target.hpp>
 #include <pagoda/kernels/tuning/matmul_few_streams.hpp>
+#include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/field_streams.hpp>
 #include <pagoda/quant/format.hpp>
 
@@ -107,6 +115,14 @@ template <quant::QuantFormat F>
 void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget> targets, std::size_t cols,
                              const __half* x, std::size_t tokens, const SplitWorkspace& workspace,
                              const DeviceInfo& device, cudaStream_t stream, int splits = 0);
+// out (tokens, rows) f16 = act(X gate^T) * (X up^T): gate and up (rows, cols)
+// of format F, 16-byte aligned; out 4-byte aligned, apart from X. Splits as
+// matmul_few_streams (the workspace holds ceil(rows / 64) tiles' partials).
+template <quant::QuantFormat F>
+void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                              const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                              const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream,
+                              int splits = 0);
 
 }  // namespace pagoda::kernels
 
@@ -116,6 +132,7 @@ void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget
 #include <cstdint>
 #include <string>
 
+#include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/mma_stage.cuh>
 #include <pagoda/kernels/mma_sync.cuh>
@@ -192,15 +209,80 @@ __device__ __forceinline__ void stage_x_rows(uint4* staged, const __half* __rest
   }
 }
 
+// What a launch writes: each target's rows in f32 (+ residual), or, of two
+// targets paired row for row (gate, up), act(gate) * up in f16.
+enum class Output { products, gated };
+
+struct Gated {
+  __half* out = nullptr;  // (tokens, rows) f16
+  model::FfnActivation activation = model::FfnActivation::silu;
+};
+
+// Shared memory of the gated epilogue: the gate warps' accumulators, a float4 a lane and fragment.
+template <FewStreamsShape shape>
+inline constexpr std::size_t gated_epilogue_bytes =
+    static_cast<std::size_t>(shape.warps / 2) * static_cast<std::size_t>(shape.fragments) * 32 * sizeof(float4);
+
+// The gated epilogue: gate warp w and up warp w + warps / 2 hold the same rows
+// and tokens in the same registers, so each gate lane leaves its accumulators
+// where its up twin reads them and rounds act(gate) * up to f16 (the
+// operations of kernels::gated_activation): lane (g, t), rows 2t and 2t + 1
+// of each fragment, tokens g and g + 8.
+template <FewStreamsShape shape>
+__device__ __forceinline__ void store_gated(uint4* shared, const float (&acc)[shape.fragments][4], const Gated& gated,
+                                            int tokens, int rows, int warp_row0) {
+  constexpr int pair_warps = shape.warps / 2;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  float4* const gates = reinterpret_cast<float4*>(shared);  // [warp of the pair][fragment][lane]
+  __syncthreads();  // every warp is done with the staged X
+  if (warp < pair_warps)
+#pragma unroll
+    for (int n = 0; n < shape.fragments; ++n)
+      gates[(warp * shape.fragments + n) * 32 + lane] = make_float4(acc[n][0], acc[n][1], acc[n][2], acc[n][3]);
+  __syncthreads();
+  if (warp < pair_warps) return;
+  const auto act = [&](float gate) {
+    return gated.activation == model::FfnActivation::gelu_tanh ? gelu_tanh(gate) : silu(gate);
+  };
+#pragma unroll
+  for (int n = 0; n < shape.fragments; ++n) {
+    const float4 gate4 = gates[((warp - pair_warps) * shape.fragments + n) * 32 + lane];
+    const float gate[4] = {gate4.x, gate4.y, gate4.z, gate4.w};
+    const int row = warp_row0 + 8 * n + 2 * (lane % 4);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int token = lane / 4 + 8 * h;
+      if (token >= tokens || row >= rows) continue;
+      __half* const at = gated.out + static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + row;
+      const __half v0 = stored<__half>(__fmul_rn(act(gate[2 * h]), acc[n][2 * h]));
+      if (row + 1 >= rows) {
+        at[0] = v0;
+        continue;
+      }
+      const __half v1 = stored<__half>(__fmul_rn(act(gate[2 * h + 1]), acc[n][2 * h + 1]));
+      if (rows % 2 == 0) {  // (token * rows + row) even: one 4-byte store
+        *reinterpret_cast<__half2*>(at) = __halves2half2(v0, v1);
+      } else {
+        at[0] = v0;
+        at[1] = v1;
+      }
+    }
+  }
+}
+
 }  // namespace few_streams
 
-template <quant::QuantFormat F, int shape_index>
+template <quant::QuantFormat F, int shape_index, few_streams::Output output>
 __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
     matmul_few_streams_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
-                              mma_detail::SplitK split) {
+                              mma_detail::SplitK split, few_streams::Gated gated) {
   constexpr FewStreamsShape shape = few_streams_shapes[shape_index];
   constexpr int NT = shape.fragments;
   constexpr int D = shape.depth;
+  constexpr bool paired = output == few_streams::Output::gated;
+  constexpr int pair_warps = shape.warps / 2;  // paired: warps [0, pair_warps) stream gate rows, the rest up's
+  static_assert(!paired || shape.warps % 2 == 0, "gate and up take half the warps each");
   static_assert(few_streams_staged_groups % D == 0, "a step's groups are staged together");
   using Dot = StreamsDot<F>;
   using Raw = typename Dot::Raw;
@@ -214,15 +296,20 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
   const int g = lane / 4;
   const int t = lane % 4;
 
-  const mma_detail::TileTarget tile = mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), shape.rows_tile());
+  // This warp's matrix and first row: a tile of one target, or (paired) the
+  // same half tile of rows of gate and of up.
+  const mma_detail::TileTarget tile =
+      paired ? mma_detail::TileTarget{targets.target[0], static_cast<int>(blockIdx.x) * (shape.rows_tile() / 2)}
+             : mma_detail::tile_target(targets, static_cast<int>(blockIdx.x), shape.rows_tile());
   const MatmulTarget& target = tile.target;
+  const std::byte* const weights = paired && warp >= pair_warps ? targets.target[1].weights : target.weights;
   const int rows = static_cast<int>(target.rows);
   const std::size_t units = static_cast<std::size_t>(cols) / fragment_unit_elements;
   const int all_groups = static_cast<int>((units + fragment_units_per_group - 1) / fragment_units_per_group);
   const int group0 = static_cast<int>(blockIdx.z) * split.steps;
   const int groups = min(all_groups, group0 + split.steps) - group0;
   const std::size_t first_unit = static_cast<std::size_t>(group0) * fragment_units_per_group;
-  const int warp_row0 = tile.row0 + warp * NT * 8;
+  const int warp_row0 = tile.row0 + (paired ? warp % pair_warps : warp) * NT * 8;
 
   // This lane's unit of its row in each fragment, for the `D` groups from
   // `group` (a row past the matrix reads the last one again and is never
@@ -234,7 +321,7 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
     for (int n = 0; n < NT; ++n) {
       const int row = min(warp_row0 + 8 * n + g, rows - 1);
       const quant::FieldStreamRow<F> source = quant::field_stream_row<F>(
-          target.weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols), static_cast<std::size_t>(row));
+          weights, static_cast<std::size_t>(rows), static_cast<std::size_t>(cols), static_cast<std::size_t>(row));
 #pragma unroll
       for (int d = 0; d < D; ++d) {
         const std::size_t unit = first_unit + static_cast<std::size_t>(group + d) * fragment_units_per_group +
@@ -297,41 +384,41 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
 
   if (gridDim.z > 1 && !mma_detail::gather_splits<shape.threads(), shape.values()>(split, &acc[0][0])) return;
 
-  // Lane (g, t) holds rows 2t, 2t + 1 of each fragment for tokens g and g + 8.
+  if constexpr (paired) {
+    few_streams::store_gated<shape>(staged, acc, gated, tokens, rows, warp_row0);
+  } else {
+    // Lane (g, t) holds rows 2t, 2t + 1 of each fragment for tokens g and g + 8.
 #pragma unroll
-  for (int n = 0; n < NT; ++n)
+    for (int n = 0; n < NT; ++n)
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int token = g + 8 * h;
-      if (token < tokens)
-        mma_detail::store_pair(target, rows, token, warp_row0 + 8 * n + 2 * t, acc[n][2 * h], acc[n][2 * h + 1]);
-    }
+      for (int h = 0; h < 2; ++h) {
+        const int token = g + 8 * h;
+        if (token < tokens)
+          mma_detail::store_pair(target, rows, token, warp_row0 + 8 * n + 2 * t, acc[n][2 * h], acc[n][2 * h + 1]);
+      }
+  }
 }
 
+namespace few_streams {
+
+// Checks shared by both entries: cols, tokens and x.
 template <quant::QuantFormat F>
-void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget> targets, std::size_t cols,
-                             const __half* x, std::size_t tokens, const SplitWorkspace& workspace,
-                             const DeviceInfo& device, cudaStream_t stream, int splits) {
-  const std::string operation = std::string("kernels::matmul_few_streams<").append(F::name).append(">");
-  require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
+void require_input(const std::string& operation, std::size_t cols, const __half* x, std::size_t tokens) {
   require(matmul_few_streams_takes<F>(cols), operation,
           "cols (" + std::to_string(cols) + ") is a positive multiple of 32 and of the block size, below 2^31");
   require(tokens <= matmul_few_streams_max_tokens, operation,
           "tokens (" + std::to_string(tokens) + ") at most " + std::to_string(matmul_few_streams_max_tokens));
   require(x != nullptr && reinterpret_cast<std::uintptr_t>(x) % 16 == 0, operation, "x is 16-byte aligned");
-  mma_detail::Targets launch_targets{};
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const MatmulTarget& target = targets[i];
-    require(target.rows > 0 && target.rows < (std::size_t{1} << 31) && target.weights != nullptr &&
-                target.y != nullptr,
-            operation, "every target has rows (below 2^31), weights and y");
-    require(reinterpret_cast<std::uintptr_t>(target.weights) % 16 == 0, operation, "the weights are 16-byte aligned");
-    launch_targets.target[i] = target;
-  }
-  launch_targets.count = static_cast<int>(targets.size());
-  if (tokens == 0) return;
+}
 
-  const int tiles = mma_detail::count_tiles(launch_targets, shape.rows_tile());
+// Launches the kernel of shape `shape_index` writing `output` over `tiles`
+// row tiles, K split `splits` ways (0: few_streams_splits), after checking
+// the workspace holds the splits' partial tiles.
+template <quant::QuantFormat F, int shape_index, Output output>
+void launch(const mma_detail::Targets& targets, int tiles, std::size_t cols, const __half* x, std::size_t tokens,
+            const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits, Gated gated,
+            const std::string& operation) {
+  constexpr FewStreamsShape shape = few_streams_shapes[shape_index];
   const int groups = static_cast<int>((cols / fragment_unit_elements + fragment_units_per_group - 1) /
                                       fragment_units_per_group);
   if (splits <= 0) splits = few_streams_splits(tiles, groups, device.multiprocessors());
@@ -348,19 +435,74 @@ void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget
             operation,
             "the split workspace holds " + std::to_string(splits) + " partial tiles for each of " +
                 std::to_string(tiles) + " tiles");
-  const std::size_t shared_bytes = static_cast<std::size_t>(std::min(each, few_streams_staged_groups)) *
-                                   fragment_chunks_per_group * 32 * sizeof(uint4);
+  std::size_t shared_bytes = static_cast<std::size_t>(std::min(each, few_streams_staged_groups)) *
+                             fragment_chunks_per_group * 32 * sizeof(uint4);
+  if constexpr (output == Output::gated) shared_bytes = std::max(shared_bytes, gated_epilogue_bytes<shape>);
+  launch_dependent(matmul_few_streams_kernel<F, shape_index, output>,
+                   dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
+                   static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
+                   operation.c_str(), targets, x, static_cast<int>(tokens), static_cast<int>(cols),
+                   mma_detail::SplitK{each, workspace.partials, workspace.arrivals}, gated);
+}
+
+}  // namespace few_streams
+
+template <quant::QuantFormat F>
+void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget> targets, std::size_t cols,
+                             const __half* x, std::size_t tokens, const SplitWorkspace& workspace,
+                             const DeviceInfo& device, cudaStream_t stream, int splits) {
+  const std::string operation = std::string("kernels::matmul_few_streams<").append(F::name).append(">");
+  require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
+  few_streams::require_input<F>(operation, cols, x, tokens);
+  mma_detail::Targets launch_targets{};
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const MatmulTarget& target = targets[i];
+    require(target.rows > 0 && target.rows < (std::size_t{1} << 31) && target.weights != nullptr &&
+                target.y != nullptr,
+            operation, "every target has rows (below 2^31), weights and y");
+    require(reinterpret_cast<std::uintptr_t>(target.weights) % 16 == 0, operation, "the weights are 16-byte aligned");
+    launch_targets.target[i] = target;
+  }
+  launch_targets.count = static_cast<int>(targets.size());
+  if (tokens == 0) return;
+  const int tiles = mma_detail::count_tiles(launch_targets, shape.rows_tile());
   visit_listed<few_streams_shapes>(
       shape,
       [&](auto index) {
-        constexpr int i = static_cast<int>(decltype(index)::value);
-        launch_dependent(matmul_few_streams_kernel<F, i>,
-                         dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
-                         static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
-                         operation.c_str(), launch_targets, x, static_cast<int>(tokens), static_cast<int>(cols),
-                         mma_detail::SplitK{each, workspace.partials, workspace.arrivals});
+        few_streams::launch<F, static_cast<int>(decltype(index)::value), few_streams::Output::products>(
+            launch_targets, tiles, cols, x, tokens, workspace, device, stream, splits, few_streams::Gated{}, operation);
       },
       [&] { require(false, operation, "the shape is one of few_streams_shapes"); });
+}
+
+template <quant::QuantFormat F>
+void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                              const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                              const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream,
+                              int splits) {
+  const std::string operation = std::string("kernels::matmul_few_streams_gated<").append(F::name).append(">");
+  few_streams::require_input<F>(operation, cols, x, tokens);
+  require(rows > 0 && rows < (std::size_t{1} << 31) && gate != nullptr && up != nullptr && out != nullptr, operation,
+          "rows (below 2^31), gate, up and out");
+  require(reinterpret_cast<std::uintptr_t>(gate) % 16 == 0 && reinterpret_cast<std::uintptr_t>(up) % 16 == 0,
+          operation, "the weights are 16-byte aligned");
+  require(reinterpret_cast<std::uintptr_t>(out) % 4 == 0, operation, "out is 4-byte aligned");
+  require(activation == model::FfnActivation::silu || activation == model::FfnActivation::gelu_tanh, operation,
+          "the activation is SiLU or tanh-GELU");
+  if (tokens == 0) return;
+  mma_detail::Targets pair{};
+  pair.target[0] = MatmulTarget{gate, rows, nullptr, nullptr};
+  pair.target[1] = MatmulTarget{up, rows, nullptr, nullptr};
+  pair.count = 2;
+  constexpr int index = [] {  // the engine's shape for F, the one instantiated gated
+    int i = 0;
+    while (!(few_streams_shapes[i] == few_streams_shape_for<F>())) ++i;
+    return i;
+  }();
+  constexpr int half_tile = few_streams_shapes[index].rows_tile() / 2;
+  const int tiles = static_cast<int>((rows + half_tile - 1) / half_tile);
+  few_streams::launch<F, index, few_streams::Output::gated>(pair, tiles, cols, x, tokens, workspace, device, stream,
+                                                           splits, few_streams::Gated{out, activation}, operation);
 }
 
 template <quant::QuantFormat F>

@@ -42,6 +42,12 @@ enum class PrefillGemm { tile, mma_sync, wgmma };
 using FewLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
                              std::size_t tokens, const kernels::SplitWorkspace& workspace,
                              const kernels::DeviceInfo& device, cudaStream_t stream, int splits);
+// Gate and up paired in the batched step's product, act(gate) * up in f16
+// (kernels::matmul_few_streams_gated).
+using FewGatedLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
+                                  const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
+                                  const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                  cudaStream_t stream, int splits);
 using GatedMmaLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                                   const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
                                   const kernels::DeviceInfo& device, cudaStream_t stream);
@@ -82,6 +88,7 @@ struct DeviceMatrix {
   GatedMmaLauncher matmul_gated = nullptr;
   // The batched decode step's GEMM (field streams whose rows matmul_mma_takes), or null: `matmul` then.
   FewLauncher matmul_few = nullptr;
+  FewGatedLauncher matmul_few_gated = nullptr;  // with matmul_few
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -122,6 +129,17 @@ struct DeviceMatrix {
                            std::size_t tokens, std::span<const VectorProduct> products,
                            const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
                            cudaStream_t stream);
+  // Whether `gate` and `up` take one matmul_few_gated launch (same kernel, rows, cols).
+  [[nodiscard]] static bool take_few_gated(const DeviceMatrix& gate, const DeviceMatrix& up) {
+    return gate.matmul_few_gated != nullptr && gate.matmul_few_gated == up.matmul_few_gated &&
+           gate.rows == up.rows && gate.cols == up.cols;
+  }
+  // out (tokens, rows) f16 = act(gate x16) * (up x16) for a batched decode
+  // step, one launch; take_few_gated(gate, up) must hold.
+  static void multiply_few_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
+                                 const __half* x16, std::size_t tokens, __half* out,
+                                 const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                 cudaStream_t stream);
   // Whether every matrix takes the batched step's product (so an input made
   // in f16 by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_few(std::span<const DeviceMatrix* const> matrices);
