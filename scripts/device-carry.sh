@@ -41,7 +41,10 @@ case "$command" in
       cp "$build/$target" "$stage/bin/$name"
       strip "$stage/bin/$name"
     done
-    tar -C "$stage" -cf - bin | xz -6 -T0 > "$dest/bins.tar.xz"
+    # One xz stream with a 64 MiB dictionary (-9, one thread): the binaries
+    # share most of their kernels, so each after the first costs little
+    # (five binaries: 9.4 MB, against 30 MB at -6 with threads).
+    tar -C "$stage" -cf - bin | xz -9 -T1 > "$dest/bins.tar.xz"
     ls -la "$dest/bins.tar.xz"
     ;;
   pieces)
