@@ -63,6 +63,7 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
+      matrix.rope_kv_gemv = &kernels::gemv_streams_fused_rope_kv<Format>;
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
                        matrix.cols <= kernels::gemv_streams_max_cols;
     });
@@ -88,6 +89,42 @@ void DeviceMatrix::fail_gather() const {
 }
 
 namespace {
+
+// `launch(lead, targets, members)` once per group of matrices that
+// `joins(lead, m)` puts together in order (a lead that does not join itself
+// is skipped): each target is a matrix and its product, members each
+// target's index in `matrices`.
+template <class Target, class Joins, class Launch>
+void for_each_group_of(std::span<const DeviceMatrix* const> matrices, std::span<const VectorProduct> products,
+                       Joins joins, Launch&& launch) {
+  std::array<bool, 3> done{};
+  for (std::size_t first = 0; first < matrices.size(); ++first) {
+    const DeviceMatrix& lead = *matrices[first];
+    if (done[first] || !joins(lead, lead)) continue;
+    std::array<Target, 3> targets{};
+    std::array<std::size_t, 3> members{};
+    std::size_t count = 0;
+    for (std::size_t m = first; m < matrices.size(); ++m) {
+      if (done[m] || !joins(lead, *matrices[m])) continue;
+      members[count] = m;
+      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
+      done[m] = true;
+    }
+    launch(lead, std::span<const Target>(targets).first(count), std::span<const std::size_t>(members).first(count));
+  }
+}
+
+// The decode GEMV's groups: the same fused launcher (format, layout) and cols.
+template <class Launch>
+void for_each_fused_group(std::span<const DeviceMatrix* const> matrices, std::span<const VectorProduct> products,
+                          Launch&& launch) {
+  for_each_group_of<kernels::GemvTarget>(
+      matrices, products,
+      [](const DeviceMatrix& lead, const DeviceMatrix& m) {
+        return m.fused_gemv == lead.fused_gemv && m.cols == lead.cols;
+      },
+      launch);
+}
 
 // Same format (the same launchers), same cols, each on the staged path, and
 // a norm weight the staged kernel can read with 16-byte loads.
@@ -128,20 +165,33 @@ void DeviceMatrix::multiply_vectors(std::span<const DeviceMatrix* const> matrice
   // q, k and v at once, or, for a mix such as Q4_K_M's (q and k Q4_K, v
   // Q6_K), q and k in one launch and v in another, rather than a norm
   // launch and three products.
-  std::array<bool, 3> done{};
-  for (std::size_t first = 0; first < matrices.size(); ++first) {
-    if (done[first]) continue;
-    std::array<kernels::GemvTarget, 3> targets{};
-    std::size_t count = 0;
-    for (std::size_t m = first; m < matrices.size(); ++m) {
-      if (done[m] || matrices[m]->fused_gemv != matrices[first]->fused_gemv || matrices[m]->cols != matrices[first]->cols)
-        continue;
-      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-      done[m] = true;
-    }
-    matrices[first]->fused_gemv(std::span(targets).first(count), matrices[first]->cols, input.x, input.norm, device,
-                                stream);
-  }
+  for_each_fused_group(matrices, products, [&](const DeviceMatrix& lead, auto targets, auto) {
+    lead.fused_gemv(targets, lead.cols, input.x, input.norm, device, stream);
+  });
+}
+
+bool DeviceMatrix::take_rope_kv(std::span<const DeviceMatrix* const> qkv, const NormedVector& input,
+                                model::RopeLayout layout) {
+  return qkv.size() == 3 && layout == model::RopeLayout::interleaved &&
+         std::all_of(qkv.begin(), qkv.end(), [&](const DeviceMatrix* m) {
+           const DeviceMatrix* one[] = {m};
+           return m->rope_kv_gemv != nullptr && can_fuse(one, input);
+         });
+}
+
+void DeviceMatrix::multiply_qkv_rope_kv(std::span<const DeviceMatrix* const> qkv, const NormedVector& input,
+                                        std::span<const VectorProduct> products, const kernels::RopeKvAppend& append,
+                                        const kernels::DeviceInfo& device, cudaStream_t stream) {
+  if (products.size() != 3 || !take_rope_kv(qkv, input, append.rope.layout))
+    fail("DeviceMatrix::multiply_qkv_rope_kv: q, k and v of field streams that fuse, one product each, and "
+         "interleaved RoPE");
+  for_each_fused_group(qkv, products, [&](const DeviceMatrix& lead, auto targets, auto members) {
+    kernels::RopeKvAppend group = append;
+    for (std::size_t i = 0; i < targets.size(); ++i)
+      group.roles[i] = members[i] == 0 ? kernels::QkvRole::query
+                                       : (members[i] == 1 ? kernels::QkvRole::key : kernels::QkvRole::value);
+    lead.rope_kv_gemv(targets, lead.cols, input.x, input.norm, group, device, stream);
+  });
 }
 
 namespace {
@@ -161,19 +211,13 @@ void check_products(const char* operation, std::span<const DeviceMatrix* const> 
 template <class Launcher, class Launch>
 void for_each_group(std::span<const DeviceMatrix* const> matrices, std::span<const VectorProduct> products,
                     Launcher DeviceMatrix::*kernel, Launch launch) {
-  std::array<bool, kernels::matmul_mma_max_targets> done{};
-  for (std::size_t first = 0; first < matrices.size(); ++first) {
-    const DeviceMatrix& lead = *matrices[first];
-    if (done[first] || lead.*kernel == nullptr) continue;
-    std::array<kernels::MatmulTarget, kernels::matmul_mma_max_targets> targets{};
-    std::size_t count = 0;
-    for (std::size_t m = first; m < matrices.size(); ++m) {
-      if (done[m] || matrices[m]->*kernel != lead.*kernel) continue;
-      targets[count++] = {matrices[m]->data, matrices[m]->rows, products[m].y, products[m].residual};
-      done[m] = true;
-    }
-    launch(lead, std::span<const kernels::MatmulTarget>(targets).first(count));
-  }
+  static_assert(kernels::matmul_mma_max_targets == 3, "for_each_group_of groups three matrices at most");
+  for_each_group_of<kernels::MatmulTarget>(
+      matrices, products,
+      [kernel](const DeviceMatrix& lead, const DeviceMatrix& m) {
+        return lead.*kernel != nullptr && m.*kernel == lead.*kernel;
+      },
+      [&](const DeviceMatrix& lead, auto targets, auto) { launch(lead, targets); });
 }
 
 // One launch per group of matrices with the same tensor-core GEMM, all reading x16.

@@ -222,13 +222,21 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     const model::LayerSpec& spec = c.layers[l];
     const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
                                    model_.rope_freq_factors(), spec.rope.layout};
+    // A decode step's RoPE and KV append ride in q, k and v's epilogue where
+    // the RoPE is interleaved and no qk-norm comes between (else rope_kv_store).
+    const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
+    const NormedVector qkv_input{x, {layer.attn_norm, c.rms_norm_eps}, normed};
+    const bool rope_in_products = decode && !arch.qk_norm && DeviceMatrix::take_rope_kv(qkv, qkv_input, rope.layout);
     if (decode) {  // the norm, q, k and v in one launch where they can share it; a bias rides as the residual
-      const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
                                                   VectorProduct{v, layer.v_bias}};
-      DeviceMatrix::multiply_vectors(qkv, {x, {layer.attn_norm, c.rms_norm_eps}, normed}, products, device, s);
+      if (rope_in_products)
+        DeviceMatrix::multiply_qkv_rope_kv(qkv, qkv_input, products,
+                                           {.rope = rope, .k_cache = keys, .v_cache = values, .position = positions},
+                                           device, s);
+      else
+        DeviceMatrix::multiply_vectors(qkv, qkv_input, products, device, s);
     } else {  // the norm writes the f16 input itself where q, k and v all take the mma.sync GEMM
-      const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
       const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
                                                   VectorProduct{v, nullptr}};
       project_normed(layer.attn_norm, qkv, products);
@@ -242,7 +250,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
       kernels::rms_norm(q, layer.q_norm, q, tokens * c.n_heads, c.head_dim, c.rms_norm_eps, s);
       kernels::rms_norm(k, layer.k_norm, k, tokens * c.n_kv_heads, c.head_dim, c.rms_norm_eps, s);
     }
-    if (decode) {
+    if (rope_in_products) {
+      // done: q is turned, the key and value rows are in the cache
+    } else if (decode) {
       kernels::rope_kv_store(q, k, v, keys, values, c.n_heads, c.n_kv_heads, rope, positions, s, 1, nullptr,
                              attention_device.programmatic_launch());
     } else if (batch) {  // each row at its own position, into its own sequence's cache row

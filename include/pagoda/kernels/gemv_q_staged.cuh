@@ -89,6 +89,7 @@ struct RowRef {
 
 // Rows of the targets one after another; y[m][i] = W_m x (+ residual[m][i]).
 struct StoreRows {
+  using Targets = StagedTargets;  // what the kernel takes
   static constexpr bool paired = false;
   __device__ static std::size_t total(const StagedTargets& t) { return t.rows[0] + t.rows[1] + t.rows[2]; }
   __device__ static int matrix_of(const StagedTargets& t, std::size_t& row) {
@@ -124,6 +125,7 @@ struct StoreRows {
 // y[0][i] = act(gate_i x) * (up_i x), the element-wise kernels' rounding.
 template <model::FfnActivation Activation>
 struct GatedRows {
+  using Targets = StagedTargets;
   static constexpr bool paired = true;
   __device__ static std::size_t total(const StagedTargets& t) { return 2 * t.rows[0]; }
   __device__ static const std::byte* row_bytes_at(const StagedTargets& t, std::size_t row, std::size_t row_bytes) {

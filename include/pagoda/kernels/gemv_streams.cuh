@@ -3,7 +3,8 @@
 // (quant/field_streams.hpp), with the same fusions as the staged GGUF path
 // (gemv_q_fused.cuh): up to three matrices sharing x (q, k, v with biases as
 // residuals), gate and up with the activation in the epilogue, the RMSNorm of
-// x in the prologue.
+// x in the prologue. gemv_streams_fused_rope_kv: q, k and v with the step's
+// RoPE and KV append in the epilogue (rope_kv_rows.cuh).
 //
 // Why: on the GGUF layout a lane cannot load 16 bytes of quants (blocks are
 // 18/144/210 bytes, 2-aligned), so the staged kernel copies tiles through
@@ -33,6 +34,7 @@
 
 #include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/gemv_q_fused.cuh>
+#include <pagoda/kernels/rope_kv_rows.cuh>
 #include <pagoda/model/architecture.hpp>
 #include <pagoda/kernels/tuning/gemv_q.hpp>
 #include <pagoda/quant/field_streams.hpp>
@@ -72,6 +74,18 @@ template <quant::QuantFormat F>
 void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                               std::size_t rows, std::size_t cols, const float* x, RmsNormFirst norm, float* out,
                               const DeviceInfo& device, cudaStream_t stream);
+
+// gemv_streams_fused for q, k and v of a decode step whose RoPE is
+// interleaved, with RoPE and the KV append in its epilogue (RopeKvAppend says
+// what each target is and where its rows go): what gemv_streams_fused, then
+// rope_kv_store for one token, leave in q and the caches, bit for bit. Throws
+// pagoda::Error, as gemv_streams_fused does and where the RoPE is not
+// interleaved, its parameters invalid, a target's rows not whole heads (keys
+// and values: as many rows each), or a cache or the position null.
+template <quant::QuantFormat F>
+void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t cols, const float* x,
+                                RmsNormFirst norm, const RopeKvAppend& append, const DeviceInfo& device,
+                                cudaStream_t stream);
 
 #if defined(__CUDACC__)
 
@@ -171,7 +185,7 @@ __device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTarg
 
 template <class F, class Rows, int Threads, int R>
 __global__ void __launch_bounds__(Threads)
-    gemv_streams_kernel(StagedTargets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
+    gemv_streams_kernel(typename Rows::Targets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
                         std::size_t cols, const float* __restrict__ x) {
   constexpr int warps = Threads / 32;
   extern __shared__ int4 shared[];
@@ -191,7 +205,7 @@ namespace detail {
 inline std::size_t streams_shared_bytes(std::size_t cols) { return 2 * cols + cols / 32 * sizeof(float); }
 
 template <quant::QuantFormat F, class Rows, int Threads, int R>
-void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::size_t cols, const float* x,
+void launch_streams_kernel(const typename Rows::Targets& targets, std::size_t rows, std::size_t cols, const float* x,
                            const DeviceInfo& device, cudaStream_t stream) {
   const auto kernel = gemv_streams_kernel<F, Rows, Threads, R>;
   // Above 48 KB a kernel must opt in: once per instantiation and device, to
@@ -209,7 +223,7 @@ void launch_streams_kernel(const StagedTargets& targets, std::size_t rows, std::
 
 // One launch over `targets` (rows: what Rows::total gives), checked.
 template <quant::QuantFormat F, class Rows>
-void launch_streams(const std::string& operation, const StagedTargets& targets, std::size_t rows, std::size_t cols,
+void launch_streams(const std::string& operation, const typename Rows::Targets& targets, std::size_t rows, std::size_t cols,
                     const float* x, const DeviceInfo& device, cudaStream_t stream, GemvPolicy forced = {}) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
@@ -298,6 +312,31 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
   else
     detail::launch_streams<F, GatedRows<model::FfnActivation::gelu_tanh>>(operation, staged, 2 * rows, cols, x,
                                                                           device, stream);
+}
+
+template <quant::QuantFormat F>
+void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t cols, const float* x,
+                                RmsNormFirst norm, const RopeKvAppend& append, const DeviceInfo& device,
+                                cudaStream_t stream) {
+  const std::string operation = detail::streams_operation<F>("gemv_streams_fused_rope_kv");
+  const auto need = [&](bool holds, const std::string& requirement) {
+    if (!holds) fail_precondition(operation, requirement);
+  };
+  require_valid(append.rope, operation);
+  need(append.rope.layout == model::RopeLayout::interleaved,
+       "the RoPE is interleaved (a warp's two rows are one pair; NeoX's pairs are head_dim / 2 rows apart)");
+  need(append.rope.head_dim > 0 && append.rope.head_dim % 2 == 0, "head_dim is even");
+  need(append.k_cache != nullptr && append.v_cache != nullptr && append.position != nullptr,
+       "the caches and the position are not null");
+  RopeKvTargets staged{detail::stored_targets(operation, targets, norm), append};
+  std::size_t kv_rows = 0;
+  for (std::size_t m = 0; m < targets.size(); ++m) {
+    need(targets[m].rows % append.rope.head_dim == 0, "every target's rows are whole heads");
+    if (append.roles[m] == QkvRole::query) continue;
+    need(kv_rows == 0 || targets[m].rows == kv_rows, "keys and values have as many rows (kv_dim)");
+    kv_rows = targets[m].rows;
+  }
+  detail::launch_streams<F, RopeKvRows>(operation, staged, detail::total_rows(staged), cols, x, device, stream);
 }
 
 #endif  // __CUDACC__

@@ -53,26 +53,38 @@ void rope(float* x, std::size_t tokens, std::size_t n_heads, const RopeParams& p
 
 #if defined(__CUDACC__)
 
-// Turns pair i of one head in place, at `position` (the rule above). Shared by
-// rope_kernel and the fused decode kernel of rope_kv_store.cuh, so both round
-// alike: the angle in double, as the oracle; products rounded before the
-// sum, as on the host (no FMA contraction).
-__device__ __forceinline__ void rope_rotate_pair(float* head, std::uint32_t i, std::uint32_t pairs,
-                                                 std::int32_t position, double freq_base, double linear_scale,
-                                                 const float* freq_factors, bool neox) {
+// Pair i's turn at `position` (the rule above), the angle in double as the
+// oracle computes it. Shared by every kernel that rotates (rope_kernel,
+// rope_kv_store's, the decode GEMV's RoPE epilogue), so all round alike.
+struct RopeTurn {
+  float c, s;
+};
+__device__ __forceinline__ RopeTurn rope_turn_at(std::uint32_t i, std::uint32_t pairs, std::int32_t position,
+                                                 double freq_base, double linear_scale, const float* freq_factors) {
   const double scaled_position = static_cast<double>(position) / linear_scale;
   double angle = scaled_position * pow(freq_base, -2.0 * i / static_cast<double>(2 * pairs));
   if (freq_factors != nullptr) angle /= static_cast<double>(freq_factors[i]);
   double sin_angle, cos_angle;
   sincos(angle, &sin_angle, &cos_angle);
-  const float c = static_cast<float>(cos_angle);
-  const float s = static_cast<float>(sin_angle);
+  return {static_cast<float>(cos_angle), static_cast<float>(sin_angle)};
+}
+// (x0, x1) turned: products rounded before the sum, as on the host (no FMA contraction).
+__device__ __forceinline__ float2 rope_turned(float x0, float x1, RopeTurn turn) {
+  return {__fsub_rn(__fmul_rn(x0, turn.c), __fmul_rn(x1, turn.s)),
+          __fadd_rn(__fmul_rn(x0, turn.s), __fmul_rn(x1, turn.c))};
+}
+
+// Turns pair i of one head in place, at `position`. Shared by rope_kernel and
+// the fused decode kernel of rope_kv_store.cuh.
+__device__ __forceinline__ void rope_rotate_pair(float* head, std::uint32_t i, std::uint32_t pairs,
+                                                 std::int32_t position, double freq_base, double linear_scale,
+                                                 const float* freq_factors, bool neox) {
+  const RopeTurn turn = rope_turn_at(i, pairs, position, freq_base, linear_scale, freq_factors);
   const std::uint32_t a = neox ? i : 2 * i;
   const std::uint32_t b = neox ? i + pairs : 2 * i + 1;
-  const float x0 = head[a];
-  const float x1 = head[b];
-  head[a] = __fsub_rn(__fmul_rn(x0, c), __fmul_rn(x1, s));
-  head[b] = __fadd_rn(__fmul_rn(x0, s), __fmul_rn(x1, c));
+  const float2 turned = rope_turned(head[a], head[b], turn);
+  head[a] = turned.x;
+  head[b] = turned.y;
 }
 
 // Thread = one (token, head, pair).

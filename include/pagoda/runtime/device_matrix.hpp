@@ -16,6 +16,7 @@
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
+#include "pagoda/kernels/rope_kv_rows.cuh"
 #include "pagoda/model/architecture.hpp"
 #include "pagoda/quant/layout.hpp"
 
@@ -55,6 +56,9 @@ using EmbeddingLauncher = void (*)(const std::byte* table, std::size_t dim, cons
                                    std::size_t count, float* out, cudaStream_t stream);
 using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
                                    kernels::RmsNormFirst norm, const kernels::DeviceInfo& device, cudaStream_t stream);
+using RopeKvGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
+                                    kernels::RmsNormFirst norm, const kernels::RopeKvAppend& append,
+                                    const kernels::DeviceInfo& device, cudaStream_t stream);
 using GatedGemvLauncher = void (*)(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                                    std::size_t rows, std::size_t cols, const float* x, kernels::RmsNormFirst norm,
                                    float* out, const kernels::DeviceInfo& device, cudaStream_t stream);
@@ -92,6 +96,7 @@ struct DeviceMatrix {
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
+  RopeKvGemvLauncher rope_kv_gemv = nullptr;  // field streams: fused_gemv with RoPE and the KV append after
   bool fusable = false;  // takes gemv_q's staged path (or is field streams), so it can share a fused launch
   quant::WeightLayout layout = quant::WeightLayout::gguf_blocks;
 
@@ -163,6 +168,17 @@ struct DeviceMatrix {
   static void multiply_vectors(std::span<const DeviceMatrix* const> matrices, const NormedVector& input,
                                std::span<const VectorProduct> products, const kernels::DeviceInfo& device,
                                cudaStream_t stream);
+  // Whether q, k and v (in that order) can take multiply_qkv_rope_kv: each
+  // can fuse and has rope_kv_gemv, and the RoPE is interleaved.
+  [[nodiscard]] static bool take_rope_kv(std::span<const DeviceMatrix* const> qkv, const NormedVector& input,
+                                         model::RopeLayout layout);
+  // multiply_vectors on q, k and v, then what kernels::rope_kv_store does for
+  // the one token at *append.position, in the products' epilogue: q turned
+  // into products[0].y, the turned key and the value rows into the caches
+  // (products[1].y and [2].y are not written). take_rope_kv must hold.
+  static void multiply_qkv_rope_kv(std::span<const DeviceMatrix* const> qkv, const NormedVector& input,
+                                   std::span<const VectorProduct> products, const kernels::RopeKvAppend& append,
+                                   const kernels::DeviceInfo& device, cudaStream_t stream);
   // out = act(W_gate norm(x)) * (W_up norm(x)): one launch when gate and up can
   // fuse, else the norm, two products (up's into up_scratch) and the activation.
   static void multiply_vector_gated(model::FfnActivation activation, const DeviceMatrix& gate, const DeviceMatrix& up,
