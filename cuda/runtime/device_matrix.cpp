@@ -60,6 +60,7 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
           reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0) {
         matrix.matmul_few = &kernels::matmul_few_streams<Format>;
         matrix.matmul_few_gated = &kernels::matmul_few_streams_gated<Format>;
+        matrix.matmul_few_rope_kv = &kernels::matmul_few_streams_rope_kv<Format>;
       }
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
@@ -112,6 +113,13 @@ void for_each_group_of(std::span<const DeviceMatrix* const> matrices, std::span<
     }
     launch(lead, std::span<const Target>(targets).first(count), std::span<const std::size_t>(members).first(count));
   }
+}
+
+// `append` for a launch whose targets are q, k and v's `members` (0, 1, 2).
+kernels::RopeKvAppend with_roles(kernels::RopeKvAppend append, std::span<const std::size_t> members) {
+  constexpr kernels::QkvRole roles[] = {kernels::QkvRole::query, kernels::QkvRole::key, kernels::QkvRole::value};
+  for (std::size_t i = 0; i < members.size(); ++i) append.roles[i] = roles[members[i]];
+  return append;
 }
 
 // The decode GEMV's groups: the same fused launcher (format, layout) and cols.
@@ -186,11 +194,7 @@ void DeviceMatrix::multiply_qkv_rope_kv(std::span<const DeviceMatrix* const> qkv
     fail("DeviceMatrix::multiply_qkv_rope_kv: q, k and v of field streams that fuse, one product each, and "
          "interleaved RoPE");
   for_each_fused_group(qkv, products, [&](const DeviceMatrix& lead, auto targets, auto members) {
-    kernels::RopeKvAppend group = append;
-    for (std::size_t i = 0; i < targets.size(); ++i)
-      group.roles[i] = members[i] == 0 ? kernels::QkvRole::query
-                                       : (members[i] == 1 ? kernels::QkvRole::key : kernels::QkvRole::value);
-    lead.rope_kv_gemv(targets, lead.cols, input.x, input.norm, group, device, stream);
+    lead.rope_kv_gemv(targets, lead.cols, input.x, input.norm, with_roles(append, members), device, stream);
   });
 }
 
@@ -294,6 +298,28 @@ void DeviceMatrix::multiply_few_gated(model::FfnActivation activation, const Dev
          gate.info ? gate.info->name : std::string_view("gate"), up.info ? up.info->name : std::string_view("up"));
   gate.matmul_few_gated(gate.data, up.data, gate.rows, gate.cols, x16, tokens, activation, out, workspace, device,
                         stream, 0);
+}
+
+bool DeviceMatrix::take_few_rope_kv(std::span<const DeviceMatrix* const> qkv, model::RopeLayout layout) {
+  return qkv.size() == 3 && layout == model::RopeLayout::interleaved &&
+         std::all_of(qkv.begin(), qkv.end(), [](const DeviceMatrix* m) { return m->matmul_few_rope_kv != nullptr; }) &&
+         qkv[1]->cols == qkv[0]->cols && qkv[2]->cols == qkv[0]->cols;
+}
+
+void DeviceMatrix::multiply_few_rope_kv(std::span<const DeviceMatrix* const> qkv, const __half* x16,
+                                        std::size_t tokens, std::span<const VectorProduct> products,
+                                        const kernels::RopeKvAppend& append, const kernels::SplitWorkspace& workspace,
+                                        const kernels::DeviceInfo& device, cudaStream_t stream) {
+  if (products.size() != 3 || !take_few_rope_kv(qkv, append.rope.layout))
+    fail("DeviceMatrix::multiply_few_rope_kv: q, k and v with the batched step's product, one product each, and "
+         "interleaved RoPE");
+  for_each_group_of<kernels::MatmulTarget>(
+      qkv, products,
+      [](const DeviceMatrix& lead, const DeviceMatrix& m) { return m.matmul_few_rope_kv == lead.matmul_few_rope_kv; },
+      [&](const DeviceMatrix& lead, auto targets, auto members) {
+        lead.matmul_few_rope_kv(targets, lead.cols, x16, tokens, with_roles(append, members), workspace, device,
+                                stream, 0);
+      });
 }
 
 bool DeviceMatrix::all_take_few(std::span<const DeviceMatrix* const> matrices) {

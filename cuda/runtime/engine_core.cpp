@@ -222,20 +222,31 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     const model::LayerSpec& spec = c.layers[l];
     const kernels::RopeParams rope{c.head_dim, spec.rope.dimensions, spec.rope.freq_base, spec.rope.linear_scale,
                                    model_.rope_freq_factors(), spec.rope.layout};
-    // A decode step's RoPE and KV append ride in q, k and v's epilogue where
-    // the RoPE is interleaved and no qk-norm comes between (else rope_kv_store).
+    // A decode or batched step's RoPE and KV append ride in q, k and v's
+    // epilogue where the RoPE is interleaved and nothing comes between (no
+    // qk-norm; in the batched step, no bias added after); else rope_kv_store.
     const std::array<const DeviceMatrix*, 3> qkv{&layer.wq, &layer.wk, &layer.wv};
     const NormedVector qkv_input{x, {layer.attn_norm, c.rms_norm_eps}, normed};
-    const bool rope_in_products = decode && !arch.qk_norm && DeviceMatrix::take_rope_kv(qkv, qkv_input, rope.layout);
+    const bool rope_in_products =
+        !arch.qk_norm && ((decode && DeviceMatrix::take_rope_kv(qkv, qkv_input, rope.layout)) ||
+                          (batch && !arch.qkv_bias && DeviceMatrix::take_few_rope_kv(qkv, rope.layout)));
     if (decode) {  // the norm, q, k and v in one launch where they can share it; a bias rides as the residual
       const std::array<VectorProduct, 3> products{VectorProduct{q, layer.q_bias}, VectorProduct{k, layer.k_bias},
                                                   VectorProduct{v, layer.v_bias}};
       if (rope_in_products)
         DeviceMatrix::multiply_qkv_rope_kv(qkv, qkv_input, products,
-                                           {.rope = rope, .k_cache = keys, .v_cache = values, .position = positions},
+                                           {.rope = rope, .k_cache = keys, .v_cache = values, .positions = positions},
                                            device, s);
       else
         DeviceMatrix::multiply_vectors(qkv, qkv_input, products, device, s);
+    } else if (rope_in_products) {  // the batched step
+      kernels::rms_norm(x, layer.attn_norm, x16, tokens, c.d_model, c.rms_norm_eps, s);
+      const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
+                                                  VectorProduct{v, nullptr}};
+      DeviceMatrix::multiply_few_rope_kv(
+          qkv, x16, tokens, products,
+          {.rope = rope, .k_cache = keys, .v_cache = values, .positions = positions, .cache_rows = kv_rows},
+          split_workspace_, device, s);
     } else {  // the norm writes the f16 input itself where q, k and v all take the mma.sync GEMM
       const std::array<VectorProduct, 3> products{VectorProduct{q, nullptr}, VectorProduct{k, nullptr},
                                                   VectorProduct{v, nullptr}};

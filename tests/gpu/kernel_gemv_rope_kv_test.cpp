@@ -113,7 +113,7 @@ void check_rope_kv(const Case& c, std::size_t cols, std::int32_t position, std::
   kernels::RopeKvAppend append{.rope = rope,
                                .k_cache = half_of(got_caches[0]),
                                .v_cache = half_of(got_caches[1]),
-                               .position = device_position.get()};
+                               .positions = device_position.get()};
   if (c.value_apart) {
     kernels::gemv_streams_fused_rope_kv<F>(std::span(got_targets).first(2), cols, device_x.get(),
                                            {device_norm.get(), eps}, append, device, stream);
@@ -169,7 +169,7 @@ TEST_CASE("decode: gemv_streams_fused_rope_kv refuses NeoX RoPE, rows that are n
   kernels::RopeKvAppend append{.rope = {head_dim, head_dim, 10000.0f, 1.0f, nullptr, model::RopeLayout::neox},
                                .k_cache = half_cache,
                                .v_cache = half_cache,
-                               .position = position.get()};
+                               .positions = position.get()};
   CHECK_THROWS_WITH_AS(kernels::gemv_streams_fused_rope_kv<F>(targets, cols, x.get(), {}, append, device, nullptr),
                        doctest::Contains("interleaved"), Error);
   append.rope.layout = model::RopeLayout::interleaved;

@@ -326,8 +326,8 @@ void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t
   need(append.rope.layout == model::RopeLayout::interleaved,
        "the RoPE is interleaved (a warp's two rows are one pair; NeoX's pairs are head_dim / 2 rows apart)");
   need(append.rope.head_dim > 0 && append.rope.head_dim % 2 == 0, "head_dim is even");
-  need(append.k_cache != nullptr && append.v_cache != nullptr && append.position != nullptr,
-       "the caches and the position are not null");
+  need(append.k_cache != nullptr && append.v_cache != nullptr && append.positions != nullptr,
+       "the caches and the positions are not null");
   RopeKvTargets staged{detail::stored_targets(operation, targets, norm), append};
   std::size_t kv_rows = 0;
   for (std::size_t m = 0; m < targets.size(); ++m) {

@@ -49,6 +49,7 @@
 #include <pagoda/kernels/device_info.hpp>
 #include <pagoda/kernels/matmul_mma_streams.cuh>
 #include <pagoda/kernels/matmul_target.hpp>
+#include <pagoda/kernels/rope_kv_append.cuh>
 #include <pagoda/kernels/tuning/matmul_few_streams.hpp>
 #include <pagoda/model/architecture.hpp>
 #include <pagoda/quant/field_streams.hpp>
@@ -123,6 +124,16 @@ void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::s
                               const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
                               const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream,
                               int splits = 0);
+// The batched step's q, k and v (up to three targets, their roles in
+// `append`, no residuals) with RoPE and the KV append in the epilogue: what
+// matmul_few_streams then rope_kv_store over the tokens leave in the query
+// targets' y and the caches, bit for bit (the key and value targets' y are
+// not written). Interleaved RoPE (a lane's two rows are one pair); every
+// target's rows whole heads. Splits and workspace as matmul_few_streams.
+template <quant::QuantFormat F>
+void matmul_few_streams_rope_kv(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
+                                std::size_t tokens, const RopeKvAppend& append, const SplitWorkspace& workspace,
+                                const DeviceInfo& device, cudaStream_t stream, int splits = 0);
 
 }  // namespace pagoda::kernels
 
@@ -134,6 +145,7 @@ void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::s
 
 #include <pagoda/kernels/activation.cuh>
 #include <pagoda/kernels/cuda_check.hpp>
+#include <pagoda/kernels/few_streams_epilogues.cuh>
 #include <pagoda/kernels/few_streams_stage_x.cuh>
 #include <pagoda/kernels/mma_stage.cuh>
 #include <pagoda/kernels/mma_sync.cuh>
@@ -144,76 +156,10 @@ void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::s
 
 namespace pagoda::kernels {
 
-namespace few_streams {
-
-// What a launch writes: each target's rows in f32 (+ residual), or, of two
-// targets paired row for row (gate, up), act(gate) * up in f16.
-enum class Output { products, gated };
-
-struct Gated {
-  __half* out = nullptr;  // (tokens, rows) f16
-  model::FfnActivation activation = model::FfnActivation::silu;
-};
-
-// Shared memory of the gated epilogue: the gate warps' accumulators, a float4 a lane and fragment.
-template <FewStreamsShape shape>
-inline constexpr std::size_t gated_epilogue_bytes =
-    static_cast<std::size_t>(shape.warps / 2) * static_cast<std::size_t>(shape.fragments) * 32 * sizeof(float4);
-
-// The gated epilogue: gate warp w and up warp w + warps / 2 hold the same rows
-// and tokens in the same registers, so each gate lane leaves its accumulators
-// where its up twin reads them and rounds act(gate) * up to f16 (the
-// operations of kernels::gated_activation): lane (g, t), rows 2t and 2t + 1
-// of each fragment, tokens g and g + 8.
-template <FewStreamsShape shape>
-__device__ __forceinline__ void store_gated(uint4* shared, const float (&acc)[shape.fragments][4], const Gated& gated,
-                                            int tokens, int rows, int warp_row0) {
-  constexpr int pair_warps = shape.warps / 2;
-  const int warp = static_cast<int>(threadIdx.x) / 32;
-  const int lane = static_cast<int>(threadIdx.x) % 32;
-  float4* const gates = reinterpret_cast<float4*>(shared);  // [warp of the pair][fragment][lane]
-  __syncthreads();  // every warp is done with the staged X
-  if (warp < pair_warps)
-#pragma unroll
-    for (int n = 0; n < shape.fragments; ++n)
-      gates[(warp * shape.fragments + n) * 32 + lane] = make_float4(acc[n][0], acc[n][1], acc[n][2], acc[n][3]);
-  __syncthreads();
-  if (warp < pair_warps) return;
-  const auto act = [&](float gate) {
-    return gated.activation == model::FfnActivation::gelu_tanh ? gelu_tanh(gate) : silu(gate);
-  };
-#pragma unroll
-  for (int n = 0; n < shape.fragments; ++n) {
-    const float4 gate4 = gates[((warp - pair_warps) * shape.fragments + n) * 32 + lane];
-    const float gate[4] = {gate4.x, gate4.y, gate4.z, gate4.w};
-    const int row = warp_row0 + 8 * n + 2 * (lane % 4);
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int token = lane / 4 + 8 * h;
-      if (token >= tokens || row >= rows) continue;
-      __half* const at = gated.out + static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + row;
-      const __half v0 = stored<__half>(__fmul_rn(act(gate[2 * h]), acc[n][2 * h]));
-      if (row + 1 >= rows) {
-        at[0] = v0;
-        continue;
-      }
-      const __half v1 = stored<__half>(__fmul_rn(act(gate[2 * h + 1]), acc[n][2 * h + 1]));
-      if (rows % 2 == 0) {  // (token * rows + row) even: one 4-byte store
-        *reinterpret_cast<__half2*>(at) = __halves2half2(v0, v1);
-      } else {
-        at[0] = v0;
-        at[1] = v1;
-      }
-    }
-  }
-}
-
-}  // namespace few_streams
-
 template <quant::QuantFormat F, int shape_index, few_streams::Output output>
 __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
     matmul_few_streams_kernel(mma_detail::Targets targets, const __half* __restrict__ x, int tokens, int cols,
-                              mma_detail::SplitK split, few_streams::Gated gated) {
+                              mma_detail::SplitK split, few_streams::Gated gated, RopeKvAppend rope_kv) {
   constexpr FewStreamsShape shape = few_streams_shapes[shape_index];
   constexpr int NT = shape.fragments;
   constexpr int D = shape.depth;
@@ -323,6 +269,9 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
 
   if constexpr (paired) {
     few_streams::store_gated<shape>(staged, acc, gated, tokens, rows, warp_row0);
+  } else if constexpr (output == few_streams::Output::rope_kv) {
+    const QkvRole role = tile.which == 0 ? rope_kv.roles[0] : (tile.which == 1 ? rope_kv.roles[1] : rope_kv.roles[2]);
+    few_streams::store_rope_kv<shape>(target, role, acc, rope_kv, tokens, rows, warp_row0);
   } else {
     // Lane (g, t) holds rows 2t, 2t + 1 of each fragment for tokens g and g + 8.
 #pragma unroll
@@ -338,7 +287,16 @@ __global__ void __launch_bounds__(few_streams_shapes[shape_index].threads(), 2)
 
 namespace few_streams {
 
-// Checks shared by both entries: cols, tokens and x.
+// few_streams_shape_for<F>()'s place in few_streams_shapes: the one shape
+// the gated and RoPE epilogues are instantiated for.
+template <class F>
+constexpr int engine_shape_index() {
+  int i = 0;
+  while (!(few_streams_shapes[i] == few_streams_shape_for<F>())) ++i;
+  return i;
+}
+
+// Checks shared by every entry: cols, tokens and x.
 template <quant::QuantFormat F>
 void require_input(const std::string& operation, std::size_t cols, const __half* x, std::size_t tokens) {
   require(matmul_few_streams_takes<F>(cols), operation,
@@ -354,7 +312,7 @@ void require_input(const std::string& operation, std::size_t cols, const __half*
 template <quant::QuantFormat F, int shape_index, Output output>
 void launch(const mma_detail::Targets& targets, int tiles, std::size_t cols, const __half* x, std::size_t tokens,
             const SplitWorkspace& workspace, const DeviceInfo& device, cudaStream_t stream, int splits, Gated gated,
-            const std::string& operation) {
+            const RopeKvAppend& rope_kv, const std::string& operation) {
   constexpr FewStreamsShape shape = few_streams_shapes[shape_index];
   const int groups = static_cast<int>((cols / fragment_unit_elements + fragment_units_per_group - 1) /
                                       fragment_units_per_group);
@@ -379,7 +337,7 @@ void launch(const mma_detail::Targets& targets, int tiles, std::size_t cols, con
                    dim3(static_cast<unsigned>(tiles), 1, static_cast<unsigned>(splits)),
                    static_cast<unsigned>(shape.threads()), shared_bytes, stream, device.programmatic_launch(),
                    operation.c_str(), targets, x, static_cast<int>(tokens), static_cast<int>(cols),
-                   mma_detail::SplitK{each, workspace.partials, workspace.arrivals}, gated);
+                   mma_detail::SplitK{each, workspace.partials, workspace.arrivals}, gated, rope_kv);
 }
 
 }  // namespace few_streams
@@ -407,7 +365,8 @@ void matmul_few_streams_with(FewStreamsShape shape, std::span<const MatmulTarget
       shape,
       [&](auto index) {
         few_streams::launch<F, static_cast<int>(decltype(index)::value), few_streams::Output::products>(
-            launch_targets, tiles, cols, x, tokens, workspace, device, stream, splits, few_streams::Gated{}, operation);
+            launch_targets, tiles, cols, x, tokens, workspace, device, stream, splits, few_streams::Gated{},
+            RopeKvAppend{}, operation);
       },
       [&] { require(false, operation, "the shape is one of few_streams_shapes"); });
 }
@@ -431,15 +390,44 @@ void matmul_few_streams_gated(const std::byte* gate, const std::byte* up, std::s
   pair.target[0] = MatmulTarget{gate, rows, nullptr, nullptr};
   pair.target[1] = MatmulTarget{up, rows, nullptr, nullptr};
   pair.count = 2;
-  constexpr int index = [] {  // the engine's shape for F, the one instantiated gated
-    int i = 0;
-    while (!(few_streams_shapes[i] == few_streams_shape_for<F>())) ++i;
-    return i;
-  }();
+  constexpr int index = few_streams::engine_shape_index<F>();
   constexpr int half_tile = few_streams_shapes[index].rows_tile() / 2;
   const int tiles = static_cast<int>((rows + half_tile - 1) / half_tile);
   few_streams::launch<F, index, few_streams::Output::gated>(pair, tiles, cols, x, tokens, workspace, device, stream,
-                                                           splits, few_streams::Gated{out, activation}, operation);
+                                                           splits, few_streams::Gated{out, activation}, RopeKvAppend{},
+                                                           operation);
+}
+
+template <quant::QuantFormat F>
+void matmul_few_streams_rope_kv(std::span<const MatmulTarget> targets, std::size_t cols, const __half* x,
+                                std::size_t tokens, const RopeKvAppend& append, const SplitWorkspace& workspace,
+                                const DeviceInfo& device, cudaStream_t stream, int splits) {
+  const std::string operation = std::string("kernels::matmul_few_streams_rope_kv<").append(F::name).append(">");
+  require(!targets.empty() && targets.size() <= matmul_mma_max_targets, operation, "one to three targets");
+  few_streams::require_input<F>(operation, cols, x, tokens);
+  require_valid(append.rope, operation);
+  require(append.rope.layout == model::RopeLayout::interleaved, operation,
+          "the RoPE is interleaved (a lane's two rows are one pair)");
+  require(append.rope.head_dim % 2 == 0 && append.k_cache != nullptr && append.v_cache != nullptr &&
+              append.positions != nullptr,
+          operation, "head_dim is even; the caches and the positions are not null");
+  mma_detail::Targets launch_targets{};
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const MatmulTarget& target = targets[i];
+    require(target.rows > 0 && target.rows < (std::size_t{1} << 31) && target.weights != nullptr &&
+                target.rows % append.rope.head_dim == 0 && target.residual == nullptr,
+            operation, "every target has rows (below 2^31, whole heads) and weights, and no residual");
+    require(append.roles[i] != QkvRole::query || target.y != nullptr, operation, "a query target has y");
+    require(reinterpret_cast<std::uintptr_t>(target.weights) % 16 == 0, operation, "the weights are 16-byte aligned");
+    launch_targets.target[i] = target;
+  }
+  launch_targets.count = static_cast<int>(targets.size());
+  if (tokens == 0) return;
+  constexpr int index = few_streams::engine_shape_index<F>();
+  const int tiles = mma_detail::count_tiles(launch_targets, few_streams_shapes[index].rows_tile());
+  few_streams::launch<F, index, few_streams::Output::rope_kv>(launch_targets, tiles, cols, x, tokens, workspace,
+                                                             device, stream, splits, few_streams::Gated{}, append,
+                                                             operation);
 }
 
 template <quant::QuantFormat F>

@@ -96,6 +96,7 @@ void launch_tiles(Kernel kernel, std::size_t shared_bytes, int threads, int toke
 struct TileTarget {
   MatmulTarget target;
   int row0;
+  int which = 0;  // the target's index in the launch
 };
 
 __device__ __forceinline__ TileTarget tile_target(const Targets& targets, int tile, int rows_tile) {
@@ -111,7 +112,7 @@ __device__ __forceinline__ TileTarget tile_target(const Targets& targets, int ti
                             pick(all[0].residual, all[1].residual, all[2].residual)};
   // Constant indices only: a computed index into the parameter would copy it to local memory.
   const int tiles_before = which == 0 ? 0 : (which == 1 ? targets.tiles_before[1] : targets.tiles_before[2]);
-  return {target, (tile - tiles_before) * rows_tile};
+  return {target, (tile - tiles_before) * rows_tile, which};
 }
 
 // Shared memory of one pipeline stage: X (tokens_tile rows of 128 bytes),

@@ -10,33 +10,14 @@
 // rope_turned, __float2half_rn), so q and the cache rows are the same bits.
 #pragma once
 
+#include <pagoda/kernels/rope_kv_append.cuh>
+
+#if defined(__CUDACC__)
+
 #include <cstddef>
 #include <cstdint>
 
 #include <cuda_fp16.h>
-
-#include <pagoda/kernels/rope.cuh>
-
-namespace pagoda::kernels {
-
-// What a matrix of a q, k, v launch is to the epilogue.
-enum class QkvRole : std::uint8_t { query, key, value };
-
-// The epilogue's side of one launch. Query rows are turned and stored in f32
-// to their target's y; key rows turned, and value rows as they are, stored in
-// f16 to cache row *position of k_cache / v_cache ((rows, kv_dim), kv_dim the
-// key and value matrices' rows); their targets' y are not written.
-struct RopeKvAppend {
-  QkvRole roles[3] = {QkvRole::query, QkvRole::key, QkvRole::value};  // of the launch's targets, in order
-  RopeParams rope{};
-  __half* k_cache = nullptr;
-  __half* v_cache = nullptr;
-  const std::int32_t* position = nullptr;  // device: the token's position, its cache row
-};
-
-}  // namespace pagoda::kernels
-
-#if defined(__CUDACC__)
 
 #include <pagoda/kernels/gemv_q_staged.cuh>
 
@@ -63,7 +44,7 @@ struct RopeKvRows {
     float x1 = residual != nullptr ? acc[1] + residual[row + 1] : acc[1];
     const QkvRole role = m == 0 ? t.append.roles[0] : (m == 1 ? t.append.roles[1] : t.append.roles[2]);
     const RopeParams& rope = t.append.rope;
-    const std::int32_t position = *t.append.position;
+    const std::int32_t position = t.append.positions[0];
     const auto pair = static_cast<std::uint32_t>(row % rope.head_dim) / 2;
     if (role != QkvRole::value && pair < rope.rotated_dims / 2) {
       const float2 turned = rope_turned(x0, x1, rope_turn_at(pair, rope.rotated_dims / 2, position, rope.freq_base,
@@ -78,7 +59,8 @@ struct RopeKvRows {
       return;
     }
     __half* const cache = role == QkvRole::key ? t.append.k_cache : t.append.v_cache;
-    const std::size_t at = static_cast<std::size_t>(position) * select3(t.rows, m) + row;
+    const std::int32_t cache_row = t.append.cache_rows != nullptr ? t.append.cache_rows[0] : position;
+    const std::size_t at = static_cast<std::size_t>(cache_row) * select3(t.rows, m) + row;
     *reinterpret_cast<__half2*>(cache + at) = __halves2half2(__float2half_rn(x0), __float2half_rn(x1));
   }
 };

@@ -16,7 +16,7 @@
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
-#include "pagoda/kernels/rope_kv_rows.cuh"
+#include "pagoda/kernels/rope_kv_append.cuh"
 #include "pagoda/model/architecture.hpp"
 #include "pagoda/quant/layout.hpp"
 
@@ -49,6 +49,12 @@ using FewGatedLauncher = void (*)(const std::byte* gate, const std::byte* up, st
                                   const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
                                   const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
                                   cudaStream_t stream, int splits);
+// q, k and v in the batched step's product with RoPE and the KV append after
+// (kernels::matmul_few_streams_rope_kv).
+using FewRopeKvLauncher = void (*)(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
+                                   std::size_t tokens, const kernels::RopeKvAppend& append,
+                                   const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                   cudaStream_t stream, int splits);
 using GatedMmaLauncher = void (*)(const std::byte* gate, const std::byte* up, std::size_t rows, std::size_t cols,
                                   const __half* x, std::size_t tokens, model::FfnActivation activation, __half* out,
                                   const kernels::DeviceInfo& device, cudaStream_t stream);
@@ -92,7 +98,8 @@ struct DeviceMatrix {
   GatedMmaLauncher matmul_gated = nullptr;
   // The batched decode step's GEMM (field streams whose rows matmul_mma_takes), or null: `matmul` then.
   FewLauncher matmul_few = nullptr;
-  FewGatedLauncher matmul_few_gated = nullptr;  // with matmul_few
+  FewGatedLauncher matmul_few_gated = nullptr;    // with matmul_few
+  FewRopeKvLauncher matmul_few_rope_kv = nullptr;  // with matmul_few
   EmbeddingLauncher embedding = nullptr;
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
@@ -145,6 +152,18 @@ struct DeviceMatrix {
                                  const __half* x16, std::size_t tokens, __half* out,
                                  const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
                                  cudaStream_t stream);
+  // Whether q, k and v (in that order) can take multiply_few_rope_kv: each
+  // has matmul_few_rope_kv, and the RoPE is interleaved.
+  [[nodiscard]] static bool take_few_rope_kv(std::span<const DeviceMatrix* const> qkv, model::RopeLayout layout);
+  // multiply_few_half on q, k and v (no residuals), then what
+  // kernels::rope_kv_store does for the tokens, in the products' epilogue:
+  // the queries turned into products[0].y, the turned keys and the values
+  // into the caches (products[1].y and [2].y are not written).
+  // take_few_rope_kv must hold.
+  static void multiply_few_rope_kv(std::span<const DeviceMatrix* const> qkv, const __half* x16, std::size_t tokens,
+                                   std::span<const VectorProduct> products, const kernels::RopeKvAppend& append,
+                                   const kernels::SplitWorkspace& workspace, const kernels::DeviceInfo& device,
+                                   cudaStream_t stream);
   // Whether every matrix takes the batched step's product (so an input made
   // in f16 by the kernel before, the norm or the activation, can feed them directly).
   [[nodiscard]] static bool all_take_few(std::span<const DeviceMatrix* const> matrices);
