@@ -48,7 +48,8 @@ fi
 # The kernel test cases (their own random inputs, ragged shapes, the
 # "(memcheck)" bounds cases) under memcheck, and those of the kernels that use
 # shared memory (staged GEMV, matmul_q tiles, the mma.sync GEMM's cp.async
-# pipeline, attention, norms, CUB sampling)
+# pipeline, the batched step's staged X and gated epilogue, attention, norms,
+# CUB sampling)
 # under racecheck; timings are pagoda-kernel-bench's, not the suite's. Each
 # tool has a time limit (PAGODA_SANITIZE_TIMEOUT, default 600 s);
 # PAGODA_SANITIZE=none skips both, and the table says so. Results:
@@ -57,7 +58,7 @@ sanitize_rows=()
 sanitizer=/usr/local/cuda/bin/compute-sanitizer
 sanitize_timeout="${PAGODA_SANITIZE_TIMEOUT:-600}"
 kernel_files='*kernel_*_test.cpp,*prefill_matmul_q_test.cpp,*prefill_matmul_mma_test.cpp,*prefill_attention_test.cpp,*prefill_tile_dequant_test.cpp,*dequantize_test.cpp,*sampling_test.cpp'
-shared_memory_files='*kernel_gemv_q_test.cpp,*kernel_gemv_q_fused_test.cpp,*kernel_attention_decode_test.cpp,*kernel_norm_test.cpp,*prefill_matmul_q_test.cpp,*prefill_matmul_mma_test.cpp,*prefill_attention_test.cpp,*sampling_test.cpp'
+shared_memory_files='*kernel_gemv_q_test.cpp,*kernel_matmul_few_streams_test.cpp,*kernel_gemv_q_fused_test.cpp,*kernel_attention_decode_test.cpp,*kernel_norm_test.cpp,*prefill_matmul_q_test.cpp,*prefill_matmul_mma_test.cpp,*prefill_attention_test.cpp,*sampling_test.cpp'
 run_sanitizer() {  # TOOL FILES: one row for the table; a failure sets status
   local tool=$1 files=$2 log="$out/$1.log" begin rc summary
   begin=$(date +%s)
