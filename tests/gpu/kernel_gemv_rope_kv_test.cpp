@@ -28,13 +28,9 @@
 
 using namespace pagoda;
 namespace kt = pagoda::kernel_test;
+using kt::same_bits;
 
 namespace {
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
 
 struct Case {
   std::size_t n_heads, n_kv_heads;

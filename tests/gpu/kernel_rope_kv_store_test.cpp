@@ -25,14 +25,7 @@
 using namespace pagoda;
 namespace kt = pagoda::kernel_test;
 
-namespace {
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
-
-}  // namespace
+using kt::same_bits;
 
 TEST_CASE("kernel rope_kv_store equals rope, rope and kv_store run in turn, bit for bit") {
   std::mt19937 rng(77);

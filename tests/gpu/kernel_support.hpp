@@ -49,6 +49,13 @@ inline std::vector<float> random_normal(std::size_t n, std::mt19937& rng, float 
   return values;
 }
 
+// Whether two arrays hold the same bits (a bit-for-bit comparison of two
+// computations, NaN payloads and signed zeros included).
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+
 inline void require_nonzero(const std::vector<float>& values) {
   std::size_t nonzero = 0;
   for (float v : values) nonzero += v != 0.0f && std::isfinite(v);
