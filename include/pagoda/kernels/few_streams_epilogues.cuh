@@ -93,17 +93,23 @@ __device__ __forceinline__ void store_rope_kv(const MatmulTarget& target, QkvRol
                                               const float (&acc)[shape.fragments][4], const RopeKvAppend& append,
                                               int tokens, int rows, int warp_row0) {
   const int lane = static_cast<int>(threadIdx.x) % 32;
+  const RopeParams& rope = append.rope;
 #pragma unroll
   for (int n = 0; n < shape.fragments; ++n) {
     const int row = warp_row0 + 8 * n + 2 * (lane % 4);
+    const auto pair = static_cast<std::uint32_t>(row) % rope.head_dim / 2;
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       const int token = lane / 4 + 8 * h;
       if (token >= tokens || row >= rows) continue;
       const std::int32_t position = append.positions[token];
-      const float2 turned = rope_kv_turned(append.rope, role, static_cast<std::uint32_t>(row), position,
-                                           acc[n][2 * h], acc[n][2 * h + 1]);
-      const float x0 = turned.x, x1 = turned.y;
+      float x0 = acc[n][2 * h], x1 = acc[n][2 * h + 1];
+      if (role != QkvRole::value && pair < rope.rotated_dims / 2) {
+        const float2 turned = rope_turned(x0, x1, rope_turn_at(pair, rope.rotated_dims / 2, position, rope.freq_base,
+                                                               rope.linear_scale, rope.freq_factors));
+        x0 = turned.x;
+        x1 = turned.y;
+      }
       if (role == QkvRole::query) {
         *reinterpret_cast<float2*>(target.y + static_cast<std::size_t>(token) * static_cast<std::size_t>(rows) + row) =
             make_float2(x0, x1);

@@ -32,17 +32,4 @@ struct RopeKvAppend {
   const std::int32_t* cache_rows = nullptr;  // device, a token each, or null
 };
 
-#if defined(__CUDACC__)
-// Rows `row` and row + 1 of a matrix of `role` (one interleaved pair: row
-// even), turned at `position` where RoPE applies to them (query and key
-// pairs below rotated_dims / 2): the epilogues' one copy of the rule.
-__device__ __forceinline__ float2 rope_kv_turned(const RopeParams& rope, QkvRole role, std::uint32_t row,
-                                                 std::int32_t position, float x0, float x1) {
-  const std::uint32_t pair = row % rope.head_dim / 2;
-  if (role == QkvRole::value || pair >= rope.rotated_dims / 2) return {x0, x1};
-  return rope_turned(x0, x1, rope_turn_at(pair, rope.rotated_dims / 2, position, rope.freq_base, rope.linear_scale,
-                                          rope.freq_factors));
-}
-#endif  // __CUDACC__
-
 }  // namespace pagoda::kernels

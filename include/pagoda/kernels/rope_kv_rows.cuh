@@ -43,10 +43,15 @@ struct RopeKvRows {
     float x0 = residual != nullptr ? acc[0] + residual[row] : acc[0];
     float x1 = residual != nullptr ? acc[1] + residual[row + 1] : acc[1];
     const QkvRole role = m == 0 ? t.append.roles[0] : (m == 1 ? t.append.roles[1] : t.append.roles[2]);
+    const RopeParams& rope = t.append.rope;
     const std::int32_t position = t.append.positions[0];
-    const float2 turned = rope_kv_turned(t.append.rope, role, static_cast<std::uint32_t>(row), position, x0, x1);
-    x0 = turned.x;
-    x1 = turned.y;
+    const auto pair = static_cast<std::uint32_t>(row % rope.head_dim) / 2;
+    if (role != QkvRole::value && pair < rope.rotated_dims / 2) {
+      const float2 turned = rope_turned(x0, x1, rope_turn_at(pair, rope.rotated_dims / 2, position, rope.freq_base,
+                                                             rope.linear_scale, rope.freq_factors));
+      x0 = turned.x;
+      x1 = turned.y;
+    }
     if (role == QkvRole::query) {
       float* const y = select3(t.y, m);
       y[row] = x0;
