@@ -14,13 +14,13 @@ namespace pagoda::kernels {
 namespace {
 
 constexpr std::string_view operation = "kernels::attention_decode";
-constexpr int merge_threads = 256;
+constexpr int merge_threads = tuning::attention_max_splits;
 constexpr auto& policies = tuning::attention_decode_policies;
-// What every listed policy must meet: the merge kernel gives each split a
-// thread, and the split kernel's static shared memory (~40 KiB at 8 heads)
-// stays under 48 KiB.
+// What every listed policy must meet: the split kernel's static shared
+// memory (~40 KiB at 8 heads) stays under 48 KiB. (The merge kernel gives each
+// split a thread: tuning::attention_splits caps them at attention_max_splits.)
 constexpr bool launchable(const AttentionPolicy& p) {
-  return p.target_blocks <= merge_threads && p.tile <= 256 && p.threads <= 128 && p.heads_per_block <= 8 &&
+  return p.tile <= 256 && p.threads <= 128 && p.heads_per_block <= 8 &&
          p.min_split == attention_decode_policy.min_split;
 }
 static_assert(std::ranges::all_of(policies, launchable), "every listed attention policy can be launched");
@@ -59,40 +59,30 @@ void launch_split_for_head_dim(const float* q, const __half* k_cache, const __ha
     launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
 }
 
-}  // namespace
-
-std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
-                                             std::uint32_t batch) {
-  check_shape(shape);
-  // Any batch up to `batch` may use it, each with its own split count.
-  const AttentionPolicy policy = tuning::select(device.compute_capability(), shape);
-  std::size_t slots = 0;
-  for (std::uint32_t b = 1; b <= std::max<std::uint32_t>(batch, 1); ++b)
-    slots = std::max<std::size_t>(slots, std::size_t{b} * tuning::attention_splits(policy, shape, b));
-  return slots * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
-}
-
-void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
-                      const AttentionShape& shape, const std::int32_t* position, void* workspace,
-                      const DeviceInfo& device, cudaStream_t stream) {
-  attention_decode_batch(q, k_cache, v_cache, out, shape, 1, position, nullptr, workspace, device, stream);
+// The chosen policy's splits, with target_blocks in place of its own where not 0.
+std::uint32_t splits_for(const AttentionPolicy& chosen, const AttentionShape& shape, std::uint32_t batch,
+                         std::uint32_t target_blocks) {
+  AttentionPolicy aimed = chosen;
+  if (target_blocks != 0) aimed.target_blocks = static_cast<int>(target_blocks);
+  return tuning::attention_splits(aimed, shape, batch);
 }
 
 template <class Out>
-void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
-                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
-                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
-                            cudaStream_t stream) {
+void launch_attention(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
+                      const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
+                      const std::int32_t* sequences, void* workspace, const DeviceInfo& device, cudaStream_t stream,
+                      std::uint32_t target_blocks) {
   check_shape(shape);
   require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr &&
               workspace != nullptr,
           operation, "q, the caches, out, position and workspace are not null");
   require(batch >= 1 && batch <= 65535, operation, "a batch of 1 to 65535 query tokens");
+  require(target_blocks <= 65535, operation, "a target of at most 65535 blocks");
   const auto aligned16 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache) && aligned16(workspace), operation,
           "q, the caches and the workspace are 16-byte aligned");
   const AttentionPolicy chosen = tuning::select(device.compute_capability(), shape);
-  const std::uint32_t splits = tuning::attention_splits(chosen, shape, batch);
+  const std::uint32_t splits = splits_for(chosen, shape, batch, target_blocks);
   const std::uint32_t per_kv = shape.n_heads / shape.n_kv_heads;
   const std::uint32_t groups = (per_kv + chosen.heads_per_block - 1) / chosen.heads_per_block;
   require(std::size_t{shape.n_kv_heads} * groups <= 65535, operation, "KV heads x head groups fit one grid");
@@ -115,6 +105,33 @@ void attention_decode_batch(const float* q, const __half* k_cache, const __half*
                    dim3(shape.n_heads, batch), merge_threads, 0, stream, device.programmatic_launch(),
                    "cudaLaunchKernelEx(attention_decode_merge_kernel)", ws, shape, splits, position, out);
   check_launch(operation);
+}
+
+}  // namespace
+
+std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
+                                             std::uint32_t batch, std::uint32_t target_blocks) {
+  check_shape(shape);
+  // Any batch up to `batch` may use it, each with its own split count.
+  const AttentionPolicy policy = tuning::select(device.compute_capability(), shape);
+  std::size_t slots = 0;
+  for (std::uint32_t b = 1; b <= std::max<std::uint32_t>(batch, 1); ++b)
+    slots = std::max<std::size_t>(slots, std::size_t{b} * splits_for(policy, shape, b, target_blocks));
+  return slots * shape.n_heads * (shape.head_dim + 2) * sizeof(float);
+}
+
+void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                      const AttentionShape& shape, const std::int32_t* position, void* workspace,
+                      const DeviceInfo& device, cudaStream_t stream, std::uint32_t target_blocks) {
+  launch_attention(q, k_cache, v_cache, out, shape, 1, position, nullptr, workspace, device, stream, target_blocks);
+}
+
+template <class Out>
+void attention_decode_batch(const float* q, const __half* k_cache, const __half* v_cache, Out* out,
+                            const AttentionShape& shape, std::uint32_t batch, const std::int32_t* position,
+                            const std::int32_t* sequences, void* workspace, const DeviceInfo& device,
+                            cudaStream_t stream) {
+  launch_attention(q, k_cache, v_cache, out, shape, batch, position, sequences, workspace, device, stream, 0);
 }
 
 template void attention_decode_batch<float>(const float*, const __half*, const __half*, float*,

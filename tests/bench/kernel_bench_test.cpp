@@ -81,6 +81,18 @@ TEST_CASE("attention cases: K and V of every live position, read once") {
   CHECK(cases[0].head_dim == 128);
   CHECK(cases[0].kv_bytes == 2ull * 2 * 512 * 1024);
   CHECK(cases[1].kv_bytes == 128ull << 20);
+  CHECK(cases[0].target_blocks == 0);  // the policy's grid
+}
+
+TEST_CASE("attention cases: one per depth and grid target, depth-major") {
+  const auto cases = plan_attention("llama-3-8b", {512, 4096}, {256, 512});
+  REQUIRE(cases.size() == 4);
+  CHECK(cases[0].depth == 512);
+  CHECK(cases[0].target_blocks == 256);
+  CHECK(cases[1].depth == 512);
+  CHECK(cases[1].target_blocks == 512);
+  CHECK(cases[3].depth == 4096);
+  CHECK(cases[3].kv_bytes == 2ull * 2 * 4096 * 1024);
 }
 
 TEST_CASE("prefill cases: every projection but the output one, field-streams formats only, each M") {
@@ -158,6 +170,7 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(d.shapes == std::vector<std::string>{"smollm2-135m", "llama-3.2-1b", "llama-3-8b"});
   CHECK(d.formats == default_formats());
   CHECK(d.depths == std::vector<std::uint32_t>{512, 4096, 16384, 32768});
+  CHECK(d.attention_blocks.empty());
   CHECK(d.samples == 50);
   CHECK(d.attention_shape == "llama-3-8b");
   CHECK(d.tokens == std::vector<std::uint32_t>{128, 512, 2048});
@@ -185,6 +198,9 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(p.tc_peak_tflops == doctest::Approx(989.4));
   CHECK_FALSE(p.gemv);
   CHECK(p.prefill);
+  CHECK(parse_kernel_bench_arguments({"--attention-blocks", "256,528"}).attention_blocks ==
+        std::vector<std::uint32_t>{256, 528});
+  CHECK(error_of({"--attention-blocks", "0"}).starts_with("--attention-blocks"));
   CHECK_FALSE(parse_kernel_bench_arguments({"--no-prefill"}).prefill);
   CHECK(parse_kernel_bench_arguments({"--no-prefill", "--prefill"}).prefill);  // the last one holds
   CHECK(parse_kernel_bench_arguments({"--tc-peak-tflops", "0"}).tc_peak_tflops == 0);
@@ -264,7 +280,7 @@ TEST_CASE("kernel-bench markdown: header, a GEMV table with skipped rows, an att
   CHECK(md.find("### attention decode (kernels::attention_decode): llama-3-8b, 32 heads, 8 KV heads of 128\n") !=
         std::string::npos);
   // 4 * 4096 * 1024 = 16 MiB in 10 us: 1677.7 GB/s.
-  CHECK(md.ends_with("| 4096 | 16.00 MiB | 10.00 | 1677.7 | 55.9% |\n"));
+  CHECK(md.ends_with("| 4096 | policy | 16.00 MiB | 10.00 | 1677.7 | 55.9% |\n"));
 }
 
 TEST_CASE("kernel-bench csv and json: one row or object per case") {

@@ -42,14 +42,16 @@ TEST_CASE("a KV head serving at most 4 query heads gets blocks of 4 heads, more 
   }
 }
 
-TEST_CASE("blocks of 4 heads change no grid where a KV head serves at most 4 query heads") {
+TEST_CASE("blocks of 4 heads aim at twice the blocks: 5 of them fit an SM") {
   for (const std::uint32_t context : {1u, 64u, 4096u, 131072u})
     for (const auto& [n_heads, n_kv_heads] : {std::pair{32u, 8u}, std::pair{9u, 3u}, std::pair{4u, 1u}}) {
       const AttentionShape shape = shape_of(n_heads, n_kv_heads, 128, context);
       CAPTURE(context);
       CAPTURE(n_heads);
+      AttentionPolicy doubled = attention_decode_policy;
+      doubled.target_blocks *= 2;
       CHECK(tuning::attention_splits(tuning::select(h100, shape), shape) ==
-            tuning::attention_splits(attention_decode_policy, shape));
+            tuning::attention_splits(doubled, shape));
     }
 }
 
@@ -57,17 +59,27 @@ TEST_CASE("the split count keeps the grid near the target and at least min_split
   const AttentionShape llama8b = shape_of(32, 8);
   const AttentionPolicy policy = tuning::select(h100, llama8b);
   const std::uint32_t splits = tuning::attention_splits(policy, llama8b);
-  CHECK(splits * llama8b.n_kv_heads == static_cast<std::uint32_t>(policy.target_blocks));  // 32 x 8 = 256
+  CHECK(splits * llama8b.n_kv_heads == static_cast<std::uint32_t>(policy.target_blocks));  // 64 x 8 = 512
   CHECK(tuning::attention_splits(policy, shape_of(32, 8, 128, 100)) == 2);                 // ceil(100 / 64)
   CHECK(tuning::attention_splits(policy, shape_of(12, 1, 128, 1)) == 1);
+}
+
+TEST_CASE("no more splits than the merge has threads") {
+  AttentionPolicy wide = attention_decode_policy_gqa4;
+  wide.target_blocks = 4096;
+  CHECK(tuning::attention_splits(wide, shape_of(4, 1, 128, 131072)) == tuning::attention_max_splits);  // not 4096
+  CHECK(tuning::attention_splits(wide, shape_of(32, 8, 128, 131072)) == tuning::attention_max_splits);  // not 512
+  CHECK(tuning::attention_splits(wide, shape_of(32, 4, 128, 131072)) == tuning::attention_max_splits);  // not 1024
+  wide.target_blocks = 1024;
+  CHECK(tuning::attention_splits(wide, shape_of(32, 8, 128, 131072)) == 128);  // under the cap: as aimed
 }
 
 TEST_CASE("a batched step's query tokens share the grid's target, at least one split each") {
   const AttentionShape llama8b = shape_of(32, 8);
   const AttentionPolicy policy = tuning::select(h100, llama8b);
   CHECK(tuning::attention_splits(policy, llama8b, 1) == tuning::attention_splits(policy, llama8b));
-  CHECK(tuning::attention_splits(policy, llama8b, 8) == 4);   // 4 x 8 KV heads x 8 tokens = 256
-  CHECK(tuning::attention_splits(policy, llama8b, 16) == 2);
-  CHECK(tuning::attention_splits(policy, llama8b, 3) == 11);  // ceil(256 / 24)
+  CHECK(tuning::attention_splits(policy, llama8b, 8) == 8);   // 8 x 8 KV heads x 8 tokens = 512
+  CHECK(tuning::attention_splits(policy, llama8b, 16) == 4);
+  CHECK(tuning::attention_splits(policy, llama8b, 3) == 22);  // ceil(512 / 24)
   CHECK(tuning::attention_splits(policy, llama8b, 64) == 1);
 }

@@ -32,7 +32,8 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
     std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
     for (float& x : host_q) x = uniform(rng);
     pagoda::DeviceBuffer q(q_count * sizeof(float), "attention q"), out(q_count * sizeof(float), "attention out");
-    pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape, device), "attention workspace");
+    pagoda::DeviceBuffer workspace(kernels::attention_decode_workspace_bytes(shape, device, 1, c.target_blocks),
+                                   "attention workspace");
     pagoda::DeviceBuffer position(sizeof(std::int32_t), "attention position");
     const std::int32_t last = static_cast<std::int32_t>(c.depth) - 1;
     pagoda::check_cuda(cudaMemcpyAsync(q.data(), host_q.data(), q.size(), cudaMemcpyHostToDevice, stream),
@@ -45,12 +46,14 @@ void time_attention(std::vector<AttentionCase>& cases, const TimingPlan& plan, c
       const std::uint64_t offset = elements * static_cast<std::uint64_t>(i);
       kernels::attention_decode(reinterpret_cast<const float*>(q.data()), k + offset, v + offset,
                                 reinterpret_cast<float*>(out.data()), shape,
-                                reinterpret_cast<const std::int32_t*>(position.data()), workspace.data(), device, s);
+                                reinterpret_cast<const std::int32_t*>(position.data()), workspace.data(), device, s,
+                                c.target_blocks);
     };
     enqueue(stream, 0);  // outside the capture: module load and any one-time set-up
     c.microseconds = median_microseconds_per_launch(stream, c.copies, plan.samples, enqueue);
-    std::fprintf(stderr, "pagoda-kernel-bench: attention decode %s @ %u: %.2f us (%d copies)\n", c.shape.c_str(),
-                 c.depth, c.microseconds, c.copies);
+    std::fprintf(stderr, "pagoda-kernel-bench: attention decode %s @ %u, blocks aimed %s: %.2f us (%d copies)\n",
+                 c.shape.c_str(), c.depth, c.target_blocks == 0 ? "policy" : std::to_string(c.target_blocks).c_str(),
+                 c.microseconds, c.copies);
   }
 }
 

@@ -66,7 +66,7 @@ int run(const kb::KernelBenchOptions& options) {
     kb::time_gemv(report.gemv, plan, device_info, stream.get());
   }
   if (options.attention) {
-    report.attention = kb::plan_attention(options.attention_shape, options.depths);
+    report.attention = kb::plan_attention(options.attention_shape, options.depths, options.attention_blocks);
     kb::time_attention(report.attention, plan, device_info, stream.get());
   }
   if (options.prefill) {

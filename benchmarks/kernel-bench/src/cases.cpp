@@ -113,18 +113,22 @@ double percent_of_peak(double tflops, double peak_tflops) {
   return peak_tflops > 0 ? 100.0 * tflops / peak_tflops : 0.0;
 }
 
-std::vector<AttentionCase> plan_attention(const std::string& shape_name, const std::vector<std::uint32_t>& depths) {
+std::vector<AttentionCase> plan_attention(const std::string& shape_name, const std::vector<std::uint32_t>& depths,
+                                          const std::vector<std::uint32_t>& target_blocks) {
   const auto& s = model::find_shape(shape_name);
+  const std::vector<std::uint32_t> targets = target_blocks.empty() ? std::vector<std::uint32_t>{0} : target_blocks;
   std::vector<AttentionCase> cases;
-  for (std::uint32_t depth : depths) {
-    const std::uint64_t kv_dim = std::uint64_t{s.n_kv_heads} * s.effective_head_dim();
-    cases.push_back({.shape = s.name,
-                     .n_heads = s.n_heads,
-                     .n_kv_heads = s.n_kv_heads,
-                     .head_dim = s.effective_head_dim(),
-                     .depth = depth,
-                     .kv_bytes = 2 * 2 * std::uint64_t{depth} * kv_dim});
-  }
+  for (std::uint32_t depth : depths)
+    for (std::uint32_t target : targets) {
+      const std::uint64_t kv_dim = std::uint64_t{s.n_kv_heads} * s.effective_head_dim();
+      cases.push_back({.shape = s.name,
+                       .n_heads = s.n_heads,
+                       .n_kv_heads = s.n_kv_heads,
+                       .head_dim = s.effective_head_dim(),
+                       .depth = depth,
+                       .kv_bytes = 2 * 2 * std::uint64_t{depth} * kv_dim,
+                       .target_blocks = target});
+    }
   return cases;
 }
 

@@ -20,6 +20,7 @@ constexpr FlagName shapes_flag{"", "--shapes"};
 constexpr FlagName formats_flag{"", "--formats"};
 constexpr FlagName attention_shape_flag{"", "--attention-shape"};
 constexpr FlagName depths_flag{"", "--depths"};
+constexpr FlagName attention_blocks_flag{"", "--attention-blocks"};
 constexpr FlagName samples_flag{"", "--samples"};
 constexpr FlagName no_gemv_flag{"", "--no-gemv"};
 constexpr FlagName no_attention_flag{"", "--no-attention"};
@@ -91,6 +92,8 @@ usage: pagoda-kernel-bench [options]
                           prefill takes those with a field-streams layout)
   --attention-shape NAME  shape for attention decode and prefill attention (default llama-3-8b)
   --depths LIST           KV depths for attention decode (default 512,4096,16384,32768)
+  --attention-blocks LIST attention decode's grid aimed at each of these block counts in
+                          turn, in place of its policy's (default: the policy's alone)
   --tokens LIST           tokens (M) of each prefill matmul (default 128,512,2048; at most 32768)
   --attention-tokens LIST prompt lengths for prefill attention, from position 0
                           (default 512,2048,8192; at most 32768)
@@ -141,6 +144,9 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
       o.attention_shape = names.front();
     } else if (depths_flag.matches(flag)) {
       o.depths = bench::parse_count_list(depths_flag, cursor.value(depths_flag), 1, 1u << 20);
+    } else if (attention_blocks_flag.matches(flag)) {
+      o.attention_blocks =
+          bench::parse_count_list(attention_blocks_flag, cursor.value(attention_blocks_flag), 1, 65535);
     } else if (tokens_flag.matches(flag)) {
       o.tokens = bench::parse_count_list(tokens_flag, cursor.value(tokens_flag), 1, max_prefill_tokens);
     } else if (attention_tokens_flag.matches(flag)) {

@@ -39,18 +39,22 @@
 namespace pagoda::kernels {
 
 // Bytes of workspace attention_decode needs for `shape` (scale aside) on
-// `device` (its compute capability picks the split), for `batch` queries.
+// `device` (its compute capability picks the split), for `batch` queries;
+// target_blocks as attention_decode's.
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
-                                             std::uint32_t batch = 1);
+                                             std::uint32_t batch = 1, std::uint32_t target_blocks = 0);
 
 // out: n_heads * head_dim f32. Preconditions (pagoda::Error otherwise):
 // n_heads a multiple of n_kv_heads; head_dim a multiple of 8, <= 256; q and
 // the caches 16-byte aligned; workspace of attention_decode_workspace_bytes.
 // 0 <= *position < max_context is the caller's to ensure (the kernels clamp
-// it into range rather than read outside the cache).
+// it into range rather than read outside the cache). target_blocks: 0 for the
+// chosen policy's grid; else that many blocks aimed at in its place (the
+// grid's size is the one launch choice that needs no other instantiation:
+// benchmarks sweep it), with a workspace of that target's size.
 void attention_decode(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
-                      const DeviceInfo& device, cudaStream_t stream);
+                      const DeviceInfo& device, cudaStream_t stream, std::uint32_t target_blocks = 0);
 
 // The same for a batched decode step: `batch` query tokens, each of its own
 // sequence, in one pair of launches (a grid layer per token). Token b's
@@ -369,17 +373,25 @@ __device__ __forceinline__ int splits_used(const std::int32_t* position, const A
 // attention_decode_merge_head is one head's merge, for the merge kernel and
 // the persistent decode step (as the split block: every thread calls it, a
 // caller that runs it again synchronises the block first). splits <= Threads.
+// The outputs are read split-parallel: thread t takes 4 dims (column t % C of
+// C = head_dim / 4) of splits k, k + K, ... (k = t / C, K = Threads / C), so a
+// warp loads whole 512-byte rows of the workspace and a thread has every one
+// of its splits' loads in flight at once; a thread per dim walking all the
+// splits waited one L2 round trip per split (65 splits at depth 4096 on the 8B
+// shape). The K partial sums meet in shared memory.
 template <int Threads, int MinSplit, class Out = float>
 __device__ __forceinline__ void attention_decode_merge_head(const attention::Workspace& ws,
                                                             const AttentionShape& shape, std::uint32_t splits,
                                                             const std::int32_t* position, Out* out,
                                                             std::uint32_t head) {
+  static_assert(Threads >= 64 && Threads % 32 == 0, "a column of every head size (head_dim <= 256) per thread");
   const int used = attention::splits_used<MinSplit>(position, shape, splits);  // <= splits <= Threads
   const int s = static_cast<int>(threadIdx.x);
 
   using BlockReduce = cub::BlockReduce<float, Threads>;
   __shared__ typename BlockReduce::TempStorage storage;
   __shared__ float weight[Threads];
+  __shared__ float4 partial[Threads];
   __shared__ float shared_max, shared_denominator;
   const float m = s < used ? ws.max[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : -FLT_MAX;
   const float block_max = BlockReduce(storage).Reduce(m, attention::Max{});
@@ -390,12 +402,32 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
   const float l = s < used ? ws.sum[std::size_t{static_cast<std::uint32_t>(s)} * shape.n_heads + head] : 0.0f;
   const float denominator = BlockReduce(storage).Sum(w * l);
   if (s == 0) shared_denominator = denominator;
+  __syncthreads();  // the weights and the denominator are written
+
+  const int columns = static_cast<int>(shape.head_dim) / 4;  // head_dim % 8 == 0, <= 256: 2..64 columns
+  const int split_lanes = Threads / columns;
+  const int column = s % columns, lane = s / columns;
+  float4 sum{0.0f, 0.0f, 0.0f, 0.0f};
+  if (lane < split_lanes)
+#pragma unroll 4
+    for (int i = lane; i < used; i += split_lanes) {
+      const float4 o = *reinterpret_cast<const float4*>(
+          &ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + 4 * column]);
+      const float wi = weight[i];
+      sum = {fmaf(wi, o.x, sum.x), fmaf(wi, o.y, sum.y), fmaf(wi, o.z, sum.z), fmaf(wi, o.w, sum.w)};
+    }
+  partial[s] = sum;
   __syncthreads();
-  for (std::uint32_t d = threadIdx.x; d < shape.head_dim; d += Threads) {
-    float sum = 0.0f;
-    for (int i = 0; i < used; ++i)
-      sum = fmaf(weight[i], ws.output[(std::size_t{static_cast<std::uint32_t>(i)} * shape.n_heads + head) * shape.head_dim + d], sum);
-    out[std::size_t{head} * shape.head_dim + d] = stored<Out>(sum / shared_denominator);
+  if (s < columns) {
+    for (int k = 1; k < split_lanes; ++k) {
+      const float4 p = partial[k * columns + s];
+      sum = {sum.x + p.x, sum.y + p.y, sum.z + p.z, sum.w + p.w};
+    }
+    Out* const to = out + std::size_t{head} * shape.head_dim + 4 * s;
+    to[0] = stored<Out>(sum.x / shared_denominator);
+    to[1] = stored<Out>(sum.y / shared_denominator);
+    to[2] = stored<Out>(sum.z / shared_denominator);
+    to[3] = stored<Out>(sum.w / shared_denominator);
   }
 }
 

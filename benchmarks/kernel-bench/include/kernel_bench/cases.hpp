@@ -57,13 +57,16 @@ struct AttentionCase {
   std::uint32_t head_dim = 0;
   std::uint32_t depth = 0;        // positions attended (the cache's live length)
   std::uint64_t kv_bytes = 0;     // f16 K and V of those positions: 4 * depth * kv_dim
+  std::uint32_t target_blocks = 0;  // the grid aimed at; 0: the policy's
   // Filled by the app:
   double microseconds = 0;
   int copies = 0;
 };
 
+// A case per depth and grid target (none given: the policy's alone).
 [[nodiscard]] std::vector<AttentionCase> plan_attention(const std::string& shape,
-                                                        const std::vector<std::uint32_t>& depths);
+                                                        const std::vector<std::uint32_t>& depths,
+                                                        const std::vector<std::uint32_t>& target_blocks = {});
 
 // Weight copies a timed replay rotates through: enough that together they
 // are at least `footprint_bytes` (a few times L2, so no repeat is served from

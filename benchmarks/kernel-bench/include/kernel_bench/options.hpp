@@ -17,6 +17,7 @@ struct KernelBenchOptions {
   std::vector<gguf::TensorType> formats;               // --formats; default: default_formats()
   std::string attention_shape = "llama-3-8b";          // --attention-shape: decode and prefill attention
   std::vector<std::uint32_t> depths{512, 4096, 16384, 32768};  // --depths
+  std::vector<std::uint32_t> attention_blocks;         // --attention-blocks: grid targets; empty: the policy's
   std::vector<std::uint32_t> attention_tokens{512, 2048, 8192};  // --attention-tokens: prefill attention prompts
   std::uint32_t sampling_vocab = 128256;               // --sampling-vocab: Llama 3's vocabulary
   std::vector<std::uint32_t> tokens{128, 512, 2048};   // --tokens: M of each prefill matmul

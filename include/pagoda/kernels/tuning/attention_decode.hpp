@@ -53,7 +53,12 @@ inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
 // accumulators cost registers: ptxas gives the head_dim-128 instantiation 168
 // registers with 12 bytes of spills at 8 heads (scripts/kernel-resources.sh;
 // docs/notes/performance.md, "attention_decode: heads per block").
-inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 256, 64};
+// 512 blocks: ptxas gives it 96 registers and 34 KB of shared memory, so 5
+// blocks fit an SM; at 256 (2 an SM) a block walked two 64-row tiles of the
+// 8B's cache at depth 4096 one after the other, a DRAM round trip each with
+// nothing else in flight (18.8 us for 16.8 MB, 891 GB/s). At 512 every tile
+// of that depth is in flight at once.
+inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 512, 64};
 
 namespace tuning {
 
@@ -67,7 +72,11 @@ inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode
   return per_kv <= 4 ? attention_decode_policy_gqa4 : attention_decode_policy;
 }
 
-// Blocks per (KV head, head group) along the sequence; at most target_blocks.
+// The merge gives each split a thread for its max and sum (256 threads).
+inline constexpr std::uint32_t attention_max_splits = 256;
+
+// Blocks per (KV head, head group) along the sequence; at most target_blocks,
+// and attention_max_splits.
 // A batched step's `batch` query tokens share the target: at depth 128, 16
 // tokens of 32 splits each were 4,096 blocks a layer of which 3,712 found
 // nothing to do (3 splits of 64 rows hold 129 positions).
@@ -80,6 +89,7 @@ inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode
   const std::uint32_t by_context =
       (shape.max_context + static_cast<std::uint32_t>(policy.min_split) - 1) / static_cast<std::uint32_t>(policy.min_split);
   if (splits > by_context) splits = by_context;
+  if (splits > attention_max_splits) splits = attention_max_splits;
   return splits == 0 ? 1 : splits;
 }
 
