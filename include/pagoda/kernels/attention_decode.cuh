@@ -416,10 +416,14 @@ __device__ __forceinline__ void attention_decode_merge_head(const attention::Wor
       const float wi = weight[i];
       sum = {fmaf(wi, o.x, sum.x), fmaf(wi, o.y, sum.y), fmaf(wi, o.z, sum.z), fmaf(wi, o.w, sum.w)};
     }
-  partial[s] = sum;
-  __syncthreads();
+  if (used > 1) {  // block-uniform: one split (a short context) needs no partial sums
+    partial[s] = sum;
+    __syncthreads();
+  }
   if (s < columns) {
-    for (int k = 1; k < split_lanes; ++k) {
+    // Only lanes below `used` summed anything (few at a short context).
+    const int lanes_used = used < split_lanes ? used : split_lanes;
+    for (int k = 1; k < lanes_used; ++k) {
       const float4 p = partial[k * columns + s];
       sum = {sum.x + p.x, sum.y + p.y, sum.z + p.z, sum.w + p.w};
     }
