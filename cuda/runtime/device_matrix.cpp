@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <tuple>
+#include <type_traits>
 
 #include "pagoda/core/error.hpp"
 #include "pagoda/kernels/activation.cuh"
@@ -11,6 +13,7 @@
 #include "pagoda/kernels/gemv_q.cuh"
 #include "pagoda/kernels/gemv_q_fused.cuh"
 #include "pagoda/kernels/gemv_streams.cuh"
+#include "pagoda/kernels/gemv_streams_pair.cuh"
 #include "pagoda/kernels/matmul_few_streams.cuh"
 #include "pagoda/kernels/matmul_mma_streams.cuh"
 #include "pagoda/kernels/matmul_wgmma_streams.cuh"
@@ -35,6 +38,21 @@ template <class Format>
 void wgmma_gemm(std::span<const kernels::MatmulTarget> targets, std::size_t cols, const __half* x,
                 std::size_t tokens, const kernels::DeviceInfo& device, cudaStream_t stream) {
   kernels::matmul_wgmma_streams<Format>(targets, cols, x, tokens, device, stream, nullptr);
+}
+
+// Format's pair launch if it is the first format of a listed pair (at most one is).
+template <class Format>
+RopeKvPair rope_kv_pair_of() {
+  RopeKvPair pair;
+  [&]<class... Pairs>(std::tuple<Pairs...>*) {
+    (([&] {
+       if constexpr (std::is_same_v<typename Pairs::first_type, Format>)
+         pair = {&kernels::gemv_streams_fused_rope_kv_pair<Format, typename Pairs::second_type>,
+                 &kernels::gemv_streams_fused_rope_kv<typename Pairs::second_type>};
+     }()),
+     ...);
+  }(static_cast<kernels::gemv_streams_pairs*>(nullptr));
+  return pair;
 }
 
 }  // namespace
@@ -65,6 +83,7 @@ DeviceMatrix bind_device_matrix(const gguf::TensorInfo& tensor, const std::byte*
       matrix.fused_gemv = &kernels::gemv_streams_fused<Format>;
       matrix.gated_gemv = &kernels::gemv_streams_fused_gated<Format>;
       matrix.rope_kv_gemv = &kernels::gemv_streams_fused_rope_kv<Format>;
+      matrix.rope_kv_pair = rope_kv_pair_of<Format>();
       matrix.fusable = reinterpret_cast<std::uintptr_t>(device_data) % 16 == 0 &&
                        matrix.cols <= kernels::gemv_streams_max_cols;
     });
@@ -193,9 +212,43 @@ void DeviceMatrix::multiply_qkv_rope_kv(std::span<const DeviceMatrix* const> qkv
   if (products.size() != 3 || !take_rope_kv(qkv, input, append.rope.layout))
     fail("DeviceMatrix::multiply_qkv_rope_kv: q, k and v of field streams that fuse, one product each, and "
          "interleaved RoPE");
+  // The groups (one a format); two of a listed pair (Q4_K_M's q and k in
+  // Q4_K, v in Q6_K) take one launch.
+  struct Group {
+    const DeviceMatrix* lead;
+    std::array<kernels::GemvTarget, 3> targets;
+    std::array<std::size_t, 3> members;
+    std::size_t count;
+  };
+  std::array<Group, 3> groups{};
+  std::size_t count = 0;
   for_each_fused_group(qkv, products, [&](const DeviceMatrix& lead, auto targets, auto members) {
-    lead.rope_kv_gemv(targets, lead.cols, input.x, input.norm, with_roles(append, members), device, stream);
+    Group& g = groups[count++];
+    g.lead = &lead;
+    g.count = targets.size();
+    std::copy(targets.begin(), targets.end(), g.targets.begin());
+    std::copy(members.begin(), members.end(), g.members.begin());
   });
+  const auto targets_of = [](const Group& g) { return std::span<const kernels::GemvTarget>(g.targets).first(g.count); };
+  const auto pairs = [](const Group& a, const Group& b) {
+    return a.lead->rope_kv_pair.launch != nullptr && a.lead->rope_kv_pair.partner == b.lead->rope_kv_gemv;
+  };
+  if (count == 2 && (pairs(groups[0], groups[1]) || pairs(groups[1], groups[0]))) {
+    const bool in_order = pairs(groups[0], groups[1]);
+    const Group& first = in_order ? groups[0] : groups[1];
+    const Group& second = in_order ? groups[1] : groups[0];
+    std::array<std::size_t, 3> members{};
+    std::copy_n(first.members.begin(), first.count, members.begin());
+    std::copy_n(second.members.begin(), second.count, members.begin() + first.count);
+    first.lead->rope_kv_pair.launch(targets_of(first), targets_of(second), first.lead->cols, input.x, input.norm,
+                                    with_roles(append, std::span<const std::size_t>(members).first(3)), device,
+                                    stream);
+    return;
+  }
+  for (std::size_t i = 0; i < count; ++i)
+    groups[i].lead->rope_kv_gemv(targets_of(groups[i]), groups[i].lead->cols, input.x, input.norm,
+                                 with_roles(append, std::span<const std::size_t>(groups[i].members).first(groups[i].count)),
+                                 device, stream);
 }
 
 namespace {

@@ -5,6 +5,8 @@
 // (every other cache row untouched), every format, partial rotation,
 // frequency factors, biases, GQA, q, k and v in one launch or v in its own (a
 // Q4_K_M-style mix); and the refusals: NeoX RoPE, rows not whole heads.
+// gemv_streams_fused_rope_kv_pair (q and k in one format, v in another, one
+// launch) against the same, for every listed pair.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -13,12 +15,14 @@
 #include <cstring>
 #include <random>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include <cuda_fp16.h>
 
 #include <pagoda/core/error.hpp>
 #include <pagoda/kernels/gemv_streams.cuh>
+#include <pagoda/kernels/gemv_streams_pair.cuh>
 #include <pagoda/kernels/rope_kv_store.cuh>
 #include <pagoda/quant/field_streams.hpp>
 #include <pagoda/quant/format_list.hpp>
@@ -38,7 +42,8 @@ struct Case {
   bool factors, biases, value_apart;  // value_apart: v in a launch of its own
 };
 
-template <class F>
+// F: q and k's format; V: v's (a pair launch where they differ).
+template <class F, class V = F>
 void check_rope_kv(const Case& c, std::size_t cols, std::int32_t position, std::uint64_t seed) {
   CAPTURE(c.n_heads);
   CAPTURE(c.n_kv_heads);
@@ -71,10 +76,15 @@ void check_rope_kv(const Case& c, std::size_t cols, std::int32_t position, std::
 
   std::vector<kt::DeviceArray<std::byte>> weights;
   std::vector<kt::DeviceArray<float>> biases, want, got;
-  for (std::size_t m = 0; m < 3; ++m) {
-    std::vector<std::byte> packed(rows[m] * cols / F::block_elements * F::block_bytes);
-    quant::pack_field_streams<F>(kt::synthetic_weights<F>(rows[m], cols, seed * 3 + m).data(), packed.data(), rows[m],
+  const auto packed_of = [&]<class G>(std::size_t m) {
+    std::vector<std::byte> packed(rows[m] * cols / G::block_elements * G::block_bytes);
+    quant::pack_field_streams<G>(kt::synthetic_weights<G>(rows[m], cols, seed * 3 + m).data(), packed.data(), rows[m],
                                  cols);
+    return packed;
+  };
+  for (std::size_t m = 0; m < 3; ++m) {
+    const std::vector<std::byte> packed =
+        m < 2 ? packed_of.template operator()<F>(m) : packed_of.template operator()<V>(m);
     weights.emplace_back(std::span<const std::byte>(packed));
     const std::vector<float> bias = kt::random_normal(rows[m], rng);
     biases.emplace_back(std::span<const float>(bias));
@@ -101,7 +111,14 @@ void check_rope_kv(const Case& c, std::size_t cols, std::int32_t position, std::
   const auto device = kernels::DeviceInfo::current();
 
   const auto want_targets = targets_into(want);
-  kernels::gemv_streams_fused<F>(want_targets, cols, device_x.get(), {device_norm.get(), eps}, device, stream);
+  if constexpr (std::is_same_v<F, V>) {
+    kernels::gemv_streams_fused<F>(want_targets, cols, device_x.get(), {device_norm.get(), eps}, device, stream);
+  } else {
+    kernels::gemv_streams_fused<F>(std::span(want_targets).first(2), cols, device_x.get(), {device_norm.get(), eps},
+                                   device, stream);
+    kernels::gemv_streams_fused<V>(std::span(want_targets).subspan(2), cols, device_x.get(),
+                                   {device_norm.get(), eps}, device, stream);
+  }
   kernels::rope_kv_store(want[0].get(), want[1].get(), want[2].get(), half_of(want_caches[0]),
                          half_of(want_caches[1]), c.n_heads, c.n_kv_heads, rope, device_position.get(), stream);
 
@@ -110,7 +127,11 @@ void check_rope_kv(const Case& c, std::size_t cols, std::int32_t position, std::
                                .k_cache = half_of(got_caches[0]),
                                .v_cache = half_of(got_caches[1]),
                                .positions = device_position.get()};
-  if (c.value_apart) {
+  if constexpr (!std::is_same_v<F, V>) {
+    kernels::gemv_streams_fused_rope_kv_pair<F, V>(std::span(got_targets).first(2), std::span(got_targets).subspan(2),
+                                                   cols, device_x.get(), {device_norm.get(), eps}, append, device,
+                                                   stream);
+  } else if (c.value_apart) {
     kernels::gemv_streams_fused_rope_kv<F>(std::span(got_targets).first(2), cols, device_x.get(),
                                            {device_norm.get(), eps}, append, device, stream);
     append.roles[0] = kernels::QkvRole::value;
@@ -149,6 +170,47 @@ TEST_CASE_TEMPLATE_DEFINE("decode: gemv_streams_fused_rope_kv leaves q and the c
     for (const std::int32_t position : {0, 5, 1000}) check_rope_kv<F>(c, cols, position, seed++);
 }
 TEST_CASE_TEMPLATE_APPLY(rope_kv_case, StreamFormats);
+
+TEST_CASE_TEMPLATE_DEFINE("decode: gemv_streams_fused_rope_kv_pair (q and k in one format, v in another, one "
+                          "launch) leaves q and the caches as the one-format launches do, bit for bit",
+                          Pair, rope_kv_pair_case) {
+  using F = typename Pair::first_type;
+  using V = typename Pair::second_type;
+  const Case cases[] = {
+      {8, 2, 64, 64, false, false, false},    // GQA 4:1
+      {6, 3, 64, 32, true, true, false},      // partial rotation, frequency factors, biases
+      {32, 8, 128, 128, false, true, false},  // the 8B's heads: 4,096 + 1,024 rows of q and k, 1,024 of v
+  };
+  std::uint64_t seed = 71;
+  for (const Case& c : cases)
+    for (const std::int32_t position : {0, 5, 1000}) check_rope_kv<F, V>(c, 512, position, seed++);
+}
+TEST_CASE_TEMPLATE_APPLY(rope_kv_pair_case, kernels::gemv_streams_pairs);
+
+TEST_CASE("decode: gemv_streams_fused_rope_kv_pair refuses an empty part and more than three targets") {
+  using F = quant::Q4_K;
+  using V = quant::Q6_K;
+  const std::size_t cols = 512, head_dim = 64;
+  kt::DeviceArray<std::byte> weights(4 * head_dim * cols);
+  kt::DeviceArray<float> x(cols), y(4 * head_dim);
+  kt::DeviceArray<std::uint16_t> cache(8 * head_dim);
+  kt::DeviceArray<std::int32_t> position(1);
+  const auto device = kernels::DeviceInfo::current();
+  auto* half_cache = reinterpret_cast<__half*>(cache.get());
+  const kernels::GemvTarget t{weights.get(), head_dim, y.get(), nullptr};
+  const std::array<kernels::GemvTarget, 3> three{t, t, t};
+  const kernels::RopeKvAppend append{.rope = {head_dim, head_dim, 10000.0f, 1.0f, nullptr,
+                                              model::RopeLayout::interleaved},
+                                     .k_cache = half_cache,
+                                     .v_cache = half_cache,
+                                     .positions = position.get()};
+  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<F, V>(three, {}, cols, x.get(), {}, append, device,
+                                                                       nullptr)),
+                       doctest::Contains("three at most"), Error);
+  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<F, V>(std::span(three).first(2), three, cols,
+                                                                       x.get(), {}, append, device, nullptr)),
+                       doctest::Contains("three at most"), Error);
+}
 
 TEST_CASE("decode: gemv_streams_fused_rope_kv refuses NeoX RoPE, rows that are not whole heads, and null caches") {
   using F = quant::Q4_0;

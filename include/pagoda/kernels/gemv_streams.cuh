@@ -221,10 +221,12 @@ void launch_streams_kernel(const typename Rows::Targets& targets, std::size_t ro
                    "cudaLaunchKernelEx(gemv_streams_kernel)", targets, cols, x);
 }
 
-// One launch over `targets` (rows: what Rows::total gives), checked.
-template <quant::QuantFormat F, class Rows>
-void launch_streams(const std::string& operation, const typename Rows::Targets& targets, std::size_t rows, std::size_t cols,
-                    const float* x, const DeviceInfo& device, cudaStream_t stream, GemvPolicy forced = {}) {
+// What every field-streams GEMV launch over `targets` needs (F: the format
+// of every target; a launch of two formats checks each). Throws
+// pagoda::Error naming `operation`.
+template <quant::QuantFormat F>
+void require_streams_launch(const std::string& operation, const StagedTargets& targets, std::size_t rows,
+                            std::size_t cols, const float* x) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
   };
@@ -244,6 +246,17 @@ void launch_streams(const std::string& operation, const typename Rows::Targets& 
   }
   if (targets.norm_weight != nullptr)
     need(reinterpret_cast<std::uintptr_t>(targets.norm_weight) % 16 == 0, "the norm weight is aligned to 16 bytes");
+}
+
+// One launch over `targets` (rows: what Rows::total gives), checked.
+template <quant::QuantFormat F, class Rows>
+void launch_streams(const std::string& operation, const typename Rows::Targets& targets, std::size_t rows, std::size_t cols,
+                    const float* x, const DeviceInfo& device, cudaStream_t stream, GemvPolicy forced = {}) {
+  const auto need = [&](bool holds, const std::string& requirement) {
+    if (!holds) fail_precondition(operation, requirement);
+  };
+  require_streams_launch<F>(operation, targets, rows, cols, x);
+  if (rows == 0) return;
   // Two rows per warp share each x load; one where the rows are too few to
   // give every SM work (SmolLM2's 576-row projections), as the staged path.
   GemvPolicy policy =
@@ -314,11 +327,12 @@ void gemv_streams_fused_gated(model::FfnActivation activation, const std::byte* 
                                                                           device, stream);
 }
 
-template <quant::QuantFormat F>
-void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t cols, const float* x,
-                                RmsNormFirst norm, const RopeKvAppend& append, const DeviceInfo& device,
-                                cudaStream_t stream) {
-  const std::string operation = detail::streams_operation<F>("gemv_streams_fused_rope_kv");
+namespace detail {
+
+// The targets of a q, k, v launch with the RoPE and KV append in its
+// epilogue, checked (gemv_streams_fused_rope_kv's refusals).
+inline RopeKvTargets rope_kv_targets(const std::string& operation, std::span<const GemvTarget> targets,
+                                     RmsNormFirst norm, const RopeKvAppend& append) {
   const auto need = [&](bool holds, const std::string& requirement) {
     if (!holds) fail_precondition(operation, requirement);
   };
@@ -336,6 +350,17 @@ void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t
     need(kv_rows == 0 || targets[m].rows == kv_rows, "keys and values have as many rows (kv_dim)");
     kv_rows = targets[m].rows;
   }
+  return staged;
+}
+
+}  // namespace detail
+
+template <quant::QuantFormat F>
+void gemv_streams_fused_rope_kv(std::span<const GemvTarget> targets, std::size_t cols, const float* x,
+                                RmsNormFirst norm, const RopeKvAppend& append, const DeviceInfo& device,
+                                cudaStream_t stream) {
+  const std::string operation = detail::streams_operation<F>("gemv_streams_fused_rope_kv");
+  const RopeKvTargets staged = detail::rope_kv_targets(operation, targets, norm, append);
   detail::launch_streams<F, RopeKvRows>(operation, staged, detail::total_rows(staged), cols, x, device, stream);
 }
 

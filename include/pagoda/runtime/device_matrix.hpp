@@ -65,6 +65,17 @@ using FusedGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets,
 using RopeKvGemvLauncher = void (*)(std::span<const kernels::GemvTarget> targets, std::size_t cols, const float* x,
                                     kernels::RmsNormFirst norm, const kernels::RopeKvAppend& append,
                                     const kernels::DeviceInfo& device, cudaStream_t stream);
+using RopeKvPairLauncher = void (*)(std::span<const kernels::GemvTarget> first,
+                                    std::span<const kernels::GemvTarget> second, std::size_t cols, const float* x,
+                                    kernels::RmsNormFirst norm, const kernels::RopeKvAppend& append,
+                                    const kernels::DeviceInfo& device, cudaStream_t stream);
+// A format's launch of q, k and v with a partner format (kernels::gemv_streams_pairs):
+// `launch` takes this format's targets first, then those of the matrices whose
+// rope_kv_gemv is `partner`.
+struct RopeKvPair {
+  RopeKvPairLauncher launch = nullptr;
+  RopeKvGemvLauncher partner = nullptr;
+};
 using GatedGemvLauncher = void (*)(model::FfnActivation activation, const std::byte* gate, const std::byte* up,
                                    std::size_t rows, std::size_t cols, const float* x, kernels::RmsNormFirst norm,
                                    float* out, const kernels::DeviceInfo& device, cudaStream_t stream);
@@ -104,6 +115,7 @@ struct DeviceMatrix {
   FusedGemvLauncher fused_gemv = nullptr;
   GatedGemvLauncher gated_gemv = nullptr;
   RopeKvGemvLauncher rope_kv_gemv = nullptr;  // field streams: fused_gemv with RoPE and the KV append after
+  RopeKvPair rope_kv_pair;  // field streams, the first format of a listed pair: q, k and v of two formats at once
   bool fusable = false;  // takes gemv_q's staged path (or is field streams), so it can share a fused launch
   quant::WeightLayout layout = quant::WeightLayout::gguf_blocks;
 
