@@ -187,32 +187,8 @@ TEST_CASE_TEMPLATE_DEFINE("decode: gemv_streams_fused_rope_kv_pair (q and k in o
 }
 TEST_CASE_TEMPLATE_APPLY(rope_kv_pair_case, kernels::gemv_streams_pairs);
 
-TEST_CASE("decode: gemv_streams_fused_rope_kv_pair refuses an empty part and more than three targets") {
-  using F = quant::Q4_K;
-  using V = quant::Q6_K;
-  const std::size_t cols = 512, head_dim = 64;
-  kt::DeviceArray<std::byte> weights(4 * head_dim * cols);
-  kt::DeviceArray<float> x(cols), y(4 * head_dim);
-  kt::DeviceArray<std::uint16_t> cache(8 * head_dim);
-  kt::DeviceArray<std::int32_t> position(1);
-  const auto device = kernels::DeviceInfo::current();
-  auto* half_cache = reinterpret_cast<__half*>(cache.get());
-  const kernels::GemvTarget t{weights.get(), head_dim, y.get(), nullptr};
-  const std::array<kernels::GemvTarget, 3> three{t, t, t};
-  const kernels::RopeKvAppend append{.rope = {head_dim, head_dim, 10000.0f, 1.0f, nullptr,
-                                              model::RopeLayout::interleaved},
-                                     .k_cache = half_cache,
-                                     .v_cache = half_cache,
-                                     .positions = position.get()};
-  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<F, V>(three, {}, cols, x.get(), {}, append, device,
-                                                                       nullptr)),
-                       doctest::Contains("three at most"), Error);
-  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<F, V>(std::span(three).first(2), three, cols,
-                                                                       x.get(), {}, append, device, nullptr)),
-                       doctest::Contains("three at most"), Error);
-}
-
-TEST_CASE("decode: gemv_streams_fused_rope_kv refuses NeoX RoPE, rows that are not whole heads, and null caches") {
+TEST_CASE("decode: gemv_streams_fused_rope_kv refuses NeoX RoPE, rows that are not whole heads, and null caches; "
+          "its two-format launch an empty part and more than three targets") {
   using F = quant::Q4_0;
   const std::size_t cols = 512, head_dim = 64;
   kt::DeviceArray<std::byte> weights(4 * head_dim * cols);
@@ -238,4 +214,13 @@ TEST_CASE("decode: gemv_streams_fused_rope_kv refuses NeoX RoPE, rows that are n
   append.v_cache = nullptr;
   CHECK_THROWS_WITH_AS(kernels::gemv_streams_fused_rope_kv<F>(targets, cols, x.get(), {}, append, device, nullptr),
                        doctest::Contains("not null"), Error);
+
+  using Q4K = quant::Q4_K;
+  using Q6K = quant::Q6_K;
+  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<Q4K, Q6K>(targets, {}, cols, x.get(), {}, append,
+                                                                           device, nullptr)),
+                       doctest::Contains("three at most"), Error);
+  CHECK_THROWS_WITH_AS((kernels::gemv_streams_fused_rope_kv_pair<Q4K, Q6K>(std::span(targets).first(2), targets, cols,
+                                                                           x.get(), {}, append, device, nullptr)),
+                       doctest::Contains("three at most"), Error);
 }

@@ -17,6 +17,7 @@
 // cuda/kernels/gemv_streams_pair.cu.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <span>
@@ -82,20 +83,16 @@ void gemv_streams_fused_rope_kv_pair(std::span<const GemvTarget> first, std::spa
   };
   need(!first.empty() && !second.empty() && first.size() + second.size() <= 3,
        "one or two targets in the first format and one or two in the second, three at most");
-  std::array<GemvTarget, 3> all{};
-  std::size_t count = 0, first_rows = 0, second_rows = 0;
-  for (const GemvTarget& t : first) all[count++] = t, first_rows += t.rows;
-  for (const GemvTarget& t : second) all[count++] = t, second_rows += t.rows;
-  const RopeKvTargets staged = detail::rope_kv_targets(operation, std::span(all).first(count), norm, append);
-  // Each part's targets as the one-format launch checks them.
-  StagedTargets first_part{}, second_part{};
-  for (std::size_t m = 0; m < count; ++m) {
-    StagedTargets& part = m < first.size() ? first_part : second_part;
-    const std::size_t i = m < first.size() ? m : m - first.size();
-    part.weights[i] = staged.weights[m], part.y[i] = staged.y[m], part.rows[i] = staged.rows[m];
-  }
+  // Each part checked as its one-format launch checks it, then all three as one launch's.
+  const StagedTargets first_part = detail::stored_targets(operation, first, norm);
+  const StagedTargets second_part = detail::stored_targets(operation, second, norm);
+  const std::size_t first_rows = detail::total_rows(first_part), second_rows = detail::total_rows(second_part);
   detail::require_streams_launch<F>(operation, first_part, first_rows, cols, x);
   detail::require_streams_launch<V>(operation, second_part, second_rows, cols, x);
+  std::array<GemvTarget, 3> all{};
+  std::copy(second.begin(), second.end(), std::copy(first.begin(), first.end(), all.begin()));
+  const RopeKvTargets staged =
+      detail::rope_kv_targets(operation, std::span(all).first(first.size() + second.size()), norm, append);
   need(first_rows % 2 == 0, "the first format's rows are whole pairs");
 
   // Two rows a warp (a RoPE pair), sixteen warps a block: the decode GEMV's wide shape.
