@@ -164,6 +164,9 @@ TEST_CASE_TEMPLATE_DEFINE("decode: gemv_streams_fused_rope_kv leaves q and the c
       {6, 3, 64, 32, true, true, false},     // partial rotation, frequency factors, biases
       {4, 4, 128, 128, false, true, true},   // v in its own launch (a mixed-format model's grouping)
       {9, 3, 128, 128, true, false, true},
+      // Llama 3 8B's heads: 3,072 two-row tasks, more than the wide grid's warps
+      // on an H100 (132 x 16), so Q4_0 takes the two-blocks-an-SM shape
+      {32, 8, 128, 128, false, false, false},
   };
   std::uint64_t seed = 11;
   for (const Case& c : cases)

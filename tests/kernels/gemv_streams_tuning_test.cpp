@@ -35,3 +35,17 @@ TEST_CASE("every gemv_streams launch shape is valid and instantiated; the wide o
   CHECK(gemv_streams_policy_wide.rows_per_warp() == 2);
   CHECK(gemv_streams_policy_wide.threads == 512);
 }
+
+TEST_CASE("q, k and v take two 12-warp blocks an SM only where that takes their tasks in fewer rounds") {
+  const std::size_t wide_warps = 132 * 16, two_warps = 264 * 12;  // an H100's grids
+  CHECK(gemv_streams_policy_two_an_sm.threads == 384);
+  CHECK(gemv_streams_policy_two_an_sm.rows_per_warp() == 2);
+  // Llama 3 8B: (4096 + 1024 + 1024) / 2 tasks: 2 rounds on the wide grid, 1 on the other
+  CHECK(tuning::two_an_sm_fewer_rounds(3072, wide_warps, two_warps));
+  // Llama 3.2 1B: (2048 + 512 + 512) / 2: one round either way
+  CHECK_FALSE(tuning::two_an_sm_fewer_rounds(1536, wide_warps, two_warps));
+  CHECK_FALSE(tuning::two_an_sm_fewer_rounds(2112, wide_warps, two_warps));
+  CHECK(tuning::two_an_sm_fewer_rounds(2113, wide_warps, two_warps));
+  CHECK(tuning::two_an_sm_fewer_rounds(7000, wide_warps, two_warps));  // 3 rounds against 4
+  CHECK_FALSE(tuning::two_an_sm_fewer_rounds(100, 0, two_warps));
+}

@@ -42,6 +42,7 @@
 #if defined(__CUDACC__)
 #include <algorithm>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <pagoda/kernels/cuda_check.hpp>
@@ -183,8 +184,18 @@ __device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTarg
   return {shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
 }
 
+// Blocks an SM the kernel is compiled for: two of the two-an-SM shape; 0, no
+// minimum, for the others (an explicit 1 changes ptxas's register choices).
+constexpr int streams_min_blocks(int threads) { return threads == gemv_streams_policy_two_an_sm.threads ? 2 : 0; }
+
+// The formats whose q, k and v RoPE kernel fits two 12-warp blocks an SM
+// without spilling (ptxas, sm_90a: Q4_0 78 registers, no spill) and was
+// measured faster there; the others keep the wide shape.
+template <class F>
+inline constexpr bool streams_rope_kv_two_an_sm = std::is_same_v<F, quant::Q4_0>;
+
 template <class F, class Rows, int Threads, int R>
-__global__ void __launch_bounds__(Threads)
+__global__ void __launch_bounds__(Threads, streams_min_blocks(Threads))
     gemv_streams_kernel(typename Rows::Targets targets,  // each (rows, cols) of F in the field-streams layout, 16-aligned
                         std::size_t cols, const float* __restrict__ x) {
   constexpr int warps = Threads / 32;
@@ -262,6 +273,25 @@ void launch_streams(const std::string& operation, const typename Rows::Targets& 
   GemvPolicy policy =
       forced.threads != 0 ? forced : tuning::select_streams(device.compute_capability(), {rows, cols});
   if (Rows::paired && policy.rows_per_warp() != 2) policy = gemv_streams_policy_tall;
+  if constexpr (std::is_same_v<Rows, RopeKvRows> && streams_rope_kv_two_an_sm<F>) {
+    constexpr GemvPolicy wide = gemv_streams_policy_wide, two = gemv_streams_policy_two_an_sm;
+    const auto resident_warps = [&](const void* kernel, GemvPolicy p) {
+      return static_cast<std::size_t>(device.resident_blocks(kernel, p.threads, streams_shared_bytes(4096))) *
+             static_cast<std::size_t>(p.warps());
+    };
+    if (forced.threads == 0 && policy == wide &&
+        tuning::two_an_sm_fewer_rounds(
+            (rows + 1) / 2,
+            resident_warps(reinterpret_cast<const void*>(gemv_streams_kernel<F, Rows, wide.threads, 2>), wide),
+            resident_warps(reinterpret_cast<const void*>(gemv_streams_kernel<F, Rows, two.threads, 2>), two)))
+      policy = two;
+    if (policy == two) {
+      launch_streams_kernel<F, Rows, two.threads, 2>(targets, rows, cols, x, device, stream);
+      if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
+        fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
+      return;
+    }
+  }
   const bool launched = visit_listed<gemv_streams_policies>(
       policy,
       [&](auto index) {

@@ -77,6 +77,14 @@ inline constexpr GemvPolicy gemv_streams_policy_short{256, 8};
 inline constexpr GemvPolicy gemv_streams_policies[] = {gemv_streams_policy_tall, gemv_streams_policy_wide,
                                                        gemv_streams_policy_short};
 static_assert(gemv_streams_policy_wide.valid() && gemv_streams_policy_wide.rows_per_warp() == 2);
+// q, k and v with RoPE in the epilogue (gemv_streams_fused_rope_kv), where
+// their two-row tasks outnumber the wide grid's warps: 12-warp blocks, two
+// an SM (the kernel asks ptxas for two: at most 85 registers), so that the
+// launch lasts fewer rounds of tasks (two_an_sm_fewer_rounds). Instantiated
+// only for the formats whose kernel fits that without spilling
+// (kernels::streams_rope_kv_two_an_sm).
+inline constexpr GemvPolicy gemv_streams_policy_two_an_sm{384, 24};
+static_assert(gemv_streams_policy_two_an_sm.valid() && gemv_streams_policy_two_an_sm.rows_per_warp() == 2);
 
 namespace tuning {
 
@@ -106,6 +114,18 @@ namespace tuning {
 [[nodiscard]] constexpr GemvPolicy select_streams(int compute_capability, const GemvShape& shape) {
   (void)compute_capability;
   return shape.rows >= 1024 ? gemv_streams_policy_wide : gemv_streams_policy_short;
+}
+
+// Whether the two-an-SM grid (two_an_sm_warps warps at once) takes `tasks`
+// in fewer rounds than the wide grid (wide_warps): a launch lasts as long as
+// its warps with the most tasks. Measured (H100, pagoda-bench tg128, Q4_0):
+// the 8B's q, k and v (3,072 tasks: 2 rounds on 132 x 16 warps, 1 on 264 x
+// 12) 424.3 t/s against 416.7; the 1B's (1,536 tasks: 1 round either way)
+// lost 1.7% in the two-an-SM shape, so it keeps the wide one.
+[[nodiscard]] constexpr bool two_an_sm_fewer_rounds(std::size_t tasks, std::size_t wide_warps,
+                                                    std::size_t two_an_sm_warps) {
+  if (wide_warps == 0 || two_an_sm_warps == 0) return false;
+  return (tasks + two_an_sm_warps - 1) / two_an_sm_warps < (tasks + wide_warps - 1) / wide_warps;
 }
 
 // The same choice for the staged kernel.
