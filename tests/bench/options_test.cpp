@@ -109,13 +109,19 @@ TEST_CASE("--decode picks the one-token step: auto by default, graph or persiste
   CHECK(parse({"-m", "a.gguf", "--decode", "persistent", "--prefetch"}).prefetch);
 }
 
+TEST_CASE("--step-timeline names the CSV a profiling build writes one decode step's stamps to; off by default") {
+  CHECK(parse({"-m", "a.gguf"}).step_timeline.empty());
+  CHECK(parse({"-m", "a.gguf", "--step-timeline", "/tmp/step.csv"}).step_timeline == "/tmp/step.csv");
+  CHECK(error_of({"-m", "a.gguf", "--step-timeline"}) == "--step-timeline: needs a value");
+}
+
 TEST_CASE("--help stops parsing, whatever follows") {
   CHECK(parse({"--help"}).help);
   CHECK(parse({"-h", "--bogus"}).help);
   CHECK_FALSE(bench_usage().empty());
   for (const char* flag : {"-m, --model", "-p, --n-prompt", "-n, --n-gen", "-pg", "-d, --n-depth", "-r, --repetitions",
                            "--mapping", "--hugepage-size", "--no-fallback", "-o, --output", "--save", "--no-warmup",
-                           "--no-pdl", "--probe-mib", "--decode"})
+                           "--no-pdl", "--probe-mib", "--decode", "--step-timeline"})
     CHECK_MESSAGE(bench_usage().find(flag) != std::string::npos, flag);
 }
 

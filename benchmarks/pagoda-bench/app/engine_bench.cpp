@@ -1,4 +1,5 @@
 #include "engine_bench.hpp"
+#include "step_timeline.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -58,6 +59,14 @@ TestResult run_test(Engine& engine, const BenchTest& test, const ModelInfo& mode
     for (std::int32_t token : generated) (void)engine.decode(token);
     const double seconds = seconds_since(start);
     if (r >= warmups) result.seconds.push_back(seconds);
+  }
+  if (!options.step_timeline.empty() && test.is_generation()) {  // untimed: the last step's stamps
+    engine.rewind(0);
+    if (!depth.empty()) (void)engine.prefill(depth);
+    for (std::size_t t = 0; t + 1 < generated.size(); ++t) (void)engine.decode(generated[t]);
+    kernels::step_stamps::reset();
+    (void)engine.decode(generated.back());
+    append_step_timeline(options.step_timeline, model.name, test.name(), kernels::step_stamps::read());
   }
   return result;
 }

@@ -15,6 +15,7 @@
 
 #include "engine_bench.hpp"
 #include "machine.hpp"
+#include "step_timeline.hpp"
 #include "pagoda/core/error.hpp"
 #include "pagoda/gguf/mapped_file.hpp"
 #include "pagoda/mapping/capabilities.hpp"
@@ -103,6 +104,11 @@ int run(const bench::BenchOptions& options) {
   const bench::BenchContext context{
       .capabilities = capabilities, .machine = report.machine, .tests = tests, .options = options, .engine = engine};
 
+  // Before any engine captures its graphs: the kernels' launches carry the log.
+  if (!options.step_timeline.empty()) {
+    pagoda::kernels::step_stamps::enable(bench::step_timeline_capacity);
+    bench::start_step_timeline(options.step_timeline);
+  }
   for (const std::string& path : options.models) {
     bench::ModelInfo model;
     try {

@@ -38,6 +38,7 @@ constexpr FlagName no_graph_flag{"", "--no-cuda-graph"};
 constexpr FlagName probe_flag{"", "--probe-mib"};
 constexpr FlagName verbose_flag{"-v", "--verbose"};
 constexpr FlagName summary_flag{"", "--summary"};
+constexpr FlagName step_timeline_flag{"", "--step-timeline"};
 
 std::vector<MappingChoice> parse_mappings(std::string_view text) {
   std::vector<MappingChoice> choices;
@@ -120,6 +121,9 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --prefetch              the persistent step stages each block's next item's weights ahead (measured slower so far)
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
+  --step-timeline PATH    profiling builds (-DPAGODA_STEP_STAMPS=ON): after each generation
+                          test, one more untimed run whose last decode step's kernel stamps
+                          (block start, PDL wait passed, x ready, done; ns) go to PATH as CSV
   --summary FILES         merge JSON reports saved by earlier runs (comma list) into one
                           markdown table, a row per model and policy; runs nothing
   -h, --help              show this help
@@ -213,6 +217,8 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
       o.programmatic_launch = false;
     } else if (probe_flag.matches(flag)) {
       o.probe_mib = static_cast<std::uint32_t>(parse_count(probe_flag, cursor.value(probe_flag), 64, 65536));
+    } else if (step_timeline_flag.matches(flag)) {
+      o.step_timeline = cursor.value(step_timeline_flag);
     } else if (summary_flag.matches(flag)) {
       for (auto& f : split_list(summary_flag, cursor.value(summary_flag))) o.summaries.push_back(std::move(f));
     } else if (verbose_flag.matches(flag)) {

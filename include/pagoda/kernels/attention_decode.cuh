@@ -33,6 +33,7 @@
 #include <cub/warp/warp_reduce.cuh>
 
 #include <pagoda/kernels/mma_sync.cuh>
+#include <pagoda/kernels/step_stamps.cuh>
 #include <pagoda/kernels/stored.cuh>
 #endif
 
@@ -340,8 +341,10 @@ __global__ void __launch_bounds__(Threads)
                                   AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, attention::Workspace ws,
                                   attention::Batch batch) {
+  step_stamp(StampTag::attention_split, StampEvent::start, splits);
   pdl_trigger();  // see programmatic_launch.hpp
   pdl_wait();     // q and the query's own K and V row come from the kernel before
+  step_stamp(StampTag::attention_split, StampEvent::waited, splits);
   {  // this block's query token
     const std::uint32_t b = blockIdx.z;
     q += std::size_t{b} * shape.n_heads * shape.head_dim;
@@ -355,6 +358,7 @@ __global__ void __launch_bounds__(Threads)
   }
   attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(nullptr, q, k_cache, v_cache, shape, splits,
                                                                       position, ws, blockIdx.x, blockIdx.y);
+  step_stamp_done(StampTag::attention_split, splits);
 }
 
 // Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s
@@ -470,8 +474,10 @@ template <int Threads, int MinSplit, class Out = float>
 __global__ void __launch_bounds__(Threads)
     attention_decode_merge_kernel(attention::Workspace ws, AttentionShape shape, std::uint32_t splits,
                                   const std::int32_t* __restrict__ position, Out* __restrict__ out) {
+  step_stamp(StampTag::attention_merge, StampEvent::start, splits);
   pdl_trigger();  // see programmatic_launch.hpp
   pdl_wait();     // the splits' results come from the kernel before
+  step_stamp(StampTag::attention_merge, StampEvent::waited, splits);
   {  // this block's query token (blockIdx.y), as in the split kernel
     const std::uint32_t b = blockIdx.y;
     position += b;
@@ -479,6 +485,7 @@ __global__ void __launch_bounds__(Threads)
     ws = ws.of_token(b, std::size_t{splits} * shape.n_heads, shape.head_dim);
   }
   attention_decode_merge_head<Threads, MinSplit, Out>(ws, shape, splits, position, out, blockIdx.x);
+  step_stamp_done(StampTag::attention_merge, splits);
 }
 
 #endif  // __CUDACC__

@@ -48,6 +48,7 @@
 #include <pagoda/kernels/cuda_check.hpp>
 #include <pagoda/kernels/gemv_q_staged.cuh>
 #include <pagoda/kernels/gemv_q_staged_launch.cuh>
+#include <pagoda/kernels/step_stamps.cuh>
 #include <pagoda/kernels/streams_dot.cuh>
 #endif
 
@@ -190,7 +191,8 @@ constexpr int streams_min_blocks(int threads) { return threads == gemv_streams_p
 
 // The formats whose q, k and v RoPE kernel fits two 12-warp blocks an SM
 // without spilling (ptxas, sm_90a: Q4_0 78 registers, no spill) and was
-// measured faster there; the others keep the wide shape.
+// measured faster there; the others keep the wide shape. (Q4_0's gate and up
+// fit too, 77-80 registers, and were measured slower: 8B -0.9%, 1B -0.8%.)
 template <class F>
 inline constexpr bool streams_rope_kv_two_an_sm = std::is_same_v<F, quant::Q4_0>;
 
@@ -204,11 +206,20 @@ __global__ void __launch_bounds__(Threads, streams_min_blocks(Threads))
   const streams::XShared xs{shared, reinterpret_cast<const float*>(shared + 4 * x_blocks), x_blocks};
   const std::size_t tasks = (Rows::total(targets) + R - 1) / R;
   const std::size_t task = std::size_t{blockIdx.x} * warps + threadIdx.x / 32;
+  constexpr StampTag tag = std::is_same_v<Rows, RopeKvRows> ? StampTag::gemv_rope_kv
+                           : Rows::paired                     ? StampTag::gemv_gated
+                                                              : StampTag::gemv;
+  const auto stamp_rows = static_cast<std::uint32_t>(Rows::total(targets));
+  const auto stamp_cols = static_cast<std::uint32_t>(cols);
+  step_stamp(tag, StampEvent::start, stamp_rows, stamp_cols);
   pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
   streams_rows<F, Rows, Threads, R>(targets, cols, xs, task, tasks, std::size_t{gridDim.x} * warps, [&] {
     pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
+    step_stamp(tag, StampEvent::waited, stamp_rows, stamp_cols);
     streams_x_to_shared<Threads>(targets, cols, x, shared);
+    step_stamp(tag, StampEvent::ready, stamp_rows, stamp_cols);
   });
+  step_stamp_done(tag, stamp_rows, stamp_cols);
 }
 
 namespace detail {
@@ -273,6 +284,7 @@ void launch_streams(const std::string& operation, const typename Rows::Targets& 
   GemvPolicy policy =
       forced.threads != 0 ? forced : tuning::select_streams(device.compute_capability(), {rows, cols});
   if (Rows::paired && policy.rows_per_warp() != 2) policy = gemv_streams_policy_tall;
+  bool launched = false;
   if constexpr (std::is_same_v<Rows, RopeKvRows> && streams_rope_kv_two_an_sm<F>) {
     constexpr GemvPolicy wide = gemv_streams_policy_wide, two = gemv_streams_policy_two_an_sm;
     const auto resident_warps = [&](const void* kernel, GemvPolicy p) {
@@ -287,23 +299,22 @@ void launch_streams(const std::string& operation, const typename Rows::Targets& 
       policy = two;
     if (policy == two) {
       launch_streams_kernel<F, Rows, two.threads, 2>(targets, rows, cols, x, device, stream);
-      if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
-        fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));
-      return;
+      launched = true;
     }
   }
-  const bool launched = visit_listed<gemv_streams_policies>(
-      policy,
-      [&](auto index) {
-        constexpr GemvPolicy p = gemv_streams_policies[decltype(index)::value];
-        if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
-          launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, device, stream);
-          return true;
-        } else {
-          return false;
-        }
-      },
-      [] { return false; });
+  if (!launched)
+    launched = visit_listed<gemv_streams_policies>(
+        policy,
+        [&](auto index) {
+          constexpr GemvPolicy p = gemv_streams_policies[decltype(index)::value];
+          if constexpr (!Rows::paired || p.rows_per_warp() == 2) {
+            launch_streams_kernel<F, Rows, p.threads, p.rows_per_warp()>(targets, rows, cols, x, device, stream);
+            return true;
+          } else {
+            return false;
+          }
+        },
+        [] { return false; });
   need(launched, "the policy is one of kernels::gemv_streams_policies (two rows a warp for a gated launch)");
   if (const cudaError_t status = cudaGetLastError(); status != cudaSuccess)
     fail_cuda(operation, cudaGetErrorName(status), cudaGetErrorString(status));

@@ -58,10 +58,15 @@ __global__ void __launch_bounds__(Threads)
   const std::size_t first_tasks = first_rows / R;  // first_rows is a multiple of R (whole heads)
   const std::size_t tasks = (Rows::total(targets) + R - 1) / R;
   const std::size_t warp = threadIdx.x / 32;
+  const auto stamp_rows = static_cast<std::uint32_t>(Rows::total(targets));
+  const auto stamp_cols = static_cast<std::uint32_t>(cols);
+  step_stamp(StampTag::gemv_pair, StampEvent::start, stamp_rows, stamp_cols);
   pdl_trigger();  // the next kernel may be scheduled now; it waits for this one's results itself
   const auto x_ready = [&] {
     pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
+    step_stamp(StampTag::gemv_pair, StampEvent::waited, stamp_rows, stamp_cols);
     streams_x_to_shared<Threads>(targets, cols, x, shared);
+    step_stamp(StampTag::gemv_pair, StampEvent::ready, stamp_rows, stamp_cols);
   };
   if (blockIdx.x < first_blocks)  // block-uniform
     streams_rows<F, Rows, Threads, R>(targets, cols, xs, std::size_t{blockIdx.x} * warps + warp, first_tasks,
@@ -70,6 +75,7 @@ __global__ void __launch_bounds__(Threads)
     streams_rows<V, Rows, Threads, R>(targets, cols, xs,
                                       first_tasks + std::size_t{blockIdx.x - first_blocks} * warps + warp, tasks,
                                       std::size_t{gridDim.x - first_blocks} * warps, x_ready);
+  step_stamp_done(StampTag::gemv_pair, stamp_rows, stamp_cols);
 }
 
 template <quant::QuantFormat F, quant::QuantFormat V>

@@ -57,6 +57,7 @@ struct BenchOptions {
   bool prefetch = false;                            // --prefetch: the persistent step stages its next items' weights
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
+  std::string step_timeline;                        // --step-timeline: CSV of one decode step's stamps (profiling build)
   std::vector<std::string> summaries;               // --summary: merge saved JSON reports, run nothing
 };
 
