@@ -9,8 +9,9 @@ A launch's blocks stamp start, waited (past the PDL wait), ready (x in shared
 memory; GEMVs only) and done. The launches of a step form one chain, so each
 launch's share of the step is the time from the previous launch's last done
 to its own last done, split into:
-  release   previous last done -> this launch's first waited (the dependency
-            reaching a block that is already resident)
+  release   previous last done -> this launch's first waited (a programmatic
+            launch: the dependency reaching a block already resident; a
+            plain one, such as attention's today: the launch itself)
   prologue  first waited -> last ready (x from L2, the norm, the quantization)
   body      last ready -> the median block's done
   tail      median done -> last done (the slowest blocks)
