@@ -57,7 +57,7 @@ def launches_of(rows):
     return result
 
 
-def name_of(kind, rows_names):
+def name_of(kind):
     tag, rows, cols, grid = kind
     return f"{tag} {rows}x{cols}" if cols else f"{tag} (splits {rows}, grid {grid})"
 
@@ -90,13 +90,13 @@ def summarise(rows, show_launches):
         body = max(0, c["median_done"] - body_start)
         tail = max(0, c["last_done"] - max(c["median_done"], body_start))
         span = c["last_done"] - base if previous_done is not None else c["last_done"] - c["first_waited"]
-        t = totals[name_of(c["kind"], None)]
+        t = totals[name_of(c["kind"])]
         t["launches"] += 1
         for key, value in (("span", span), ("release", release), ("prologue", prologue), ("body", body),
                            ("tail", tail), ("late", c["late_blocks"]), ("prologue_median", c["prologue_median"])):
             t[key] += value
         if show_launches:
-            print(f"  {name_of(c['kind'], None):40s} #{c['index']:<3d} at {(c['first_waited'] - step_start) / 1e3:8.2f} us: "
+            print(f"  {name_of(c['kind']):40s} #{c['index']:<3d} at {(c['first_waited'] - step_start) / 1e3:8.2f} us: "
                   f"span {span / 1e3:6.2f} release {release / 1e3:5.2f} prologue {prologue / 1e3:5.2f} "
                   f"body {body / 1e3:6.2f} tail {tail / 1e3:5.2f} late {c['late_blocks']}")
         previous_done = c["last_done"]

@@ -110,12 +110,6 @@ __device__ __forceinline__ void visit_stream_format(type_list<Fs...>, std::uint3
   ((index == i++ ? (fn(type_tag<Fs>{}), 0) : 0), ...);
 }
 
-__device__ __forceinline__ unsigned long long global_timer() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
-  return t;
-}
-
 __device__ __forceinline__ std::uint32_t load_acquire(const std::uint32_t* p) {
   std::uint32_t v;
   asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");

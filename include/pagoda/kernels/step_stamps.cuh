@@ -1,7 +1,8 @@
 // The device half of step stamps (step_stamps.hpp): step_stamp() and
 // step_stamp_done(), which compile to nothing unless PAGODA_STEP_STAMPS is
 // set, and, in a profiling build, this unit's log symbol and its
-// registration with the host sink.
+// registration with the host sink. Also global_timer(), which the persistent
+// step's profile reads too.
 #pragma once
 
 #if !defined(__CUDACC__)
@@ -31,6 +32,13 @@ static void set_unit_log(const StepStampLog& log) {
 }  // namespace step_stamps::detail
 #endif
 
+// %globaltimer, ns (the step stamps' clock and the persistent step's).
+__device__ __forceinline__ unsigned long long global_timer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
 // Thread 0 of the block stamps `event`.
 __device__ __forceinline__ void step_stamp([[maybe_unused]] StampTag tag, [[maybe_unused]] StampEvent event,
                                            [[maybe_unused]] std::uint32_t detail,
@@ -40,9 +48,8 @@ __device__ __forceinline__ void step_stamp([[maybe_unused]] StampTag tag, [[mayb
   if (threadIdx.x != 0 || threadIdx.y != 0 || threadIdx.z != 0 || log.records == nullptr) return;
   const std::uint32_t slot = atomicAdd(log.cursor, 1u);
   if (slot >= log.capacity) return;
-  std::uint64_t now;
+  const std::uint64_t now = global_timer();
   std::uint32_t sm;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
   asm volatile("mov.u32 %0, %%smid;" : "=r"(sm));
   StepStamp s{};
   s.time_ns = now;
