@@ -146,43 +146,62 @@ namespace detail {
 
 // x (cols, a multiple of 32) to xq (int16) and xd (one scale per 32) in
 // shared memory, by all Threads threads. Lanes 8g..8g+7 of a warp hold one
-// block of 32 (four values each) and agree on its scale by shuffles; the loop
-// bound is uniform per warp so every lane takes part in them. When
+// block of 32 (four values each) and agree on its scale by shuffles. When
 // norm_weight is set, x is normalised first: (x * norm_scale) * weight, each
 // product rounded once, as rms_norm_kernel does. ChunkMajor: chunk c (elements
 // 8c..8c+7) of block b at int16 index 8 * (c * blocks + b) instead of 32b + 8c,
 // so that lanes reading consecutive blocks' chunks hit consecutive 16 bytes
 // (gemv_streams.cuh).
+// The passes go in batches whose loads are all issued before any is used: the
+// shuffles kept the compiler from hoisting a pass's loads above the one
+// before, so each pass cost an L2 round trip (step stamps, H100: 4.1 us of
+// the 8B's 14,336-wide down projection went to its x before a weight was
+// multiplied; docs/notes/performance.md).
 template <int Threads, bool ChunkMajor = false, bool Coherent = false>
 __device__ __forceinline__ void quantize_x16_to_shared(const float* __restrict__ x, std::size_t cols,
                                                        std::int16_t* xq, float* xd,
                                                        const float* __restrict__ norm_weight, float norm_scale) {
-  const int warp = static_cast<int>(threadIdx.x) / 32;
+  constexpr int batch = 4;  // passes of 4 * Threads values
+  constexpr std::size_t pass = 4 * Threads;
   const int lane = static_cast<int>(threadIdx.x) % 32;
-#pragma unroll 4
-  for (std::size_t base = 128 * static_cast<std::size_t>(warp); base < cols; base += 4 * Threads) {
-    const std::size_t i = base + 4 * static_cast<std::size_t>(lane);
-    const bool inside = i < cols;
-    float4 v = float4{0, 0, 0, 0};
-    if (inside) v = Coherent ? __ldcg(reinterpret_cast<const float4*>(x + i)) : *reinterpret_cast<const float4*>(x + i);
-    if (norm_weight != nullptr && inside) {
-      const float4 w = *reinterpret_cast<const float4*>(norm_weight + i);
-      v = float4{__fmul_rn(__fmul_rn(v.x, norm_scale), w.x), __fmul_rn(__fmul_rn(v.y, norm_scale), w.y),
-                 __fmul_rn(__fmul_rn(v.z, norm_scale), w.z), __fmul_rn(__fmul_rn(v.w, norm_scale), w.w)};
+  // Warp w's passes start at 128w, 128w + pass, ...: the bound is uniform per
+  // warp, so every lane takes part in the shuffles of a pass it enters.
+  const std::size_t first = 128 * (static_cast<std::size_t>(threadIdx.x) / 32) + 4 * static_cast<std::size_t>(lane);
+  for (std::size_t from = first; from - 4 * static_cast<std::size_t>(lane) < cols; from += batch * pass) {
+    float4 v[batch], w[batch];
+#pragma unroll
+    for (int k = 0; k < batch; ++k) {
+      const std::size_t i = from + k * pass;
+      v[k] = float4{0, 0, 0, 0};
+      w[k] = float4{1, 1, 1, 1};
+      if (i < cols) {
+        v[k] = Coherent ? __ldcg(reinterpret_cast<const float4*>(x + i)) : *reinterpret_cast<const float4*>(x + i);
+        if (norm_weight != nullptr) w[k] = *reinterpret_cast<const float4*>(norm_weight + i);
+      }
     }
-    float amax = fmaxf(fmaxf(fabsf(v.x), fabsf(v.y)), fmaxf(fabsf(v.z), fabsf(v.w)));
-    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
-    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
-    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 4));
-    if (!inside) continue;
-    const float inverse = quant::q16_activation_inverse(amax);
-    const auto pair = [inverse](float a, float b) {
-      return static_cast<int>((static_cast<std::uint32_t>(__float2int_rn(a * inverse)) & 0xffffu) |
-                              static_cast<std::uint32_t>(__float2int_rn(b * inverse)) << 16);
-    };
-    const std::size_t at = ChunkMajor ? 8 * ((i % 32 / 8) * (cols / 32) + i / 32) + i % 8 : i;
-    *reinterpret_cast<int2*>(xq + at) = int2{pair(v.x, v.y), pair(v.z, v.w)};
-    if (lane % 8 == 0) xd[i / 32] = quant::q16_activation_scale(amax);
+#pragma unroll
+    for (int k = 0; k < batch; ++k) {
+      const std::size_t i = from + k * pass;
+      if (i - 4 * static_cast<std::size_t>(lane) >= cols) break;  // warp-uniform: no later pass of this warp either
+      const bool inside = i < cols;
+      float4 u = v[k];
+      if (norm_weight != nullptr && inside)
+        u = float4{__fmul_rn(__fmul_rn(u.x, norm_scale), w[k].x), __fmul_rn(__fmul_rn(u.y, norm_scale), w[k].y),
+                   __fmul_rn(__fmul_rn(u.z, norm_scale), w[k].z), __fmul_rn(__fmul_rn(u.w, norm_scale), w[k].w)};
+      float amax = fmaxf(fmaxf(fabsf(u.x), fabsf(u.y)), fmaxf(fabsf(u.z), fabsf(u.w)));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 4));
+      if (!inside) continue;
+      const float inverse = quant::q16_activation_inverse(amax);
+      const auto pair = [inverse](float a, float b) {
+        return static_cast<int>((static_cast<std::uint32_t>(__float2int_rn(a * inverse)) & 0xffffu) |
+                                static_cast<std::uint32_t>(__float2int_rn(b * inverse)) << 16);
+      };
+      const std::size_t at = ChunkMajor ? 8 * ((i % 32 / 8) * (cols / 32) + i / 32) + i % 8 : i;
+      *reinterpret_cast<int2*>(xq + at) = int2{pair(u.x, u.y), pair(u.z, u.w)};
+      if (lane % 8 == 0) xd[i / 32] = quant::q16_activation_scale(amax);
+    }
   }
 }
 
@@ -262,7 +281,7 @@ __global__ void __launch_bounds__(Threads)
   }
   pdl_wait();  // x (and the residual) come from the kernel before: only now may they be read
   const float norm_scale =
-      targets.norm_weight != nullptr ? block_rms_scale<Threads>(x, cols, targets.norm_eps) : 1.0f;
+      targets.norm_weight != nullptr ? block_rms_scale_at_once<Threads, false>(x, cols, targets.norm_eps) : 1.0f;
   detail::quantize_x16_to_shared<Threads>(x, cols, xq, xd, targets.norm_weight, norm_scale);
   __syncthreads();
 

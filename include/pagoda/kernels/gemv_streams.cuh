@@ -177,7 +177,7 @@ __device__ __forceinline__ streams::XShared streams_x_to_shared(const StagedTarg
                                                                 const float* x, int4* shared) {
   const std::size_t x_blocks = cols / 32;
   const float norm_scale =
-      targets.norm_weight != nullptr ? block_rms_scale<Threads, Coherent>(x, cols, targets.norm_eps) : 1.0f;
+      targets.norm_weight != nullptr ? block_rms_scale_at_once<Threads, Coherent>(x, cols, targets.norm_eps) : 1.0f;
   detail::quantize_x16_to_shared<Threads, true, Coherent>(x, cols, reinterpret_cast<std::int16_t*>(shared),
                                                 reinterpret_cast<float*>(shared + 4 * x_blocks),
                                                 targets.norm_weight, norm_scale);
