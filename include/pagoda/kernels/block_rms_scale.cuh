@@ -82,7 +82,9 @@ __device__ float block_rms_scale_kept(const float* __restrict__ x, std::size_t c
 
 // The same scale, bit for bit, with a row of up to `Width` values loaded in
 // one go (the GEMV prologues: block_rms_scale's loop took two to three L2
-// round trips for a 4096-wide x; step stamps, H100).
+// round trips for a 4096-wide x; step stamps, H100); a longer row finishes in
+// block_rms_scale_kept's loop. The kept values are dropped: the quantize pass
+// after it reads x again in float4s per lane, another layout.
 template <int Threads, bool Coherent, std::size_t Width = 4096>
 __device__ float block_rms_scale_at_once(const float* __restrict__ x, std::size_t cols, float eps) {
   float kept[(Width + Threads - 1) / Threads];
