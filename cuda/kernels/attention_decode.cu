@@ -107,7 +107,36 @@ void launch_attention(const float* q, const __half* k_cache, const __half* v_cac
   check_launch(operation);
 }
 
+template <int Lanes>
+void launch_direct(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                   const AttentionShape& shape, const std::int32_t* position, bool programmatic,
+                   cudaStream_t stream) {
+  constexpr AttentionPolicy p = attention_decode_direct_policy;
+  launch_dependent(attention_decode_direct_kernel<p.threads, Lanes, p.tile, p.heads_per_block, p.min_split>,
+                   dim3(shape.n_heads), p.threads, 0, stream, programmatic,
+                   "cudaLaunchKernelEx(attention_decode_direct_kernel)", q, k_cache, v_cache, shape, position, out);
+}
+
 }  // namespace
+
+void attention_decode_direct(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                             const AttentionShape& shape, const std::int32_t* position, const DeviceInfo& device,
+                             cudaStream_t stream) {
+  static_assert(attention_decode_direct_policy.heads_per_block == 1, "a block per query head: n_heads blocks");
+  static_assert(attention_decode_direct_policy.min_split == attention_decode_policy.min_split);
+  check_shape(shape);
+  require(q != nullptr && k_cache != nullptr && v_cache != nullptr && out != nullptr && position != nullptr,
+          operation, "q, the caches, out and position are not null");
+  const auto aligned16 = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache), operation,
+          "q and the caches are 16-byte aligned");
+  require(shape.n_heads <= 65535, operation, "n_heads fits one grid");
+  const bool programmatic = device.programmatic_launch();
+  if (shape.head_dim <= 64) launch_direct<8>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
+  else if (shape.head_dim <= 128) launch_direct<16>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
+  else launch_direct<32>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
+  check_launch(operation);
+}
 
 std::size_t attention_decode_workspace_bytes(const AttentionShape& shape, const DeviceInfo& device,
                                              std::uint32_t batch, std::uint32_t target_blocks) {

@@ -101,8 +101,21 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
   choose_decode_path();
 }
 
+std::uint32_t EngineCore::direct_attention_rows() const {
+  return options_.direct_attention_rows.value_or(kernels::tuning::attention_direct_rows);
+}
+
+bool EngineCore::direct_attention(std::uint32_t position) const {
+  return !persistent_ && position < direct_attention_rows();  // the step sees rows 0..position
+}
+
 void EngineCore::choose_decode_path() {
-  const std::string graph = "graph: the step's kernels (about 7 a layer) replayed as one CUDA graph";
+  const std::uint32_t direct_rows = std::min(direct_attention_rows(), kv_.context());
+  const std::string graph =
+      "graph: the step's kernels (about 6 a layer) replayed as one CUDA graph; " +
+      (direct_rows == 0 ? std::string("attention split and merged (two launches) at every position")
+                        : fmt::format("attention in one launch while a step sees at most {} rows{}", direct_rows,
+                                      direct_rows < kv_.context() ? ", split and merged (two launches) after" : ""));
   const auto why_not = PersistentStep::unsupported(config_, model_);
   switch (options_.decode) {
     case DecodePath::graph: decode_path_ = graph + " (asked for)"; return;
@@ -139,7 +152,7 @@ void EngineCore::check_tokens(std::uint32_t sequence, std::span<const std::int32
 }
 
 void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
-                                std::uint32_t sequence, BatchRows batch_rows) {
+                                std::uint32_t sequence, BatchRows batch_rows, bool direct_attention) {
   const bool decode = pass == Pass::decode;
   const bool batch = pass == Pass::batch;
   const std::int32_t* kv_rows = batch_rows.kv_rows;
@@ -155,6 +168,8 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   // (H100, one run: 8B Q4_0 tg128 @ d4096 336 against 347 t/s, 1B 1,520
   // against 1,532; at depth 0 409.7 against 407.0). docs/notes/performance.md.
   const kernels::DeviceInfo attention_device(device.properties(), false);
+  const kernels::DeviceInfo direct_attention_device(
+      device.properties(), device.programmatic_launch() && options_.programmatic_direct_attention);
   auto* x16 = reinterpret_cast<__half*>(x16_.data());
   // A prefill product's input: f32, or already f16 in x16 (made so by the
   // kernel before it where every matrix that reads it takes the mma.sync GEMM).
@@ -279,7 +294,9 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     // The batched step's attention writes the output projection's f16 input
     // itself where that projection takes the few-token product.
     const bool attended_in_x16 = batch && layer.wo.matmul_few != nullptr;
-    if (decode) {
+    if (decode && direct_attention) {
+      kernels::attention_decode_direct(q, keys, values, attended, shape, positions, direct_attention_device, s);
+    } else if (decode) {
       kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(),
                                 attention_device, s);
     } else if (attended_in_x16) {
@@ -357,7 +374,7 @@ void EngineCore::embed(const std::int32_t* ids, std::size_t count, cudaStream_t 
     kernels::scale(as_floats(x_), config_.embedding_scale, count * config_.d_model, s);
 }
 
-void EngineCore::enqueue_decode_step(cudaStream_t s, std::uint32_t sequence) {
+void EngineCore::enqueue_decode_step(cudaStream_t s, std::uint32_t sequence, bool direct_attention) {
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   const std::size_t batch = options_.max_batch;
   check_cuda(cudaMemcpyAsync(tokens_.data(), staged, sizeof(std::int32_t), cudaMemcpyHostToDevice, s), "token upload");
@@ -365,7 +382,7 @@ void EngineCore::enqueue_decode_step(cudaStream_t s, std::uint32_t sequence) {
              "position upload");
   embed(as_ints(tokens_), 1, s);
   if (!persistent_) {
-    enqueue_layers(1, as_ints(positions_), 0, Pass::decode, sequence);
+    enqueue_layers(1, as_ints(positions_), 0, Pass::decode, sequence, {}, direct_attention);
   } else {
     persistent_->enqueue(s, sequence, as_ints(positions_));
     if (!persistent_->computes_logits()) {  // the stream is back in x_ after the last layer
@@ -457,12 +474,14 @@ std::int32_t EngineCore::decode_sequence(std::uint32_t sequence, std::int32_t to
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   staged[0] = token;
   staged[options_.max_batch] = static_cast<std::int32_t>(seq.position);
+  const bool direct = direct_attention(seq.position);
   if (options_.use_cuda_graph) {
-    if (!seq.decode_graph.captured())
-      seq.decode_graph.capture(s, [&](cudaStream_t stream) { enqueue_decode_step(stream, sequence); });
-    seq.decode_graph.launch(s);
+    CudaGraph& graph = seq.decode_graphs[direct ? 1 : 0];
+    if (!graph.captured())
+      graph.capture(s, [&](cudaStream_t stream) { enqueue_decode_step(stream, sequence, direct); });
+    graph.launch(s);
   } else {
-    enqueue_decode_step(s, sequence);
+    enqueue_decode_step(s, sequence, direct);
   }
   check_cuda(cudaStreamSynchronize(s), "cudaStreamSynchronize", "after a decode step");
   forget_logits(as_floats(logits_), 1);
@@ -521,7 +540,7 @@ void EngineCore::set_sequence_sampling(std::uint32_t sequence, const SamplingPar
   seq.sampler = kernels::Sampler(config_.vocab_size, params, stream_.get());
   seq.sampler.reset(seq.history);
   seq.sampler.set_step(step);
-  seq.decode_graph.reset();  // the graph captured the old sampler's buffers
+  for (CudaGraph& graph : seq.decode_graphs) graph.reset();  // the graphs captured the old sampler's buffers
   if (sequence == 0) options_.sampling = params;
 }
 

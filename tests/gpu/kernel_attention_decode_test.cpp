@@ -14,6 +14,9 @@
 // reading one fails the test. attention_decode_batch (several query tokens,
 // each of its own sequence, one launch pair): each token's output is the one
 // a lone attention_decode over its sequence's cache gives, bit for bit.
+// attention_decode_direct (one launch, a block per query head over every
+// row): the same reference and budget, the same poisoned rows, and where one
+// split holds every row (at most 64) the split kernel and merge's bits.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -115,6 +118,11 @@ struct DeviceCase {
     kernels::attention_decode(q.get(), reinterpret_cast<const __half*>(k_cache.get()),
                               reinterpret_cast<const __half*>(v_cache.get()), out.get(), shape, position.get(),
                               workspace.get(), device_info, stream);
+  }
+  void run_direct(const kernels::AttentionShape& shape, cudaStream_t stream) {
+    kernels::attention_decode_direct(q.get(), reinterpret_cast<const __half*>(k_cache.get()),
+                                     reinterpret_cast<const __half*>(v_cache.get()), out.get(), shape,
+                                     position.get(), device_info, stream);
   }
 };
 
@@ -284,6 +292,73 @@ TEST_CASE("kernel attention_decode_batch: each query token attends to its own se
       CHECK(kt::normalized_mse(got, reference(query, caches[s], shape, live[s])) < kt::nmse_attention);
     }
   }
+}
+
+TEST_CASE("kernel attention_decode_direct matches the reference, and the split kernel and merge bit for bit where "
+          "one split holds every row") {
+  std::mt19937 rng(780);
+  kt::Stream stream;
+  for (const std::uint32_t head_dim : {64u, 128u, 256u})
+    for (const Heads heads : {Heads{4, 4}, Heads{9, 3}, Heads{32, 8}, Heads{12, 1}})
+      for (const std::uint32_t live : {1u, 7u, 63u, 64u, 65u, 128u, 129u, 256u, 1000u})
+        for (const std::uint32_t window : {0u, 7u, 100u}) {
+          CAPTURE(head_dim);
+          CAPTURE(heads.n_heads);
+          CAPTURE(heads.n_kv_heads);
+          CAPTURE(live);
+          CAPTURE(window);
+          const kernels::AttentionShape shape{heads.n_heads, heads.n_kv_heads, head_dim, 2048,
+                                              1.0f / std::sqrt(static_cast<float>(head_dim)), window};
+          const std::size_t kv_dim = std::size_t{heads.n_kv_heads} * head_dim;
+          const Cache cache = random_cache(live, kv_dim, rng);
+          const float sigma = live % 2 == 0 ? 4.0f : 1.0f;
+          const std::vector<float> q = kt::random_normal(std::size_t{heads.n_heads} * head_dim, rng, sigma);
+          const std::vector<float> want = reference(q, cache, shape, live);
+          kt::require_nonzero(want);
+          const std::size_t first = window != 0 && live > window ? live - window : 0;
+          DeviceCase device(shape, poison_rows_before(cache, first, kv_dim), q);
+          device.set_position(static_cast<std::int32_t>(live - 1));
+          device.out.poison();
+          device.run_direct(shape, stream);
+          stream.sync();
+          const std::vector<float> direct = device.out.download();
+          const double error = kt::normalized_mse(direct, want);
+          CAPTURE(error);
+          CHECK(error < kt::nmse_attention);
+          if (live - first <= 64) {  // one split of the split kernel holds them all
+            device.out.poison();
+            device.run(shape, stream);
+            stream.sync();
+            const std::vector<float> split = device.out.download();
+            CHECK(std::memcmp(direct.data(), split.data(), direct.size() * sizeof(float)) == 0);
+          }
+        }
+}
+
+TEST_CASE("kernel attention_decode_direct captured once in a CUDA graph replays at every position") {
+  std::mt19937 rng(781);
+  kt::Stream stream;
+  const kernels::AttentionShape shape{32, 8, 128, 512, 1.0f / std::sqrt(128.0f)};
+  const Cache cache = random_cache(shape.max_context, std::size_t{shape.n_kv_heads} * shape.head_dim, rng);
+  const std::vector<float> q = kt::random_normal(std::size_t{shape.n_heads} * shape.head_dim, rng, 2.0f);
+  DeviceCase device(shape, cache, q);
+  device.set_position(0);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  kt::cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture");
+  device.run_direct(shape, stream);
+  kt::cuda_ok(cudaStreamEndCapture(stream, &graph), "end capture");
+  kt::cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
+  for (const std::uint32_t live : {1u, 2u, 64u, 65u, 128u, 300u, 512u}) {
+    CAPTURE(live);
+    device.set_position(static_cast<std::int32_t>(live - 1));
+    device.out.poison();
+    kt::cuda_ok(cudaGraphLaunch(exec, stream), "graph launch");
+    stream.sync();
+    CHECK(kt::normalized_mse(device.out.download(), reference(q, cache, shape, live)) < kt::nmse_attention);
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
 }
 
 TEST_CASE("kernel attention_decode refuses shapes it cannot run") {

@@ -87,7 +87,12 @@ int run(const bench::BenchOptions& options) {
                      .programmatic_launch = options.programmatic_launch,
                      .layout = std::string(pagoda::quant::name_of(options.layout)),
                      .decode = std::string(pagoda::runtime::name_of(options.decode)) +
-                               (options.prefetch ? ", prefetch" : ""),
+                               (options.prefetch ? ", prefetch" : "") +
+                               (options.direct_attention_rows
+                                    ? ", direct attention up to " + std::to_string(*options.direct_attention_rows) +
+                                          " rows"
+                                    : std::string()) +
+                               (options.programmatic_attention ? ", PDL attention" : ""),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
@@ -96,6 +101,8 @@ int run(const bench::BenchOptions& options) {
                                         .layout = options.layout,
                                         .wgmma_prefill = options.wgmma,
                                         .programmatic_launch = options.programmatic_launch,
+                                        .direct_attention_rows = options.direct_attention_rows,
+                                        .programmatic_direct_attention = options.programmatic_attention,
                                         .decode = options.decode,
                                         .persistent_prefetch = options.prefetch};
   // Greedy: each decode step ends in an argmax, the least a step can do

@@ -57,6 +57,17 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
                       const AttentionShape& shape, const std::int32_t* position, void* workspace,
                       const DeviceInfo& device, cudaStream_t stream, std::uint32_t target_blocks = 0);
 
+// The same in one launch: a block per query head walks every visible row
+// itself (tile by tile, one DRAM round trip each) and writes out; no
+// workspace and no merge launch. For short contexts, where the split
+// kernel's blocks are mostly idle and the merge is a launch of pure latency:
+// the engine takes it while the visible rows are at most
+// tuning::attention_direct_rows. Any length is right, only slower as it
+// grows. The same preconditions but the workspace's.
+void attention_decode_direct(const float* q, const __half* k_cache, const __half* v_cache, float* out,
+                             const AttentionShape& shape, const std::int32_t* position, const DeviceInfo& device,
+                             cudaStream_t stream);
+
 // The same for a batched decode step: `batch` query tokens, each of its own
 // sequence, in one pair of launches (a grid layer per token). Token b's
 // query is row b of q ((batch, n_heads * head_dim)), its output row b of
@@ -180,15 +191,17 @@ inline constexpr int attention_staging_bytes = [] {
   return tiles > partials ? tiles : partials;
 }();
 
-template <int Threads, int Lanes, int Tile, int Heads, int MinSplit, bool External = false>
+//
+// Direct: the block is the only split (splits 1, split 0) and writes its
+// heads' normalised output to direct_out itself (out = sum / l: what the
+// merge of one split gives), not the workspace (attention_decode_direct).
+template <int Threads, int Lanes, int Tile, int Heads, int MinSplit, bool External = false, bool Direct = false>
 __device__ __forceinline__ void attention_decode_split_block(
     unsigned char* external,  // External: the caller's staging; else null and the block's own
     const float* q,           // (n_heads, head_dim)
-                                                             const __half* k_cache, const __half* v_cache,
-                                                             const AttentionShape& shape, std::uint32_t splits,
-                                                             const std::int32_t* position,
-                                                             const attention::Workspace& ws, std::uint32_t split,
-                                                             std::uint32_t column) {
+    const __half* k_cache, const __half* v_cache, const AttentionShape& shape, std::uint32_t splits,
+    const std::int32_t* position, const attention::Workspace& ws, std::uint32_t split, std::uint32_t column,
+    float* direct_out = nullptr) {
   static_assert(Threads % 32 == 0 && 32 % Lanes == 0 && Lanes >= 8, "lane groups tile a warp");
   constexpr int groups = Threads / Lanes;  // K/V rows in flight per block
   constexpr int warps = Threads / 32;
@@ -325,9 +338,12 @@ __device__ __forceinline__ void attention_decode_split_block(
     const int d = i % static_cast<int>(shape.head_dim);
     float sum = 0.0f;
     for (int r = 0; r < groups; ++r) sum += partial[r][g][d];
-    ws.output[(slot + g) * shape.head_dim + d] = sum;
+    if constexpr (Direct)
+      direct_out[std::size_t{first_head + static_cast<std::uint32_t>(g)} * shape.head_dim + d] = sum / run_sum[g];
+    else
+      ws.output[(slot + g) * shape.head_dim + d] = sum;
   }
-  if (static_cast<int>(threadIdx.x) < heads) {
+  if (!Direct && static_cast<int>(threadIdx.x) < heads) {
     ws.max[slot + threadIdx.x] = run_max[threadIdx.x];
     ws.sum[slot + threadIdx.x] = run_sum[threadIdx.x];
   }
@@ -359,6 +375,25 @@ __global__ void __launch_bounds__(Threads)
   attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit>(nullptr, q, k_cache, v_cache, shape, splits,
                                                                       position, ws, blockIdx.x, blockIdx.y);
   step_stamp_done(StampTag::attention_split, splits);
+}
+
+// Block = Heads query heads of one KV head (blockIdx.x: KV head * head
+// groups + group), walking every visible row itself: one launch, no
+// workspace, no merge (attention_decode_direct).
+template <int Threads, int Lanes, int Tile, int Heads, int MinSplit>
+__global__ void __launch_bounds__(Threads)
+    attention_decode_direct_kernel(const float* __restrict__ q,         // (n_heads, head_dim)
+                                   const __half* __restrict__ k_cache,  // (max_context, kv_dim)
+                                   const __half* __restrict__ v_cache,  // (max_context, kv_dim)
+                                   AttentionShape shape, const std::int32_t* __restrict__ position,
+                                   float* __restrict__ out) {
+  step_stamp(StampTag::attention_split, StampEvent::start, 1);
+  pdl_trigger();  // see programmatic_launch.hpp
+  pdl_wait();     // q and the query's own K and V row come from the kernel before
+  step_stamp(StampTag::attention_split, StampEvent::waited, 1);
+  attention_decode_split_block<Threads, Lanes, Tile, Heads, MinSplit, false, true>(
+      nullptr, q, k_cache, v_cache, shape, 1, position, attention::Workspace{}, 0, blockIdx.x, out);
+  step_stamp_done(StampTag::attention_split, 1);
 }
 
 // Block = one query head: merges the live splits, out = sum_s w_s o_s / sum_s w_s l_s

@@ -11,6 +11,7 @@
 // Policy-free: Engine<Policy> (engine.hpp) owns the weights' placement.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -88,7 +89,9 @@ private:
     kernels::Sampler sampler;
     std::uint32_t position = 0;
     std::vector<std::int32_t> history;  // tokens in the cache, for the sampler's penalties on rewind
-    CudaGraph decode_graph;             // this sequence's one-token step, captured on its first decode
+    // This sequence's one-token step, captured on its first decode at each
+    // kind: [1] with attention in one launch (direct_attention), [0] split and merged.
+    std::array<CudaGraph, 2> decode_graphs;
     const float* last_logits = nullptr; // device: what its last token was sampled from, until overwritten
   };
   // (count, vocab) logits at `rewritten` are about to be rewritten: no sequence's last logits any more.
@@ -105,9 +108,15 @@ private:
     const std::int32_t* kv_rows;
     const std::int32_t* sequences;
   };
+  // direct_attention (a decode pass): attention in one launch, for a step
+  // that sees few rows (direct_attention below).
   void enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
-                      std::uint32_t sequence, BatchRows batch_rows = {});
-  void enqueue_decode_step(cudaStream_t stream, std::uint32_t sequence);
+                      std::uint32_t sequence, BatchRows batch_rows = {}, bool direct_attention = false);
+  void enqueue_decode_step(cudaStream_t stream, std::uint32_t sequence, bool direct_attention);
+  // Whether the graph's one-token step at `position` takes attention in one
+  // launch (EngineOptions::direct_attention_rows).
+  [[nodiscard]] bool direct_attention(std::uint32_t position) const;
+  [[nodiscard]] std::uint32_t direct_attention_rows() const;
   // The batched step's forward up to the logits of every row (batch_logits_).
   void enqueue_batch_forward(std::size_t rows, cudaStream_t stream);
   // Token rows of the first `count` ids at `ids` into x_, scaled as the architecture says.

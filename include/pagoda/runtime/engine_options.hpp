@@ -48,6 +48,17 @@ struct EngineOptions {
   // --no-pdl). Read into the engine's kernels::DeviceInfo. The attention
   // chain launches plainly either way (measured faster).
   bool programmatic_launch = true;
+  // CUDA engines, the graph's one-token step: attention in one launch (a
+  // block per query head walking every row, kernels::attention_decode_direct)
+  // while a step sees at most this many rows, the split kernel and the merge
+  // after (a second graph). Unset: kernels::tuning::attention_direct_rows; 0:
+  // the split kernel always, for measurement (pagoda-bench
+  // --direct-attention-rows) and tests.
+  std::optional<std::uint32_t> direct_attention_rows;
+  // That one launch as a programmatic launch where programmatic_launch holds
+  // (the split chain's were measured slower); for measurement
+  // (pagoda-bench --pdl-attention).
+  bool programmatic_direct_attention = false;
   // CUDA engines: the one-token step (DecodePath); persistent_grid: its
   // blocks (0: every block the GPU holds at once; more is refused), for
   // tests and measurement.

@@ -60,7 +60,20 @@ inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
 // of that depth is in flight at once.
 inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 512, 64};
 
+// attention_decode_direct's blocks: one query head each (a KV head's rows
+// are read by each of its query heads' blocks, from L2 after the first), so
+// that a block's scores and weighted sums are a quarter of the split
+// kernel's at 4 heads; 256 threads, 16 rows of head_dim 128 a pass.
+// (target_blocks: unused, the grid is n_heads blocks.)
+inline constexpr AttentionPolicy attention_decode_direct_policy{256, 256, 1, 0, 64};
+
 namespace tuning {
+
+// The most visible rows at which a one-token step takes
+// attention_decode_direct (one launch) over the split kernel and the merge
+// (two): each extra tile of rows is one more DRAM round trip in every
+// block, against the merge launch saved. 0 would never take it.
+inline constexpr std::uint32_t attention_direct_rows = 128;
 
 // Every policy cuda/kernels/attention_decode.cu instantiates; select() returns one of them.
 inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode_policy_gqa4,
