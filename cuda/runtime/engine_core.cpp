@@ -166,10 +166,10 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
   // The attention chain (RoPE with the KV append, the split kernel, the
   // merge) launches plainly: as programmatic launches it measured slower
   // (H100, one run: 8B Q4_0 tg128 @ d4096 336 against 347 t/s, 1B 1,520
-  // against 1,532; at depth 0 409.7 against 407.0). docs/notes/performance.md.
+  // against 1,532; at depth 0 409.7 against 407.0), and so did the one-launch
+  // attention (8B tg128 456-459 against 474-475, SmolLM2 1,717-1,723 against
+  // 1,789-1,797). docs/notes/performance.md.
   const kernels::DeviceInfo attention_device(device.properties(), false);
-  const kernels::DeviceInfo direct_attention_device(
-      device.properties(), device.programmatic_launch() && options_.programmatic_direct_attention);
   auto* x16 = reinterpret_cast<__half*>(x16_.data());
   // A prefill product's input: f32, or already f16 in x16 (made so by the
   // kernel before it where every matrix that reads it takes the mma.sync GEMM).
@@ -295,7 +295,7 @@ void EngineCore::enqueue_layers(std::size_t tokens, const std::int32_t* position
     // itself where that projection takes the few-token product.
     const bool attended_in_x16 = batch && layer.wo.matmul_few != nullptr;
     if (decode && direct_attention) {
-      kernels::attention_decode_direct(q, keys, values, attended, shape, positions, direct_attention_device, s);
+      kernels::attention_decode_direct(q, keys, values, attended, shape, positions, attention_device, s);
     } else if (decode) {
       kernels::attention_decode(q, keys, values, attended, shape, positions, attention_workspace_.data(),
                                 attention_device, s);

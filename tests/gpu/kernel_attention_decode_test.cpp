@@ -15,8 +15,9 @@
 // each of its own sequence, one launch pair): each token's output is the one
 // a lone attention_decode over its sequence's cache gives, bit for bit.
 // attention_decode_direct (one launch, a block per query head over every
-// row): the same reference and budget, the same poisoned rows, and where one
-// split holds every row (at most 64) the split kernel and merge's bits.
+// row): the same reference and budget, the same poisoned rows, and the split
+// kernel and merge's output within it (not bit for bit: its blocks have
+// twice the lane groups, so the partial sums meet in another order).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -294,8 +295,7 @@ TEST_CASE("kernel attention_decode_batch: each query token attends to its own se
   }
 }
 
-TEST_CASE("kernel attention_decode_direct matches the reference, and the split kernel and merge bit for bit where "
-          "one split holds every row") {
+TEST_CASE("kernel attention_decode_direct matches the reference and the split kernel and merge") {
   std::mt19937 rng(780);
   kt::Stream stream;
   for (const std::uint32_t head_dim : {64u, 128u, 256u})
@@ -325,13 +325,10 @@ TEST_CASE("kernel attention_decode_direct matches the reference, and the split k
           const double error = kt::normalized_mse(direct, want);
           CAPTURE(error);
           CHECK(error < kt::nmse_attention);
-          if (live - first <= 64) {  // one split of the split kernel holds them all
-            device.out.poison();
-            device.run(shape, stream);
-            stream.sync();
-            const std::vector<float> split = device.out.download();
-            CHECK(std::memcmp(direct.data(), split.data(), direct.size() * sizeof(float)) == 0);
-          }
+          device.out.poison();
+          device.run(shape, stream);
+          stream.sync();
+          CHECK(kt::normalized_mse(direct, device.out.download()) < kt::nmse_attention);
         }
 }
 

@@ -91,8 +91,7 @@ int run(const bench::BenchOptions& options) {
                                (options.direct_attention_rows
                                     ? ", direct attention up to " + std::to_string(*options.direct_attention_rows) +
                                           " rows"
-                                    : std::string()) +
-                               (options.programmatic_attention ? ", PDL attention" : ""),
+                                    : std::string()),
                      .context = bench::context_for(tests),
                      .pagoda_version = PAGODA_VERSION};
   pagoda::runtime::EngineOptions engine{.context_size = report.settings.context,
@@ -102,7 +101,6 @@ int run(const bench::BenchOptions& options) {
                                         .wgmma_prefill = options.wgmma,
                                         .programmatic_launch = options.programmatic_launch,
                                         .direct_attention_rows = options.direct_attention_rows,
-                                        .programmatic_direct_attention = options.programmatic_attention,
                                         .decode = options.decode,
                                         .persistent_prefetch = options.prefetch};
   // Greedy: each decode step ends in an argmax, the least a step can do

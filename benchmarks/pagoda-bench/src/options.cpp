@@ -30,7 +30,6 @@ constexpr FlagName layout_flag{"", "--layout"};
 constexpr FlagName decode_flag{"", "--decode"};
 constexpr FlagName prefetch_flag{"", "--prefetch"};
 constexpr FlagName direct_attention_flag{"", "--direct-attention-rows"};
-constexpr FlagName pdl_attention_flag{"", "--pdl-attention"};
 constexpr FlagName output_flag{"-o", "--output"};
 constexpr FlagName save_flag{"", "--save"};
 constexpr FlagName batch_flag{"-b", "--batch-size"};
@@ -123,7 +122,6 @@ usage: pagoda-bench -m MODEL.gguf [-m ...] [options]
   --prefetch              the persistent step stages each block's next item's weights ahead (measured slower so far)
   --direct-attention-rows N  the graph's step takes attention in one launch while it sees at most N
                           rows, split and merged after (default: the engine's; 0: split always)
-  --pdl-attention         that one launch as a programmatic dependent launch
   --probe-mib N           buffer size of the start-up streaming-read probes (default 1024)
   -v, --verbose           print each load's full placement report on stderr
   --step-timeline PATH    profiling builds (-DPAGODA_STEP_STAMPS=ON): after each generation
@@ -218,9 +216,6 @@ BenchOptions parse_bench_arguments(std::vector<std::string> args) {
       o.direct_attention_rows =
           static_cast<std::uint32_t>(parse_count(direct_attention_flag, cursor.value(direct_attention_flag), 0,
                                                  std::uint64_t{1} << 31));
-    } else if (pdl_attention_flag.matches(flag)) {
-      cursor.no_value(pdl_attention_flag);
-      o.programmatic_attention = true;
     } else if (no_wgmma_flag.matches(flag)) {
       cursor.no_value(no_wgmma_flag);
       o.wgmma = false;

@@ -55,10 +55,6 @@ struct EngineOptions {
   // the split kernel always, for measurement (pagoda-bench
   // --direct-attention-rows) and tests.
   std::optional<std::uint32_t> direct_attention_rows;
-  // That one launch as a programmatic launch where programmatic_launch holds
-  // (the split chain's were measured slower); for measurement
-  // (pagoda-bench --pdl-attention).
-  bool programmatic_direct_attention = false;
   // CUDA engines: the one-token step (DecodePath); persistent_grid: its
   // blocks (0: every block the GPU holds at once; more is refused), for
   // tests and measurement.

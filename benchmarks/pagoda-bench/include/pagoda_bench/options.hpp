@@ -56,7 +56,6 @@ struct BenchOptions {
   pagoda::runtime::DecodePath decode = pagoda::runtime::DecodePath::automatic;  // --decode
   bool prefetch = false;                            // --prefetch: the persistent step stages its next items' weights
   std::optional<std::uint32_t> direct_attention_rows;  // --direct-attention-rows: unset, the engine's own
-  bool programmatic_attention = false;              // --pdl-attention: the one-launch attention as a PDL launch
   std::uint32_t probe_mib = 1024;                   // --probe-mib: streaming-read buffer size
   bool verbose = false;                             // -v: placement details on stderr
   std::string step_timeline;                        // --step-timeline: CSV of one decode step's stamps (profiling build)

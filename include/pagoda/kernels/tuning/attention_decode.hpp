@@ -72,8 +72,11 @@ namespace tuning {
 // The most visible rows at which a one-token step takes
 // attention_decode_direct (one launch) over the split kernel and the merge
 // (two): each extra tile of rows is one more DRAM round trip in every
-// block, against the merge launch saved. 0 would never take it.
-inline constexpr std::uint32_t attention_direct_rows = 128;
+// block, against the merge launch saved. 0 would never take it. Measured
+// (H100, pagoda-bench tg128, one launch against two): 8B Q4_0 +8%, 1B +10%,
+// SmolLM2 +18% at rows 1-128; +2.3%, +5.9%, +6.9% at rows 129-256
+// (docs/notes/performance.md).
+inline constexpr std::uint32_t attention_direct_rows = 256;
 
 // Every policy cuda/kernels/attention_decode.cu instantiates; select() returns one of them.
 inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode_policy_gqa4,
