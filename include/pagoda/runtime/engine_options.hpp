@@ -10,7 +10,7 @@
 
 namespace pagoda::runtime {
 
-// CUDA engines: how a sequence's one-token step runs. graph: ~7 kernels a
+// CUDA engines: how a sequence's one-token step runs. graph: ~5-6 kernels a
 // layer, captured once as a CUDA graph and replayed; persistent: one launch
 // of a kernel whose resident blocks walk the step's work items
 // (runtime/persistent_step.hpp); automatic: the engine's choice, with its

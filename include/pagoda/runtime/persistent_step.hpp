@@ -1,6 +1,6 @@
 // The persistent decode step (issue 15): a sequence's one-token forward as one
 // launch of kernels::persistent_decode, walking runtime::DecodeSchedule's
-// items, instead of ~7 kernels a layer. The token's embedding runs before it
+// items, instead of ~5-6 kernels a layer. The token's embedding runs before it
 // (one small launch), the sampler after it; the logits product runs inside
 // when the output matrix is in field streams, else as its own launch after.
 // It is a choice of EngineCore's (EngineOptions::decode), over the same
