@@ -93,6 +93,19 @@ TEST_CASE("attention cases: one per depth and grid target, depth-major") {
   CHECK(cases[1].target_blocks == 512);
   CHECK(cases[3].depth == 4096);
   CHECK(cases[3].kv_bytes == 2ull * 2 * 4096 * 1024);
+  CHECK_FALSE(cases[3].direct);
+}
+
+TEST_CASE("attention cases: with the one launch, a row of it after each depth's grid rows") {
+  const auto cases = plan_attention("llama-3-8b", {128, 256}, {}, true);
+  REQUIRE(cases.size() == 4);
+  CHECK_FALSE(cases[0].direct);
+  CHECK(cases[0].target_blocks == 0);
+  CHECK(cases[1].direct);
+  CHECK(cases[1].depth == 128);
+  CHECK(cases[1].kv_bytes == 2ull * 2 * 128 * 1024);
+  CHECK(cases[3].direct);
+  CHECK(cases[3].depth == 256);
 }
 
 TEST_CASE("prefill cases: every projection but the output one, field-streams formats only, each M") {
@@ -201,6 +214,9 @@ TEST_CASE("kernel-bench flags: defaults, lists, and errors naming the flag") {
   CHECK(parse_kernel_bench_arguments({"--attention-blocks", "256,528"}).attention_blocks ==
         std::vector<std::uint32_t>{256, 528});
   CHECK(error_of({"--attention-blocks", "0"}).starts_with("--attention-blocks"));
+  CHECK(parse_kernel_bench_arguments({"--attention-direct"}).attention_direct);
+  CHECK_FALSE(parse_kernel_bench_arguments({}).attention_direct);
+  CHECK(error_of({"--attention-direct=1"}).starts_with("--attention-direct"));
   CHECK_FALSE(parse_kernel_bench_arguments({"--no-prefill"}).prefill);
   CHECK(parse_kernel_bench_arguments({"--no-prefill", "--prefill"}).prefill);  // the last one holds
   CHECK(parse_kernel_bench_arguments({"--tc-peak-tflops", "0"}).tc_peak_tflops == 0);

@@ -66,7 +66,8 @@ int run(const kb::KernelBenchOptions& options) {
     kb::time_gemv(report.gemv, plan, device_info, stream.get());
   }
   if (options.attention) {
-    report.attention = kb::plan_attention(options.attention_shape, options.depths, options.attention_blocks);
+    report.attention = kb::plan_attention(options.attention_shape, options.depths, options.attention_blocks,
+                                          options.attention_direct);
     kb::time_attention(report.attention, plan, device_info, stream.get());
   }
   if (options.prefill) {

@@ -114,21 +114,29 @@ double percent_of_peak(double tflops, double peak_tflops) {
 }
 
 std::vector<AttentionCase> plan_attention(const std::string& shape_name, const std::vector<std::uint32_t>& depths,
-                                          const std::vector<std::uint32_t>& target_blocks) {
+                                          const std::vector<std::uint32_t>& target_blocks, bool direct) {
   const auto& s = model::find_shape(shape_name);
   const std::vector<std::uint32_t> targets = target_blocks.empty() ? std::vector<std::uint32_t>{0} : target_blocks;
   std::vector<AttentionCase> cases;
-  for (std::uint32_t depth : depths)
+  const std::uint64_t kv_dim = std::uint64_t{s.n_kv_heads} * s.effective_head_dim();
+  const auto at_depth = [&](std::uint32_t depth) {
+    return AttentionCase{.shape = s.name,
+                         .n_heads = s.n_heads,
+                         .n_kv_heads = s.n_kv_heads,
+                         .head_dim = s.effective_head_dim(),
+                         .depth = depth,
+                         .kv_bytes = 2 * 2 * std::uint64_t{depth} * kv_dim};
+  };
+  for (std::uint32_t depth : depths) {
     for (std::uint32_t target : targets) {
-      const std::uint64_t kv_dim = std::uint64_t{s.n_kv_heads} * s.effective_head_dim();
-      cases.push_back({.shape = s.name,
-                       .n_heads = s.n_heads,
-                       .n_kv_heads = s.n_kv_heads,
-                       .head_dim = s.effective_head_dim(),
-                       .depth = depth,
-                       .kv_bytes = 2 * 2 * std::uint64_t{depth} * kv_dim,
-                       .target_blocks = target});
+      cases.push_back(at_depth(depth));
+      cases.back().target_blocks = target;
     }
+    if (direct) {
+      cases.push_back(at_depth(depth));
+      cases.back().direct = true;
+    }
+  }
   return cases;
 }
 

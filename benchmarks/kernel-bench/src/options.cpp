@@ -21,6 +21,7 @@ constexpr FlagName formats_flag{"", "--formats"};
 constexpr FlagName attention_shape_flag{"", "--attention-shape"};
 constexpr FlagName depths_flag{"", "--depths"};
 constexpr FlagName attention_blocks_flag{"", "--attention-blocks"};
+constexpr FlagName attention_direct_flag{"", "--attention-direct"};
 constexpr FlagName samples_flag{"", "--samples"};
 constexpr FlagName no_gemv_flag{"", "--no-gemv"};
 constexpr FlagName no_attention_flag{"", "--no-attention"};
@@ -94,6 +95,8 @@ usage: pagoda-kernel-bench [options]
   --depths LIST           KV depths for attention decode (default 512,4096,16384,32768)
   --attention-blocks LIST attention decode's grid aimed at each of these block counts in
                           turn, in place of its policy's (default: the policy's alone)
+  --attention-direct      attention decode in one launch too (attention_decode_direct, the
+                          engine's choice at short contexts), a row per depth
   --tokens LIST           tokens (M) of each prefill matmul (default 128,512,2048; at most 32768)
   --attention-tokens LIST prompt lengths for prefill attention, from position 0
                           (default 512,2048,8192; at most 32768)
@@ -147,6 +150,9 @@ KernelBenchOptions parse_kernel_bench_arguments(std::vector<std::string> args) {
     } else if (attention_blocks_flag.matches(flag)) {
       o.attention_blocks =
           bench::parse_count_list(attention_blocks_flag, cursor.value(attention_blocks_flag), 1, 65535);
+    } else if (attention_direct_flag.matches(flag)) {
+      cursor.no_value(attention_direct_flag);
+      o.attention_direct = true;
     } else if (tokens_flag.matches(flag)) {
       o.tokens = bench::parse_count_list(tokens_flag, cursor.value(tokens_flag), 1, max_prefill_tokens);
     } else if (attention_tokens_flag.matches(flag)) {

@@ -71,7 +71,9 @@ std::string attention_table(const KernelReport& r) {
   for (const AttentionCase& c : r.attention) {
     const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
     text += fmt::format("| {} | {} | {} | {:.2f} | {:.1f} | {} |\n", c.depth,
-                        c.target_blocks == 0 ? std::string("policy") : std::to_string(c.target_blocks),
+                        c.direct                 ? std::string("one launch (a block a head)")
+                        : c.target_blocks == 0 ? std::string("policy")
+                                               : std::to_string(c.target_blocks),
                         size_text(c.kv_bytes), c.microseconds, gb_s, percent_cell(gb_s, r));
   }
   return text;
@@ -234,7 +236,9 @@ std::string format_csv(const KernelReport& r) {
     // The policy column: the grid aimed at, where a sweep replaced the policy's.
     text += fmt::format("attention_decode,{},,,,F16,{},{},{:.3f},{:.3f},{},{},{},,,,,,,{},,\n", c.shape, c.depth,
                         c.kv_bytes, c.microseconds, gb_s, percent(gb_s), c.copies, r.samples,
-                        c.target_blocks == 0 ? std::string() : fmt::format("{} blocks", c.target_blocks));
+                        c.direct                 ? std::string("one launch")
+                        : c.target_blocks == 0 ? std::string()
+                                               : fmt::format("{} blocks", c.target_blocks));
   }
   // Two rows per prefill case, one per kernel; the format is the field-streams layout's.
   const auto peak = [&](double tflops) {
@@ -289,6 +293,7 @@ std::string format_json(const KernelReport& r) {
     const double gb_s = gb_per_second(c.kv_bytes, c.microseconds);
     attention.push_back({{"shape", c.shape}, {"n_heads", c.n_heads}, {"n_kv_heads", c.n_kv_heads},
                          {"head_dim", c.head_dim}, {"depth", c.depth}, {"target_blocks", c.target_blocks},
+                         {"direct", c.direct},
                          {"kv_bytes", c.kv_bytes},
                          {"microseconds", c.microseconds}, {"gb_s", gb_s}, {"percent_of_device_read", percent(gb_s)},
                          {"copies", c.copies}});

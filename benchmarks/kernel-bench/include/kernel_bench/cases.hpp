@@ -58,15 +58,18 @@ struct AttentionCase {
   std::uint32_t depth = 0;        // positions attended (the cache's live length)
   std::uint64_t kv_bytes = 0;     // f16 K and V of those positions: 4 * depth * kv_dim
   std::uint32_t target_blocks = 0;  // the grid aimed at; 0: the policy's
+  bool direct = false;              // attention_decode_direct (one launch, a block per query head)
   // Filled by the app:
   double microseconds = 0;
   int copies = 0;
 };
 
-// A case per depth and grid target (none given: the policy's alone).
+// A case per depth and grid target (none given: the policy's alone), and,
+// with `direct`, one more per depth for attention_decode_direct.
 [[nodiscard]] std::vector<AttentionCase> plan_attention(const std::string& shape,
                                                         const std::vector<std::uint32_t>& depths,
-                                                        const std::vector<std::uint32_t>& target_blocks = {});
+                                                        const std::vector<std::uint32_t>& target_blocks = {},
+                                                        bool direct = false);
 
 // Weight copies a timed replay rotates through: enough that together they
 // are at least `footprint_bytes` (a few times L2, so no repeat is served from

@@ -18,6 +18,7 @@ struct KernelBenchOptions {
   std::string attention_shape = "llama-3-8b";          // --attention-shape: decode and prefill attention
   std::vector<std::uint32_t> depths{512, 4096, 16384, 32768};  // --depths
   std::vector<std::uint32_t> attention_blocks;         // --attention-blocks: grid targets; empty: the policy's
+  bool attention_direct = false;                       // --attention-direct: one-launch rows too
   std::vector<std::uint32_t> attention_tokens{512, 2048, 8192};  // --attention-tokens: prefill attention prompts
   std::uint32_t sampling_vocab = 128256;               // --sampling-vocab: Llama 3's vocabulary
   std::vector<std::uint32_t> tokens{128, 512, 2048};   // --tokens: M of each prefill matmul
