@@ -33,6 +33,8 @@
 
 using namespace pagoda;
 using gpu_test::random_prompt;
+using gpu_test::Run;
+using gpu_test::run;
 using gpu_test::same_bits;
 
 namespace {
@@ -48,22 +50,6 @@ runtime::EngineOptions options(runtime::DecodePath path, unsigned grid = 0, std:
   return o;
 }
 
-// A prompt, then `steps` greedy decodes; every step's logits kept.
-struct Run {
-  std::vector<std::int32_t> tokens;  // the prompt's answer, then each step's
-  std::vector<std::vector<float>> logits;
-};
-Run run(Engine& engine, const std::vector<std::int32_t>& prompt, std::size_t steps,
-        const std::vector<std::int32_t>* feed = nullptr) {
-  Run r;
-  r.tokens.push_back(engine.prefill(prompt));
-  for (std::size_t t = 0; t < steps; ++t) {
-    const std::int32_t in = feed != nullptr ? (*feed)[t] : r.tokens.back();
-    r.tokens.push_back(engine.decode(in));
-    r.logits.push_back(engine.logits());
-  }
-  return r;
-}
 
 void check_against_graph(const std::filesystem::path& path, const char* label) {
   const auto file = gguf::MappedFile::open(path);

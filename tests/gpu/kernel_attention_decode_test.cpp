@@ -24,6 +24,7 @@
 #include <cstring>
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <span>
 #include <vector>
@@ -131,6 +132,37 @@ struct Heads {
   std::uint32_t n_heads, n_kv_heads;
 };
 
+// `launch` (one of DeviceCase's runs) captured once in a CUDA graph at
+// position 0, then replayed at each live length written to device memory:
+// every replay matches the reference at its length.
+template <class Launch>
+void check_graph_replays(const kernels::AttentionShape& shape, std::uint32_t seed,
+                         std::initializer_list<std::uint32_t> lives, Launch&& launch) {
+  std::mt19937 rng(seed);
+  kt::Stream stream;
+  const Cache cache = random_cache(shape.max_context, std::size_t{shape.n_kv_heads} * shape.head_dim, rng);
+  const std::vector<float> q = kt::random_normal(std::size_t{shape.n_heads} * shape.head_dim, rng, 2.0f);
+  DeviceCase device(shape, cache, q);
+  device.set_position(0);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  kt::cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture");
+  launch(device, shape, static_cast<cudaStream_t>(stream));
+  kt::cuda_ok(cudaStreamEndCapture(stream, &graph), "end capture");
+  kt::cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
+  for (const std::uint32_t live : lives) {
+    CAPTURE(live);
+    device.set_position(static_cast<std::int32_t>(live - 1));
+    device.out.poison();
+    kt::cuda_ok(cudaGraphLaunch(exec, stream), "graph launch");
+    stream.sync();
+    CHECK(kt::normalized_mse(device.out.download(), reference(q, cache, shape, live)) < kt::nmse_attention);
+  }
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+}
+
+
 }  // namespace
 
 TEST_CASE("kernel attention_decode matches the reference over GQA shapes, live lengths and context sizes") {
@@ -193,30 +225,10 @@ TEST_CASE("kernel attention_decode on a sliding-window layer reads only the last
 }
 
 TEST_CASE("kernel attention_decode captured once in a CUDA graph replays at every position") {
-  std::mt19937 rng(778);
-  kt::Stream stream;
-  const kernels::AttentionShape shape{8, 2, 128, 4096, 1.0f / std::sqrt(128.0f)};
-  const Cache cache = random_cache(shape.max_context, std::size_t{shape.n_kv_heads} * shape.head_dim, rng);
-  const std::vector<float> q = kt::random_normal(std::size_t{shape.n_heads} * shape.head_dim, rng, 2.0f);
-  DeviceCase device(shape, cache, q);
-  device.set_position(0);
-
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  kt::cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture");
-  device.run(shape, stream);
-  kt::cuda_ok(cudaStreamEndCapture(stream, &graph), "end capture");
-  kt::cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
-  for (const std::uint32_t live : {1u, 2u, 64u, 65u, 300u, 2049u, 4096u}) {
-    CAPTURE(live);
-    device.set_position(static_cast<std::int32_t>(live - 1));
-    device.out.poison();
-    kt::cuda_ok(cudaGraphLaunch(exec, stream), "graph launch");
-    stream.sync();
-    CHECK(kt::normalized_mse(device.out.download(), reference(q, cache, shape, live)) < kt::nmse_attention);
-  }
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
+  check_graph_replays({8, 2, 128, 4096, 1.0f / std::sqrt(128.0f)}, 778, {1u, 2u, 64u, 65u, 300u, 2049u, 4096u},
+                      [](DeviceCase& device, const kernels::AttentionShape& shape, cudaStream_t stream) {
+                        device.run(shape, stream);
+                      });
 }
 
 TEST_CASE("kernel attention_decode_batch: each query token attends to its own sequence's cache, as a lone "
@@ -333,29 +345,10 @@ TEST_CASE("kernel attention_decode_direct matches the reference and the split ke
 }
 
 TEST_CASE("kernel attention_decode_direct captured once in a CUDA graph replays at every position") {
-  std::mt19937 rng(781);
-  kt::Stream stream;
-  const kernels::AttentionShape shape{32, 8, 128, 512, 1.0f / std::sqrt(128.0f)};
-  const Cache cache = random_cache(shape.max_context, std::size_t{shape.n_kv_heads} * shape.head_dim, rng);
-  const std::vector<float> q = kt::random_normal(std::size_t{shape.n_heads} * shape.head_dim, rng, 2.0f);
-  DeviceCase device(shape, cache, q);
-  device.set_position(0);
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  kt::cuda_ok(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "begin capture");
-  device.run_direct(shape, stream);
-  kt::cuda_ok(cudaStreamEndCapture(stream, &graph), "end capture");
-  kt::cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "instantiate");
-  for (const std::uint32_t live : {1u, 2u, 64u, 65u, 128u, 300u, 512u}) {
-    CAPTURE(live);
-    device.set_position(static_cast<std::int32_t>(live - 1));
-    device.out.poison();
-    kt::cuda_ok(cudaGraphLaunch(exec, stream), "graph launch");
-    stream.sync();
-    CHECK(kt::normalized_mse(device.out.download(), reference(q, cache, shape, live)) < kt::nmse_attention);
-  }
-  cudaGraphExecDestroy(exec);
-  cudaGraphDestroy(graph);
+  check_graph_replays({32, 8, 128, 512, 1.0f / std::sqrt(128.0f)}, 781, {1u, 2u, 64u, 65u, 128u, 300u, 512u},
+                      [](DeviceCase& device, const kernels::AttentionShape& shape, cudaStream_t stream) {
+                        device.run_direct(shape, stream);
+                      });
 }
 
 TEST_CASE("kernel attention_decode refuses shapes it cannot run") {
