@@ -105,7 +105,7 @@ std::uint32_t EngineCore::direct_attention_rows() const {
   return options_.direct_attention_rows.value_or(kernels::tuning::attention_direct_rows);
 }
 
-bool EngineCore::direct_attention(std::uint32_t position) const {
+bool EngineCore::takes_direct_attention(std::uint32_t position) const {
   return !persistent_ && position < direct_attention_rows();  // the step sees rows 0..position
 }
 
@@ -474,7 +474,7 @@ std::int32_t EngineCore::decode_sequence(std::uint32_t sequence, std::int32_t to
   auto* staged = reinterpret_cast<std::int32_t*>(staging_.data());
   staged[0] = token;
   staged[options_.max_batch] = static_cast<std::int32_t>(seq.position);
-  const bool direct = direct_attention(seq.position);
+  const bool direct = takes_direct_attention(seq.position);
   if (options_.use_cuda_graph) {
     CudaGraph& graph = seq.decode_graphs[direct ? 1 : 0];
     if (!graph.captured())

@@ -109,13 +109,13 @@ private:
     const std::int32_t* sequences;
   };
   // direct_attention (a decode pass): attention in one launch, for a step
-  // that sees few rows (direct_attention below).
+  // that sees few rows (takes_direct_attention below).
   void enqueue_layers(std::size_t tokens, const std::int32_t* positions, std::uint32_t start, Pass pass,
                       std::uint32_t sequence, BatchRows batch_rows = {}, bool direct_attention = false);
   void enqueue_decode_step(cudaStream_t stream, std::uint32_t sequence, bool direct_attention);
   // Whether the graph's one-token step at `position` takes attention in one
   // launch (EngineOptions::direct_attention_rows).
-  [[nodiscard]] bool direct_attention(std::uint32_t position) const;
+  [[nodiscard]] bool takes_direct_attention(std::uint32_t position) const;
   [[nodiscard]] std::uint32_t direct_attention_rows() const;
   // The batched step's forward up to the logits of every row (batch_logits_).
   void enqueue_batch_forward(std::size_t rows, cudaStream_t stream);
