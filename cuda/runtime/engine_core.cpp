@@ -102,7 +102,7 @@ EngineCore::EngineCore(const model::ModelConfig& config, DeviceModel model, cons
 }
 
 std::uint32_t EngineCore::direct_attention_rows() const {
-  return options_.direct_attention_rows.value_or(kernels::tuning::attention_direct_rows);
+  return options_.direct_attention_rows.value_or(kernels::tuning::attention_direct_rows(config_.head_dim));
 }
 
 bool EngineCore::takes_direct_attention(std::uint32_t position) const {

@@ -83,3 +83,11 @@ TEST_CASE("a batched step's query tokens share the grid's target, at least one s
   CHECK(tuning::attention_splits(policy, llama8b, 3) == 22);  // ceil(512 / 24)
   CHECK(tuning::attention_splits(policy, llama8b, 64) == 1);
 }
+
+TEST_CASE("attention in one launch up to 256 rows, and no more than four of the split block's tiles") {
+  static_assert(attention_decode_direct_policy.heads_per_block == 1, "a block per query head");
+  CHECK(tuning::attention_direct_rows(64) == 256);   // two 128-row tiles (SmolLM2, Llama 3.2 1B)
+  CHECK(tuning::attention_direct_rows(128) == 256);  // four 64-row tiles (Llama 3 8B)
+  CHECK(tuning::attention_direct_rows(96) == 256);
+  CHECK(tuning::attention_direct_rows(256) == 128);  // four 32-row tiles (Gemma 3)
+}

@@ -62,7 +62,7 @@ void attention_decode(const float* q, const __half* k_cache, const __half* v_cac
 // workspace and no merge launch. For short contexts, where the split
 // kernel's blocks are mostly idle and the merge is a launch of pure latency:
 // the engine takes it while the visible rows are at most
-// tuning::attention_direct_rows. Any length is right, only slower as it
+// tuning::attention_direct_rows(head_dim). Any length is right, only slower as it
 // grows. The same preconditions but the workspace's.
 void attention_decode_direct(const float* q, const __half* k_cache, const __half* v_cache, float* out,
                              const AttentionShape& shape, const std::int32_t* position, const DeviceInfo& device,

@@ -51,7 +51,8 @@ struct EngineOptions {
   // CUDA engines, the graph's one-token step: attention in one launch (a
   // block per query head walking every row, kernels::attention_decode_direct)
   // while a step sees at most this many rows, the split kernel and the merge
-  // after (a second graph). Unset: kernels::tuning::attention_direct_rows; 0:
+  // after (a second graph). Unset: kernels::tuning::attention_direct_rows (256,
+  // 128 at head_dim 256); 0:
   // the split kernel always, for measurement (pagoda-bench
   // --direct-attention-rows) and tests.
   std::optional<std::uint32_t> direct_attention_rows;

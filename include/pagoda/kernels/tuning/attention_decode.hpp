@@ -72,11 +72,21 @@ namespace tuning {
 // The most visible rows at which a one-token step takes
 // attention_decode_direct (one launch) over the split kernel and the merge
 // (two): each extra tile of rows is one more DRAM round trip in every
-// block, against the merge launch saved. 0 would never take it. Measured
-// (H100, pagoda-bench tg128, one launch against two): 8B Q4_0 +8%, 1B +10%,
-// SmolLM2 +18% at rows 1-128; +2.3%, +5.9%, +6.9% at rows 129-256
-// (docs/notes/performance.md).
-inline constexpr std::uint32_t attention_direct_rows = 256;
+// block, against the merge launch saved. Measured (H100, pagoda-bench
+// tg128, one launch against two): 8B Q4_0 +8%, 1B +10%, SmolLM2 +18% at
+// rows 1-128; +2.3%, +5.9%, +6.9% at rows 129-256, where the 8B's blocks
+// (head_dim 128) walk four tiles, the others (64) two
+// (docs/notes/performance.md). So: 256 rows, and no more than four tiles,
+// the most measured (head_dim 256's tiles are 32 rows: 128). A tile: the
+// split block's, 1024 / lanes rows, a lane per 8 dims.
+inline constexpr std::uint32_t attention_direct_max_rows = 256;
+inline constexpr std::uint32_t attention_direct_max_tiles = 4;
+[[nodiscard]] constexpr std::uint32_t attention_direct_rows(std::uint32_t head_dim) {
+  const std::uint32_t lanes = head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : 32);
+  const std::uint32_t tile_rows = 1024 / lanes;
+  const std::uint32_t by_tiles = attention_direct_max_tiles * tile_rows;
+  return by_tiles < attention_direct_max_rows ? by_tiles : attention_direct_max_rows;
+}
 
 // Every policy cuda/kernels/attention_decode.cu instantiates; select() returns one of them.
 inline constexpr AttentionPolicy attention_decode_policies[] = {attention_decode_policy_gqa4,
