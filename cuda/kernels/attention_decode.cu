@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iterator>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <pagoda/kernels/cuda_check.hpp>
@@ -45,18 +46,28 @@ void launch_split(const float* q, const __half* k_cache, const __half* v_cache, 
                    k_cache, v_cache, shape, splits, position, ws, batch);
 }
 
-// Lanes from head_dim (8 dims a lane), the rest from the policy.
+// The one place head_dim becomes the kernels' Lanes (attention_lanes; 8
+// dims a lane): launch(std::integral_constant<int, Lanes>{}). check_shape
+// has refused head_dim above 256.
+template <class Launch>
+void with_lanes(std::uint32_t head_dim, Launch&& launch) {
+  switch (attention_lanes(head_dim)) {
+    case 8: launch(std::integral_constant<int, 8>{}); return;
+    case 16: launch(std::integral_constant<int, 16>{}); return;
+    default: launch(std::integral_constant<int, 32>{}); return;
+  }
+}
+
+// Lanes from head_dim, the rest from the policy.
 template <AttentionPolicy P>
 void launch_split_for_head_dim(const float* q, const __half* k_cache, const __half* v_cache,
                                const AttentionShape& shape, std::uint32_t splits, dim3 grid,
                                const std::int32_t* position, attention::Workspace ws, attention::Batch batch,
                                bool programmatic, cudaStream_t stream) {
-  if (shape.head_dim <= 64)
-    launch_split<P, 8>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
-  else if (shape.head_dim <= 128)
-    launch_split<P, 16>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
-  else
-    launch_split<P, 32>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch, programmatic, stream);
+  with_lanes(shape.head_dim, [&](auto lanes) {
+    launch_split<P, decltype(lanes)::value>(q, k_cache, v_cache, shape, splits, grid, position, ws, batch,
+                                            programmatic, stream);
+  });
 }
 
 // The chosen policy's splits, with target_blocks in place of its own where not 0.
@@ -131,10 +142,10 @@ void attention_decode_direct(const float* q, const __half* k_cache, const __half
   require(aligned16(q) && aligned16(k_cache) && aligned16(v_cache), operation,
           "q and the caches are 16-byte aligned");
   require(shape.n_heads <= 65535, operation, "n_heads fits one grid");
-  const bool programmatic = device.programmatic_launch();
-  if (shape.head_dim <= 64) launch_direct<8>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
-  else if (shape.head_dim <= 128) launch_direct<16>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
-  else launch_direct<32>(q, k_cache, v_cache, out, shape, position, programmatic, stream);
+  with_lanes(shape.head_dim, [&](auto lanes) {
+    launch_direct<decltype(lanes)::value>(q, k_cache, v_cache, out, shape, position, device.programmatic_launch(),
+                                          stream);
+  });
   check_launch(operation);
 }
 

@@ -191,7 +191,6 @@ inline constexpr int attention_staging_bytes = [] {
   return tiles > partials ? tiles : partials;
 }();
 
-//
 // Direct: the block is the only split (splits 1, split 0) and writes its
 // heads' normalised output to direct_out itself (out = sum / l: what the
 // merge of one split gives), not the workspace (attention_decode_direct).

@@ -184,11 +184,6 @@ struct Program {
 // Items' stamps: taken, waited, done, block.
 inline constexpr int stamps_per_item = 4;
 
-// Attention lanes per K/V row for `head_dim`: 8, 16 or 32 (8 dims each); 0 above 256.
-[[nodiscard]] constexpr int attention_lanes(std::uint32_t head_dim) {
-  return head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : (head_dim <= 256 ? 32 : 0));
-}
-
 // The attention items' K/V tiles and partial sums share the products' x
 // buffer (dynamic shared memory): at most this many bytes for every head
 // size (checked against attention_staging_bytes where the kernel is built).

@@ -60,6 +60,13 @@ inline constexpr AttentionPolicy attention_decode_policy{128, 256, 8, 256, 64};
 // of that depth is in flight at once.
 inline constexpr AttentionPolicy attention_decode_policy_gqa4{128, 256, 4, 512, 64};
 
+// Lanes that read a K/V row in the decode attention kernels (8 dims each)
+// for `head_dim`: 8, 16 or 32; 0 above 256. A tile is 1024 / lanes rows
+// (the split block's, at the policies' tile of 256).
+[[nodiscard]] constexpr int attention_lanes(std::uint32_t head_dim) {
+  return head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : (head_dim <= 256 ? 32 : 0));
+}
+
 // attention_decode_direct's blocks: one query head each (a KV head's rows
 // are read by each of its query heads' blocks, from L2 after the first), so
 // that a block's scores and weighted sums are a quarter of the split
@@ -77,13 +84,12 @@ namespace tuning {
 // rows 1-128; +2.3%, +5.9%, +6.9% at rows 129-256, where the 8B's blocks
 // (head_dim 128) walk four tiles, the others (64) two
 // (docs/notes/performance.md). So: 256 rows, and no more than four tiles,
-// the most measured (head_dim 256's tiles are 32 rows: 128). A tile: the
-// split block's, 1024 / lanes rows, a lane per 8 dims.
+// the most measured (head_dim 256's tiles are 32 rows: 128).
 inline constexpr std::uint32_t attention_direct_max_rows = 256;
 inline constexpr std::uint32_t attention_direct_max_tiles = 4;
 [[nodiscard]] constexpr std::uint32_t attention_direct_rows(std::uint32_t head_dim) {
-  const std::uint32_t lanes = head_dim <= 64 ? 8 : (head_dim <= 128 ? 16 : 32);
-  const std::uint32_t tile_rows = 1024 / lanes;
+  const int lanes = attention_lanes(head_dim);
+  const std::uint32_t tile_rows = lanes == 0 ? 0 : 1024 / static_cast<std::uint32_t>(lanes);
   const std::uint32_t by_tiles = attention_direct_max_tiles * tile_rows;
   return by_tiles < attention_direct_max_rows ? by_tiles : attention_direct_max_rows;
 }
